@@ -1,0 +1,262 @@
+"""`csm`: the command line of csm-agent."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+from agent.render import only_scores, write_csv, write_json, write_table
+from tools.account import Account
+from tools.assessment import AccountScore, score_account
+from tools.playbook import Playbook, PlaybookError, load_playbook
+from tools.portfolio import (
+    PortfolioError,
+    RowError,
+    sample_portfolio_path,
+    stream_accounts,
+    write_portfolio,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one sentence, exit code 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with exit code 1 for usage errors (2 means "some rows rejected")."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_FAILED, f"{self.prog}: error: {message}\n")
+
+
+def iso_date(text: str) -> date:
+    """argparse type for --as-of."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date; write it as YYYY-MM-DD"
+        ) from None
+
+
+def _add_playbook(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--playbook",
+        metavar="FILE",
+        type=Path,
+        help="playbook YAML with the weights, thresholds and offers (default: the bundled one; "
+        "copy it from `csm playbook --path` to customise)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `csm` argument parser with every subcommand."""
+    parser = Parser(
+        prog="csm",
+        description="csm-agent: explainable health, churn risk, early warnings and upsell "
+        "opportunities for a portfolio of B2B client accounts.",
+        epilog="Start with `csm score` (the bundled sample portfolio) and `csm score --help`.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    score = sub.add_parser(
+        "score",
+        help="score every account of a portfolio",
+        description="Score every account: health (0-100, colour), churn risk (0-100, tier), "
+        "early-warning signals and expansion opportunities. Rows that fail "
+        "validation are reported on stderr and the rest is still scored.",
+        epilog="Exit codes: 0 all rows scored, 2 some rows rejected (listed in `errors` and on "
+        "stderr), 1 nothing could be read.\nExamples:\n  csm score\n"
+        "  csm score clients.csv --as-of 2026-11-20 --format json > scores.json\n"
+        "  csm score clients.jsonl --format csv --playbook my-playbook.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    score.add_argument(
+        "portfolio",
+        nargs="?",
+        type=Path,
+        metavar="PORTFOLIO",
+        help='a .json (list or {"accounts": [...]}), .jsonl or .csv file '
+        "(default: the bundled sample portfolio)",
+    )
+    score.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help='the day to score as of, YYYY-MM-DD (default: the portfolio\'s own "as_of" if it '
+        "has one, else today)",
+    )
+    score.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="table (terminal, default), json (full explanations) or csv (one row per account)",
+    )
+    _add_playbook(score)
+
+    sample = sub.add_parser(
+        "sample",
+        help="generate a synthetic portfolio",
+        description="Generate a seeded synthetic portfolio with correlated, plausible values "
+        "(for benchmarks and demos). The same seed gives the same file.",
+        epilog="Example: csm sample --accounts 100000 --seed 7 --out big.jsonl",
+    )
+    sample.add_argument(
+        "--accounts", type=int, default=1000, metavar="N", help="how many accounts (default 1000)"
+    )
+    sample.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    sample.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help="dates are generated relative to this day (default: today)",
+    )
+    sample.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file; .json, .jsonl or .csv by extension",
+    )
+
+    evals = sub.add_parser(
+        "eval",
+        help="run the golden scoring evals",
+        description="Score the golden cases (hand-computed from SPEC) and print pass rates "
+        "per suite. Exit 1 when any case fails.",
+    )
+    evals.add_argument("--suite", metavar="NAME", help="run one suite only")
+    evals.add_argument("--format", choices=["table", "json"], default="table")
+    _add_playbook(evals)
+
+    book = sub.add_parser(
+        "playbook",
+        help="show or check a playbook",
+        description="Validate a playbook and print its version, or print the bundled file's path "
+        "to copy it.",
+    )
+    book.add_argument("--path", action="store_true", help="print the bundled playbook's path")
+    _add_playbook(book)
+    return parser
+
+
+def _scores(
+    accounts: Iterator[Account | list[RowError]], playbook: Playbook, as_of: date
+) -> Iterator[AccountScore | list[RowError]]:
+    for item in accounts:
+        if isinstance(item, Account):
+            yield score_account(item, playbook, as_of)
+        else:
+            for error in item:
+                print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+            yield item
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """`csm score`."""
+    playbook = load_playbook(args.playbook)
+    path = args.portfolio or sample_portfolio_path()
+    file_as_of, accounts = stream_accounts(path)
+    as_of = args.as_of or file_as_of or date.today()
+    errors: list[RowError] = []
+    scores = only_scores(_scores(accounts, playbook, as_of), errors)
+    out = sys.stdout
+    if args.format == "json":
+        count = write_json(scores, as_of, errors, out)
+    elif args.format == "csv":
+        count = write_csv(scores, out)
+    else:
+        count = write_table(scores, as_of, playbook.currency, out)
+    if count == 0:
+        raise CliError(
+            f"{path}: no account could be read"
+            + (f" ({len(errors)} problems listed above)." if errors else "; the file has no rows.")
+        )
+    if errors:
+        rows = len({e.row for e in errors})
+        print(
+            f"csm: {rows} row(s) rejected, {count} scored; fix the rows named above.",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    """`csm sample`."""
+    from tools.sample import generate_accounts
+
+    if args.accounts < 1:
+        raise CliError("--accounts must be at least 1.")
+    as_of = args.as_of or date.today()
+    started = time.perf_counter()
+    try:
+        count = write_portfolio(generate_accounts(args.accounts, args.seed, as_of), args.out, as_of)
+    except OSError as error:
+        raise CliError(f"{args.out}: cannot be written ({error.strerror}).") from None
+    print(
+        f"wrote {count} accounts to {args.out} in {time.perf_counter() - started:.1f}s",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """`csm eval`."""
+    from evals.runner import main as evals_main
+
+    argv = ["--format", args.format]
+    if args.suite:
+        argv += ["--suite", args.suite]
+    if args.playbook:
+        argv += ["--playbook", str(args.playbook)]
+    return evals_main(argv)
+
+
+def cmd_playbook(args: argparse.Namespace) -> int:
+    """`csm playbook`."""
+    from tools.playbook import default_playbook_path
+
+    if args.path:
+        print(default_playbook_path())
+        return EXIT_OK
+    playbook = load_playbook(args.playbook)
+    print(
+        f"playbook {args.playbook or default_playbook_path()}: valid, version {playbook.version}, "
+        f"currency {playbook.currency}"
+    )
+    return EXIT_OK
+
+
+COMMANDS = {"score": cmd_score, "sample": cmd_sample, "eval": cmd_eval, "playbook": cmd_playbook}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `csm` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, PlaybookError, PortfolioError) as error:
+        print(f"csm: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("csm: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

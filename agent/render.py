@@ -1,0 +1,139 @@
+"""Render scored accounts for people (rich table), spreadsheets (CSV) and programs (JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import IO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tools.assessment import AccountScore
+from tools.portfolio import RowError
+
+TIER_STYLE = {"low": "green", "medium": "yellow", "high": "red", "critical": "bold white on red"}
+COLOR_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "health_score",
+    "health_color",
+    "health_coverage",
+    "churn_risk_score",
+    "churn_tier",
+    "churn_coverage",
+    "signals",
+    "opportunities",
+    "expected_expansion",
+]
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def expected_expansion(score: AccountScore) -> float:
+    """Sum of price x probability over the account's matched opportunities (per month)."""
+    return round(sum(o.expected_value for o in score.opportunities), 2)
+
+
+def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out: IO[str]) -> int:
+    """A readable terminal table with coloured tier and health; returns the account count."""
+    table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
+    for column, justify in [
+        ("Account", "left"),
+        ("Health", "right"),
+        ("Colour", "left"),
+        ("Churn risk", "right"),
+        ("Tier", "left"),
+        ("Coverage h/c", "right"),
+        ("Signals", "left"),
+        (f"Upsell EV, {currency}/mo", "right"),
+    ]:
+        table.add_column(column, justify=justify, overflow="fold")
+    tiers: Counter[str] = Counter()
+    colors: Counter[str] = Counter()
+    count = 0
+    for s in scores:
+        count += 1
+        tiers[s.churn_risk.tier or "unknown"] += 1
+        colors[s.health.color or "unknown"] += 1
+        table.add_row(
+            f"{s.name}\n[dim]{s.id}[/dim]",
+            _num(s.health.score),
+            Text(s.health.color or "unknown", style=COLOR_STYLE.get(s.health.color or "", "dim")),
+            _num(s.churn_risk.score),
+            Text(
+                s.churn_risk.tier or "unknown", style=TIER_STYLE.get(s.churn_risk.tier or "", "dim")
+            ),
+            f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}",
+            ", ".join(sig.id for sig in s.signals) or "[dim]none[/dim]",
+            _num(expected_expansion(s), 0) if s.opportunities else "[dim]—[/dim]",
+        )
+    console = Console(file=out, width=max(Console(file=out).width, 120))
+    console.print(table)
+    console.print(
+        f"{count} account{'s' if count != 1 else ''}. Tiers: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(tiers.items()))
+        + ". Health: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(colors.items()))
+        + "."
+    )
+    return count
+
+
+def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
+    """One flat row per account."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for s in scores:
+        count += 1
+        writer.writerow(
+            [
+                s.id,
+                s.name,
+                s.health.score,
+                s.health.color,
+                s.health.coverage,
+                s.churn_risk.score,
+                s.churn_risk.tier,
+                s.churn_risk.coverage,
+                ";".join(sig.id for sig in s.signals),
+                ";".join(o.id for o in s.opportunities),
+                expected_expansion(s),
+            ]
+        )
+    return count
+
+
+def write_json(
+    scores: Iterable[AccountScore], as_of: date, errors: list[RowError], out: IO[str]
+) -> int:
+    """`{"as_of", "accounts": [...], "errors": [...]}`, streamed one account at a time.
+
+    `errors` is read after the accounts, so a generator may keep filling it while it runs."""
+    out.write('{"as_of": ' + json.dumps(as_of.isoformat()) + ', "accounts": [')
+    count = 0
+    for s in scores:
+        out.write(("\n  " if count == 0 else ",\n  ") + s.model_dump_json())
+        count += 1
+    out.write('\n], "errors": ' + json.dumps([e.model_dump() for e in errors], ensure_ascii=False))
+    out.write("}\n")
+    return count
+
+
+def only_scores(
+    items: Iterable[AccountScore | list[RowError]], errors: list[RowError]
+) -> Iterator[AccountScore]:
+    """Pass scores through; collect row errors into `errors`."""
+    for item in items:
+        if isinstance(item, list):
+            errors.extend(item)
+        else:
+            yield item

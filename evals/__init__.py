@@ -1,0 +1,1 @@
+"""csm-agent evals."""

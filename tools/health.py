@@ -1,0 +1,114 @@
+"""Health score (SPEC 3): six weighted components, each the mean of its known sub-metrics."""
+
+from __future__ import annotations
+
+from statistics import fmean
+
+from pydantic import BaseModel
+
+from tools.account import Account
+from tools.numbers import clamp, half_up, linear, r2, weighted
+from tools.playbook import Metric, Playbook
+
+
+class MetricResult(BaseModel):
+    """One sub-metric: its input value and the 0..100 value it maps to."""
+
+    id: str
+    input: str
+    value: float | int | bool | None
+    mapped: float
+
+
+class ComponentResult(BaseModel):
+    """One component: the mean of its known metrics, weight and contribution to the score."""
+
+    id: str
+    label: str
+    weight: float
+    score: float
+    contribution: float
+    metrics: list[MetricResult]
+    missing: list[str]
+
+
+class Health(BaseModel):
+    """The health score with its colour, coverage and per-component breakdown."""
+
+    score: float | None
+    color: str | None
+    coverage: float
+    components: list[ComponentResult]
+    missing: list[str]
+
+
+def map_metric(account: Account, metric: Metric) -> tuple[float | int | bool | None, float | None]:
+    """Return (input value shown to the user, mapped 0..100 value or None when unknown)."""
+    value = getattr(account, metric.input, None)
+    if metric.kind == "penalty":
+        guard = metric.zero_if
+        guard_value = getattr(account, guard.input, None) if guard else None
+        if guard is not None and guard_value is not None and guard_value > guard.above:
+            return value, 0.0
+        if value is None:
+            return None, None
+        return value, clamp(metric.start - metric.per_unit * value)
+    if value is None or value == []:
+        return None, None
+    if metric.kind == "flag":
+        return value, 100.0 if value else 0.0
+    if metric.window:
+        mean = fmean(value[-metric.window :])
+        return r2(mean), linear(mean, metric.zero, metric.full)
+    if metric.per:
+        denominator = getattr(account, metric.per, None)
+        if not denominator:
+            return None, None
+        return value, linear(value / denominator, metric.zero, metric.full)
+    return value, linear(value, metric.zero, metric.full)
+
+
+def score_health(account: Account, playbook: Playbook) -> Health:
+    """Score health from the known components; unknown ones drop out and weights rescale."""
+    rules = playbook.health.components
+    total = sum(c.weight for c in rules.values())
+    scored: list[tuple[str, float, list[MetricResult], list[str]]] = []
+    missing: list[str] = []
+    for component_id, component in rules.items():
+        metrics: list[MetricResult] = []
+        raw: list[float] = []
+        unknown: list[str] = []
+        for metric_id, metric in component.metrics.items():
+            value, mapped = map_metric(account, metric)
+            if mapped is None:
+                unknown.append(metric_id)
+                continue
+            raw.append(mapped)
+            metrics.append(
+                MetricResult(id=metric_id, input=metric.input, value=value, mapped=r2(mapped))
+            )
+        if metrics:
+            scored.append((component_id, fmean(raw), metrics, unknown))
+        else:
+            missing.append(component_id)
+    score, known_weight, coverage = weighted(((rules[c].weight, s) for c, s, _, _ in scored), total)
+    components = [
+        ComponentResult(
+            id=c,
+            label=rules[c].label,
+            weight=rules[c].weight,
+            score=r2(s),
+            contribution=r2(rules[c].weight * s / known_weight),
+            metrics=m,
+            missing=u,
+        )
+        for c, s, m, u in scored
+    ]
+    color = playbook.color(half_up(score)) if score is not None else None
+    return Health(
+        score=r2(score) if score is not None else None,
+        color=color,
+        coverage=coverage,
+        components=components,
+        missing=missing,
+    )

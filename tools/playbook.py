@@ -1,0 +1,288 @@
+"""The playbook: every weight, threshold, band, offer and target, validated on load."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CHURN_FACTORS = (
+    "contract_value",
+    "engagement",
+    "payment_delays",
+    "support_volume",
+    "feature_adoption",
+    "satisfaction",
+    "login_recency",
+)
+TIERS = ("low", "medium", "high", "critical")
+HEALTH_COMPONENTS = ("financial", "engagement", "performance", "strategic", "growth", "technical")
+COLORS = ("green", "yellow", "red")
+SIGNALS = (
+    "engagement_drop",
+    "payment_delay",
+    "support_spike",
+    "stakeholder_change",
+    "performance_plateau",
+    "renewal_window",
+)
+OPPORTUNITIES = ("technical_seo", "content_marketing", "link_building", "local_seo")
+
+
+class PlaybookError(ValueError):
+    """A playbook file that cannot be read or does not validate."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChurnFactor(_Strict):
+    label: str
+    input: str
+    transform: Literal["days_since"] | None = None
+    weight: float = Field(ge=0)
+    ok: float
+    bad: float
+
+    @model_validator(mode="after")
+    def _bounds_differ(self) -> ChurnFactor:
+        if self.ok == self.bad:
+            raise ValueError("ok and bad must differ")
+        return self
+
+
+class Band(_Strict):
+    id: str
+    min: int
+    max: int
+
+
+class Tier(Band):
+    cadence: str
+    cadence_days: int = Field(gt=0)
+    escalation: str
+    interventions: list[str] = Field(min_length=1)
+
+
+def _check_bands(bands: list[Band], ids: tuple[str, ...]) -> None:
+    if sorted(b.id for b in bands) != sorted(ids):
+        raise ValueError(f"bands must be exactly {', '.join(ids)}")
+    ordered = sorted(bands, key=lambda b: b.min)
+    if ordered[0].min != 0 or ordered[-1].max != 100:
+        raise ValueError("bands must cover 0 to 100")
+    for lower, upper in zip(ordered, ordered[1:], strict=False):
+        if upper.min != lower.max + 1:
+            raise ValueError(f"bands {lower.id} and {upper.id} leave a gap or overlap")
+
+
+class ChurnRiskRules(_Strict):
+    factors: dict[str, ChurnFactor]
+    tiers: list[Tier]
+
+    @model_validator(mode="after")
+    def _complete(self) -> ChurnRiskRules:
+        if sorted(self.factors) != sorted(CHURN_FACTORS):
+            raise ValueError(f"factors must be exactly {', '.join(CHURN_FACTORS)}")
+        if sum(f.weight for f in self.factors.values()) <= 0:
+            raise ValueError("factor weights must not all be zero")
+        _check_bands(self.tiers, TIERS)
+        return self
+
+
+class Condition(_Strict):
+    input: str
+    above: float
+
+
+class Metric(_Strict):
+    input: str
+    kind: Literal["linear", "penalty", "flag"]
+    zero: float | None = None
+    full: float | None = None
+    window: int | None = Field(default=None, gt=0)
+    per: str | None = None
+    start: float | None = None
+    per_unit: float | None = None
+    zero_if: Condition | None = None
+
+    @model_validator(mode="after")
+    def _params(self) -> Metric:
+        if self.kind == "linear" and (
+            self.zero is None or self.full is None or self.zero == self.full
+        ):
+            raise ValueError("a linear metric needs distinct zero and full")
+        if self.kind == "penalty" and (self.start is None or self.per_unit is None):
+            raise ValueError("a penalty metric needs start and per_unit")
+        return self
+
+
+class Component(_Strict):
+    label: str
+    weight: float = Field(ge=0)
+    metrics: dict[str, Metric] = Field(min_length=1)
+
+
+class HealthRules(_Strict):
+    components: dict[str, Component]
+    colors: list[Band]
+
+    @model_validator(mode="after")
+    def _complete(self) -> HealthRules:
+        if sorted(self.components) != sorted(HEALTH_COMPONENTS):
+            raise ValueError(f"components must be exactly {', '.join(HEALTH_COMPONENTS)}")
+        _check_bands(self.colors, COLORS)
+        return self
+
+
+class Signal(_Strict):
+    label: str
+    severity: Literal["medium", "high"]
+    action: str
+    input: str
+    weeks: int | None = Field(default=None, gt=0)
+    below: float | None = None
+    above: float | None = None
+    within_days: int | None = Field(default=None, ge=0)
+
+
+class Clause(_Strict):
+    input: str
+    op: Literal["lt", "gt"]
+    value: float
+
+
+class Opportunity(_Strict):
+    label: str
+    offer: str
+    price: float = Field(gt=0)
+    probability: float = Field(ge=0, le=1)
+    when: list[Clause] = Field(min_length=1)
+
+
+class Criterion(_Strict):
+    id: str
+    text: str
+    due_day: int = Field(ge=0)
+    target: float | None = None
+
+
+class Phase(_Strict):
+    id: str
+    start_day: int = Field(ge=0)
+    end_day: int = Field(ge=0)
+    deliverables: list[str]
+    success_criteria: list[Criterion]
+
+
+class Onboarding(_Strict):
+    days: int = Field(gt=0)
+    phases: list[Phase] = Field(min_length=1)
+
+
+class QbrSection(_Strict):
+    id: str
+    title: str
+    minutes: int = Field(gt=0)
+    items: list[str]
+
+
+class Qbr(_Strict):
+    minutes: int = Field(gt=0)
+    cadence_days: int = Field(gt=0)
+    sections: list[QbrSection]
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> Qbr:
+        if sum(s.minutes for s in self.sections) != self.minutes:
+            raise ValueError("section minutes must add up to minutes")
+        return self
+
+
+class Targets(_Strict):
+    annual_retention: float = Field(ge=0, le=1)
+    expansion_share_of_arr: float = Field(ge=0)
+    referrals_per_satisfied_client_quarter: float = Field(ge=0)
+    average_csat: float = Field(ge=0, le=10)
+
+
+class Renewal(_Strict):
+    talks_start_days: int = Field(gt=0)
+
+
+class Playbook(_Strict):
+    version: str
+    currency: str = Field(min_length=1)
+    churn_risk: ChurnRiskRules
+    health: HealthRules
+    signals: dict[str, Signal]
+    opportunities: dict[str, Opportunity]
+    onboarding: Onboarding
+    qbr: Qbr
+    targets: Targets
+    renewal: Renewal
+
+    @model_validator(mode="after")
+    def _ids(self) -> Playbook:
+        if sorted(self.signals) != sorted(SIGNALS):
+            raise ValueError(f"signals must be exactly {', '.join(SIGNALS)}")
+        if sorted(self.opportunities) != sorted(OPPORTUNITIES):
+            raise ValueError(f"opportunities must be exactly {', '.join(OPPORTUNITIES)}")
+        return self
+
+    def tier(self, rounded_score: int) -> Tier:
+        """The churn tier whose band holds a whole-number score."""
+        return next(t for t in self.churn_risk.tiers if t.min <= rounded_score <= t.max)
+
+    def color(self, rounded_score: int) -> str:
+        """The health colour whose band holds a whole-number score."""
+        return next(b.id for b in self.health.colors if b.min <= rounded_score <= b.max)
+
+
+def default_playbook_path() -> Path:
+    """The playbook bundled with the package."""
+    return Path(str(resources.files("knowledge").joinpath("playbook.yaml")))
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = len(error.errors()) - 1
+    tail = f" ({more} more problem{'s' if more > 1 else ''})" if more else ""
+    return (
+        f"playbook {source}: key '{key}': {first['msg']}{tail}; "
+        "fix that key or start from a copy of the bundled playbook."
+    )
+
+
+def parse_playbook(data: object, source: str = "<data>") -> Playbook:
+    """Validate already-parsed playbook data."""
+    try:
+        return Playbook.model_validate(data)
+    except ValidationError as error:
+        raise PlaybookError(_describe(error, source)) from None
+
+
+@lru_cache(maxsize=8)
+def load_playbook(path: str | Path | None = None) -> Playbook:
+    """Read and validate a playbook YAML file (the bundled one by default)."""
+    file = Path(path) if path else default_playbook_path()
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlaybookError(
+            f"playbook {file}: file not found; pass an existing YAML file to --playbook."
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlaybookError(f"playbook {file}: cannot be read ({error}).") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise PlaybookError(
+            f"playbook {file}: not valid YAML{where}; fix the syntax there."
+        ) from None
+    return parse_playbook(data, str(file))

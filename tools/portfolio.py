@@ -1,0 +1,295 @@
+"""Portfolio I/O: read JSON, JSONL and CSV row by row (a bad row never loses the good ones)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from tools.account import LIST_FIELDS, Account
+
+FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+class PortfolioError(ValueError):
+    """The portfolio as a whole cannot be read (missing file, unknown format, broken JSON)."""
+
+
+class RowError(BaseModel):
+    """One problem with one row: where it is, which account, which field, and why."""
+
+    source: str
+    row: int
+    id: str | None
+    field: str
+    reason: str
+
+    def sentence(self) -> str:
+        """The error as one line for stderr."""
+        who = f" (id {self.id})" if self.id else ""
+        return f"{self.source}: row {self.row}{who}: {self.field}: {self.reason}"
+
+
+@dataclass
+class Portfolio:
+    """A portfolio read in full: valid accounts, rejected rows, and the data's own as-of date."""
+
+    accounts: list[Account] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    as_of: date | None = None
+
+
+def sample_portfolio_path() -> Path:
+    """The sample portfolio bundled with the package."""
+    return Path(str(resources.files("knowledge").joinpath("sample_portfolio.json")))
+
+
+def detect_format(path: Path) -> str:
+    """json, jsonl or csv from the file extension."""
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise PortfolioError(
+            f"{path}: unknown portfolio format '{path.suffix or '(none)'}'; "
+            "use a .json, .jsonl or .csv file."
+        ) from None
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    try:
+        return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except FileNotFoundError:
+        raise PortfolioError(f"{path}: file not found; check the path.") from None
+    except IsADirectoryError:
+        raise PortfolioError(f"{path}: is a directory; pass a portfolio file.") from None
+    except OSError as error:
+        raise PortfolioError(f"{path}: cannot be opened ({error.strerror}).") from None
+
+
+def _json_rows(path: Path) -> tuple[date | None, Iterator[tuple[int, Any]]]:
+    with _open_text(path) as handle:
+        try:
+            data = json.load(handle)
+        except json.JSONDecodeError as error:
+            raise PortfolioError(
+                f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+            ) from None
+        except UnicodeDecodeError:
+            raise PortfolioError(f"{path}: not UTF-8 text; save it as UTF-8.") from None
+    as_of = None
+    if isinstance(data, dict):
+        as_of = _file_as_of(path, data.get("as_of"))
+        data = data.get("accounts")
+    if not isinstance(data, list):
+        raise PortfolioError(
+            f'{path}: expected a JSON list of accounts or an object with an "accounts" list.'
+        )
+    return as_of, enumerate(data, start=1)
+
+
+def _file_as_of(path: Path, value: object) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PortfolioError(
+            f'{path}: "as_of" {value!r} is not an ISO date (YYYY-MM-DD).'
+        ) from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with _open_text(path) as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield line_no, json.loads(line)
+            except json.JSONDecodeError as error:
+                yield line_no, _Broken(f"not valid JSON ({error.msg})")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    with _open_text(path) as handle:
+        head = handle.read(4096)
+        handle.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(head.splitlines()[0] if head else ",", delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(handle, dialect=dialect)
+        if not reader.fieldnames:
+            return
+        for record in reader:
+            record.pop(None, None)  # cells beyond the header
+            yield reader.line_num, record
+
+
+@dataclass
+class _Broken:
+    reason: str
+
+
+def iter_rows(path: Path) -> tuple[date | None, Iterator[tuple[int, Any]]]:
+    """The file's as-of date (JSON only) and its raw rows with their row numbers.
+
+    Row numbers are where a person finds the row: the line for JSONL and CSV (header = line 1),
+    the position in the list for JSON."""
+    kind = detect_format(path)
+    if kind == "json":
+        return _json_rows(path)
+    if not path.exists():
+        raise PortfolioError(f"{path}: file not found; check the path.")
+    return None, (_jsonl_rows(path) if kind == "jsonl" else _csv_rows(path))
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "(row)"
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "required, but missing; add it"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    shown = error.get("input")
+    if isinstance(shown, str | int | float | bool):
+        return f"{message} (got {shown!r})"
+    return message
+
+
+def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
+    """Validate one raw row into an Account, or explain every problem in it."""
+    if isinstance(record, _Broken):
+        return [RowError(source=source, row=row, id=None, field="(row)", reason=record.reason)]
+    if not isinstance(record, dict):
+        return [
+            RowError(
+                source=source,
+                row=row,
+                id=None,
+                field="(row)",
+                reason="expected an object with account fields",
+            )
+        ]
+    try:
+        return Account.model_validate(record)
+    except ValidationError as error:
+        raw_id = record.get("id")
+        account_id = str(raw_id).strip() if raw_id not in (None, "") else None
+        return [
+            RowError(
+                source=source,
+                row=row,
+                id=account_id,
+                field=_field_name(e["loc"]),
+                reason=_reason(e),
+            )
+            for e in error.errors()
+        ]
+
+
+def stream_accounts(path: Path) -> tuple[date | None, Iterator[Account | list[RowError]]]:
+    """Validated accounts, or each bad row's errors, in file order; duplicate ids are rejected."""
+    as_of, rows = iter_rows(path)
+    source = path.name
+
+    def generate() -> Iterator[Account | list[RowError]]:
+        first_seen: dict[str, int] = {}
+        for row, record in rows:
+            result = parse_row(source, row, record)
+            if isinstance(result, Account):
+                if result.id in first_seen:
+                    result = [
+                        RowError(
+                            source=source,
+                            row=row,
+                            id=result.id,
+                            field="id",
+                            reason=f"duplicate id, first used in row {first_seen[result.id]}; "
+                            "give each account its own id",
+                        )
+                    ]
+                else:
+                    first_seen[result.id] = row
+            yield result
+
+    return as_of, generate()
+
+
+def read_portfolio(path: str | Path | None = None) -> Portfolio:
+    """Read a whole portfolio (the bundled sample by default)."""
+    file = Path(path) if path else sample_portfolio_path()
+    as_of, results = stream_accounts(file)
+    portfolio = Portfolio(as_of=as_of)
+    for result in results:
+        if isinstance(result, Account):
+            portfolio.accounts.append(result)
+        else:
+            portfolio.errors.extend(result)
+    return portfolio
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return value
+
+
+def write_portfolio(
+    records: Iterable[dict[str, Any]], path: Path, as_of: date | None = None
+) -> int:
+    """Write account dicts as JSON, JSONL or CSV (by extension), streaming; returns the count."""
+    kind = detect_format(path)
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        if kind == "csv":
+            columns = [name for name in Account.model_fields]
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for record in records:
+                writer.writerow({k: _csv_cell(record.get(k)) for k in columns})
+                count += 1
+            return count
+        if kind == "jsonl":
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+            return count
+        header = {"as_of": as_of.isoformat()} if as_of else {}
+        handle.write(json.dumps(header, ensure_ascii=False)[:-1] + (", " if header else ""))
+        handle.write('"accounts": [\n')
+        for record in records:
+            handle.write(("" if count == 0 else ",\n") + json.dumps(record, ensure_ascii=False))
+            count += 1
+        handle.write("\n]}\n")
+    return count
+
+
+__all__ = [
+    "LIST_FIELDS",
+    "Portfolio",
+    "PortfolioError",
+    "RowError",
+    "detect_format",
+    "iter_rows",
+    "parse_row",
+    "read_portfolio",
+    "sample_portfolio_path",
+    "stream_accounts",
+    "write_portfolio",
+]
