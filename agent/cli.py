@@ -241,7 +241,10 @@ COMMANDS = {"score": cmd_score, "sample": cmd_sample, "eval": cmd_eval, "playboo
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `csm` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error already explained on stderr
+        return int(stop.code or 0)
     if not args.command:
         parser.print_help()
         return EXIT_OK

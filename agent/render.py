@@ -33,7 +33,7 @@ CSV_COLUMNS = [
 ]
 
 
-def _num(value: float | None, digits: int = 1) -> str:
+def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
@@ -46,6 +46,7 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
     """A readable terminal table with coloured tier and health; returns the account count."""
     table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
     for column, justify in [
+        ("ID", "left"),
         ("Account", "left"),
         ("Health", "right"),
         ("Colour", "left"),
@@ -64,7 +65,8 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
         tiers[s.churn_risk.tier or "unknown"] += 1
         colors[s.health.color or "unknown"] += 1
         table.add_row(
-            f"{s.name}\n[dim]{s.id}[/dim]",
+            s.id,
+            s.name,
             _num(s.health.score),
             Text(s.health.color or "unknown", style=COLOR_STYLE.get(s.health.color or "", "dim")),
             _num(s.churn_risk.score),
@@ -72,10 +74,11 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
                 s.churn_risk.tier or "unknown", style=TIER_STYLE.get(s.churn_risk.tier or "", "dim")
             ),
             f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}",
-            ", ".join(sig.id for sig in s.signals) or "[dim]none[/dim]",
+            "\n".join(sig.id for sig in s.signals) or "[dim]none[/dim]",
             _num(expected_expansion(s), 0) if s.opportunities else "[dim]—[/dim]",
         )
-    console = Console(file=out, width=max(Console(file=out).width, 120))
+    probe = Console(file=out)
+    console = Console(file=out, width=probe.width if probe.is_terminal else 160)
     console.print(table)
     console.print(
         f"{count} account{'s' if count != 1 else ''}. Tiers: "

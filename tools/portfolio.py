@@ -119,13 +119,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
     with _open_text(path) as handle:
-        head = handle.read(4096)
+        header = handle.readline()
         handle.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(head.splitlines()[0] if head else ",", delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(handle, dialect=dialect)
+        delimiter = max(",;\t", key=header.count) if header else ","
+        reader = csv.DictReader(handle, delimiter=delimiter)
         if not reader.fieldnames:
             return
         for record in reader:

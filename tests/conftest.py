@@ -1,0 +1,20 @@
+"""Shared fixtures: the bundled playbook and a fixed as-of date."""
+
+from datetime import date
+
+import pytest
+
+from tools.account import Account
+from tools.playbook import Playbook, load_playbook
+
+AS_OF = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="session")
+def playbook() -> Playbook:
+    return load_playbook()
+
+
+def make(**fields: object) -> Account:
+    """An account with only the given inputs known."""
+    return Account(id=str(fields.pop("id", "t-1")), name=str(fields.pop("name", "Test")), **fields)
