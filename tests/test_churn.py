@@ -17,7 +17,11 @@ def test_contract_value_alone_gives_31_medium_quarter_coverage(playbook):
     assert (result.score, result.tier, result.coverage) == (31.0, "medium", 0.25)
     [factor] = result.factors
     assert (factor.id, factor.value, factor.risk, factor.weight, factor.contribution) == (
-        "contract_value", 345_000, 31.0, 25, 31.0,
+        "contract_value",
+        345_000,
+        31.0,
+        25,
+        31.0,
     )
     assert "engagement" in result.missing and len(result.missing) == 6
 
@@ -46,14 +50,23 @@ def test_tier_boundaries(playbook, mrr, score, tier):
 @pytest.mark.parametrize(
     ("field", "value", "risk"),
     [
-        ("engagement_score", 60, 0.0), ("engagement_score", 30, 50.0), ("engagement_score", 0, 100.0),
-        ("payment_delays_last_quarter", 0, 0.0), ("payment_delays_last_quarter", 1, 33.33),
-        ("payment_delays_last_quarter", 3, 100.0), ("payment_delays_last_quarter", 5, 100.0),
-        ("tickets_last_month", 5, 0.0), ("tickets_last_month", 7, 40.0),
-        ("tickets_last_month", 10, 100.0), ("tickets_last_month", 14, 100.0),
-        ("feature_adoption_pct", 40, 0.0), ("feature_adoption_pct", 10, 75.0),
+        ("engagement_score", 60, 0.0),
+        ("engagement_score", 30, 50.0),
+        ("engagement_score", 0, 100.0),
+        ("payment_delays_last_quarter", 0, 0.0),
+        ("payment_delays_last_quarter", 1, 33.33),
+        ("payment_delays_last_quarter", 3, 100.0),
+        ("payment_delays_last_quarter", 5, 100.0),
+        ("tickets_last_month", 5, 0.0),
+        ("tickets_last_month", 7, 40.0),
+        ("tickets_last_month", 10, 100.0),
+        ("tickets_last_month", 14, 100.0),
+        ("feature_adoption_pct", 40, 0.0),
+        ("feature_adoption_pct", 10, 75.0),
         ("feature_adoption_pct", 90, 0.0),
-        ("csat", 7, 0.0), ("csat", 3.5, 50.0), ("csat", 0, 100.0),
+        ("csat", 7, 0.0),
+        ("csat", 3.5, 50.0),
+        ("csat", 0, 100.0),
     ],
 )
 def test_each_factor_maps_linearly_and_clamps(playbook, field, value, risk):
@@ -62,7 +75,9 @@ def test_each_factor_maps_linearly_and_clamps(playbook, field, value, risk):
     assert result.score == risk  # alone, a factor's risk is the score
 
 
-@pytest.mark.parametrize(("days", "risk"), [(14, 0.0), (22, 50.0), (30, 100.0), (45, 100.0), (-3, 0.0)])
+@pytest.mark.parametrize(
+    ("days", "risk"), [(14, 0.0), (22, 50.0), (30, 100.0), (45, 100.0), (-3, 0.0)]
+)
 def test_login_recency_counts_days_to_as_of(playbook, days, risk):
     result = churn(playbook, last_login=AS_OF - timedelta(days=days))
     assert result.factors[0].value == days
@@ -74,8 +89,13 @@ def test_all_factors_weighted_sum(playbook):
     # risks: contract 50 (250k), engagement 50 (30), delays 66.67 (2), support 40 (7),
     # adoption 50 (20), csat 0 (8), login 100 (40 days)
     result = churn(
-        playbook, mrr=250_000, engagement_score=30, payment_delays_last_quarter=2,
-        tickets_last_month=7, feature_adoption_pct=20, csat=8,
+        playbook,
+        mrr=250_000,
+        engagement_score=30,
+        payment_delays_last_quarter=2,
+        tickets_last_month=7,
+        feature_adoption_pct=20,
+        csat=8,
         last_login=AS_OF - timedelta(days=40),
     )
     expected = (25 * 50 + 20 * 50 + 15 * 200 / 3 + 15 * 40 + 10 * 50 + 10 * 0 + 5 * 100) / 100

@@ -30,7 +30,9 @@ def test_score_sample_json_shape(capsys):
         for signal in account["signals"]:
             assert {"id", "severity", "action", "evidence"} <= set(signal)
         for opp in account["opportunities"]:
-            assert {"id", "offer", "price", "probability", "expected_value", "annual_value"} <= set(opp)
+            assert {"id", "offer", "price", "probability", "expected_value", "annual_value"} <= set(
+                opp
+            )
 
 
 def test_score_as_of_is_reproducible(capsys):
@@ -55,7 +57,10 @@ def test_partial_rows_exit_2_and_are_listed(tmp_path, capsys):
     assert code == 2
     assert [a["id"] for a in data["accounts"]] == ["a"]
     assert data["accounts"][0]["churn_risk"] == {
-        **data["accounts"][0]["churn_risk"], "score": 31.0, "tier": "medium", "coverage": 0.25,
+        **data["accounts"][0]["churn_risk"],
+        "score": 31.0,
+        "tier": "medium",
+        "coverage": 0.25,
     }
     assert data["errors"][0]["row"] == 3 and data["errors"][0]["field"] == "csat"
     assert "row 3 (id b): csat" in err and "Traceback" not in err
@@ -101,8 +106,18 @@ def test_custom_playbook_changes_the_numbers(tmp_path, capsys):
 
 def test_sample_command_writes_valid_portfolio(tmp_path, capsys):
     out_file = tmp_path / "gen.jsonl"
-    code, _, err = run(capsys, "sample", "--accounts", "50", "--seed", "3", "--out", str(out_file),
-                       "--as-of", "2026-11-20")
+    code, _, err = run(
+        capsys,
+        "sample",
+        "--accounts",
+        "50",
+        "--seed",
+        "3",
+        "--out",
+        str(out_file),
+        "--as-of",
+        "2026-11-20",
+    )
     assert code == 0 and "wrote 50 accounts" in err
     code, out, _ = run(capsys, "score", str(out_file), "--format", "csv")
     assert code == 0 and len(out.strip().splitlines()) == 51

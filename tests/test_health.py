@@ -83,12 +83,25 @@ def test_technical_metrics(playbook):
 def test_all_components_weighted(playbook):
     result = health(
         playbook,
-        payment_delays_last_quarter=0, mrr=1_000_000, auto_pay=True,  # financial 100
-        weekly_logins=[5, 5, 5, 5], meeting_attendance_pct=50, email_response_hours=120,  # 50
-        goal_attainment_pct=80, csat=8, complaints=2, interactions=10,  # 80
-        stakeholder_support=6, roadmap_alignment=6, communication_quality=6,  # 60
-        expansion_interest=3, nps=3, partnership_depth=3,  # 30
-        feature_adoption_pct=70, change_implementation_days=7, team_competence=4,  # 70
+        payment_delays_last_quarter=0,
+        mrr=1_000_000,
+        auto_pay=True,  # financial 100
+        weekly_logins=[5, 5, 5, 5],
+        meeting_attendance_pct=50,
+        email_response_hours=120,  # 50
+        goal_attainment_pct=80,
+        csat=8,
+        complaints=2,
+        interactions=10,  # 80
+        stakeholder_support=6,
+        roadmap_alignment=6,
+        communication_quality=6,  # 60
+        expansion_interest=3,
+        nps=3,
+        partnership_depth=3,  # 30
+        feature_adoption_pct=70,
+        change_implementation_days=7,
+        team_competence=4,  # 70
     )
     assert result.score == (25 * 100 + 20 * 50 + 20 * 80 + 15 * 60 + 10 * 30 + 10 * 70) / 100
     assert result.score == 70.0 and result.color == "green" and result.coverage == 1.0
@@ -98,8 +111,13 @@ def test_all_components_weighted(playbook):
 @pytest.mark.parametrize(
     ("csat", "score", "color"),
     [
-        (6.95, 69.5, "green"), (6.94, 69.4, "yellow"), (7.0, 70.0, "green"),
-        (4.0, 40.0, "yellow"), (3.95, 39.5, "yellow"), (3.94, 39.4, "red"), (0, 0.0, "red"),
+        (6.95, 69.5, "green"),
+        (6.94, 69.4, "yellow"),
+        (7.0, 70.0, "green"),
+        (4.0, 40.0, "yellow"),
+        (3.95, 39.5, "yellow"),
+        (3.94, 39.4, "red"),
+        (0, 0.0, "red"),
         (10, 100.0, "green"),
     ],
 )

@@ -24,8 +24,13 @@ def test_csv_with_broken_rows_keeps_the_good_ones(tmp_path):
     assert portfolio.accounts[0].model_extra == {"crm_owner": "Ivan"}  # kept, ignored
     found = {(e.row, e.id, e.field) for e in portfolio.errors}
     assert found == {
-        (3, "a2", "mrr"), (3, "a2", "csat"), (3, "a2", "contract_start"),
-        (4, None, "id"), (5, "a1", "id"), (6, "a5", "weekly_logins"), (7, "a6", "csat"),
+        (3, "a2", "mrr"),
+        (3, "a2", "csat"),
+        (3, "a2", "contract_start"),
+        (4, None, "id"),
+        (5, "a1", "id"),
+        (6, "a5", "weekly_logins"),
+        (7, "a6", "csat"),
     }
     csat = next(e for e in portfolio.errors if e.field == "csat" and e.row == 3)
     assert "15" in csat.reason and "10" in csat.reason
@@ -87,8 +92,13 @@ def test_unreadable_portfolio_is_one_sentence(tmp_path, name, content, message):
 @pytest.mark.parametrize("suffix", [".json", ".jsonl", ".csv"])
 def test_write_then_read_round_trip(tmp_path, suffix):
     records = [
-        {"id": "a", "name": "A, Inc", "mrr": 1000, "weekly_logins": [1, 2],
-         "stakeholders": [{"name": "Ann", "primary": True}]},
+        {
+            "id": "a",
+            "name": "A, Inc",
+            "mrr": 1000,
+            "weekly_logins": [1, 2],
+            "stakeholders": [{"name": "Ann", "primary": True}],
+        },
         {"id": "b", "name": "B", "csat": None},
     ]
     path = tmp_path / f"p{suffix}"

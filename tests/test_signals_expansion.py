@@ -57,14 +57,20 @@ def test_stakeholder_change(playbook, age, fires):
 
 
 def test_stakeholder_change_unknown_without_primary_since(playbook):
-    assert "stakeholder_change" in not_evaluated(playbook, stakeholders=[{"name": "A", "primary": True}])
+    assert "stakeholder_change" in not_evaluated(
+        playbook, stakeholders=[{"name": "A", "primary": True}]
+    )
 
 
 @pytest.mark.parametrize(
     ("ahead", "started", "fires"),
     [
-        (180, False, True), (181, False, False), (0, None, True), (-1, False, False),
-        (100, True, False), (100, None, True),
+        (180, False, True),
+        (181, False, False),
+        (0, None, True),
+        (-1, False, False),
+        (100, True, False),
+        (100, None, True),
     ],
 )
 def test_renewal_window(playbook, ahead, started, fires):
@@ -117,7 +123,9 @@ def test_offer_values(playbook):
     [opp] = opportunities(playbook, content_score=10, organic_traffic=500_000).matched
     assert (opp.offer, opp.price, opp.probability) == ("premium content strategy", 300_000, 0.55)
     assert (opp.expected_value, opp.annual_value, opp.expected_annual_value) == (
-        165_000.0, 3_600_000.0, 1_980_000.0,
+        165_000.0,
+        3_600_000.0,
+        1_980_000.0,
     )
     assert "content_score 10 < 60" in opp.evidence
 
