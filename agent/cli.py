@@ -12,6 +12,7 @@ from pathlib import Path
 from agent.render import only_scores, write_csv, write_json, write_table
 from tools.account import Account
 from tools.assessment import AccountScore, score_account
+from tools.kb_docs import KnowledgeError
 from tools.playbook import Playbook, PlaybookError, load_playbook
 from tools.portfolio import (
     PortfolioError,
@@ -22,6 +23,23 @@ from tools.portfolio import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+TOPICS = [
+    "health_score",
+    "churn_risk",
+    "interventions",
+    "onboarding",
+    "early_warning",
+    "qbr",
+    "upsell",
+    "routines",
+    "roi_metrics",
+    "industry_ecommerce",
+    "industry_saas",
+    "stakeholders",
+    "success_plan",
+    "forecasting",
+    "guidelines",
+]
 
 
 class CliError(Exception):
@@ -136,6 +154,37 @@ def build_parser() -> argparse.ArgumentParser:
     evals.add_argument("--format", choices=["table", "json"], default="table")
     _add_playbook(evals)
 
+    kb = sub.add_parser(
+        "kb",
+        help="build or search the knowledge base",
+        description="The playbook knowledge base (English and Russian) in a local Chroma index. "
+        "The index lives in $CSM_DATA_DIR (default: your user data directory) and is "
+        "built on first use; embeddings run offline (CSM_EMBEDDINGS=use by default).",
+    )
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", parser_class=Parser)
+    kb_index = kb_sub.add_parser(
+        "index",
+        help="index new and changed documents",
+        description="Embed new and changed documents and drop removed ones. Unchanged documents "
+        "(same content hash) are not embedded again.",
+    )
+    kb_index.add_argument("--rebuild", action="store_true", help="drop the index and embed all")
+    kb_search = kb_sub.add_parser(
+        "search",
+        help="search the knowledge base",
+        description="Find the passages that answer a question, in either language.",
+        epilog='Examples:\n  csm kb search "what do we do when a client stops logging in?"\n'
+        '  csm kb search "как провести QBR" --lang ru --k 3 --format json',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kb_search.add_argument("query", metavar="QUERY", help="the question, in English or Russian")
+    kb_search.add_argument("--k", type=int, default=5, metavar="N", help="passages (default 5)")
+    kb_search.add_argument(
+        "--topic", choices=TOPICS, metavar="TOPIC", help="only this topic: " + ", ".join(TOPICS)
+    )
+    kb_search.add_argument("--lang", choices=["en", "ru"], help="only this language")
+    kb_search.add_argument("--format", choices=["table", "json"], default="table")
+
     book = sub.add_parser(
         "playbook",
         help="show or check a playbook",
@@ -235,7 +284,46 @@ def cmd_playbook(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"score": cmd_score, "sample": cmd_sample, "eval": cmd_eval, "playbook": cmd_playbook}
+def cmd_kb(args: argparse.Namespace) -> int:
+    """`csm kb index|search`."""
+    from agent.render import write_passages
+    from tools.knowledge import KnowledgeBase
+
+    if args.kb_command is None:
+        raise CliError("say what to do: `csm kb index` or `csm kb search QUERY`.")
+    kb = KnowledgeBase()
+    if args.kb_command == "index":
+        if not args.rebuild and kb.collection.count() == 0:
+            print("building the knowledge index (first use)...", file=sys.stderr)
+        report = kb.index(rebuild=args.rebuild)
+        if not report.embedded_docs and not report.removed_docs:
+            print(
+                f"knowledge index up to date: {report.unchanged_docs} documents unchanged, "
+                f"nothing embedded ({kb.path})."
+            )
+        else:
+            print(
+                f"embedded {len(report.embedded_docs)} documents ({report.chunks_embedded} "
+                f"chunks), removed {len(report.removed_docs)}, {report.unchanged_docs} "
+                f"unchanged, in {report.seconds:.1f}s ({kb.path})."
+            )
+        return EXIT_OK
+    if args.k < 1:
+        raise CliError("--k must be at least 1.")
+    if kb.collection.count() == 0:
+        print("building the knowledge index (first use, a few seconds)...", file=sys.stderr)
+    passages = kb.search(args.query, k=args.k, topic=args.topic, lang=args.lang)
+    write_passages(passages, args.format, sys.stdout)
+    return EXIT_OK
+
+
+COMMANDS = {
+    "score": cmd_score,
+    "kb": cmd_kb,
+    "sample": cmd_sample,
+    "eval": cmd_eval,
+    "playbook": cmd_playbook,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     try:
         return COMMANDS[args.command](args)
-    except (CliError, PlaybookError, PortfolioError) as error:
+    except (CliError, PlaybookError, PortfolioError, KnowledgeError) as error:
         print(f"csm: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +16,9 @@ from rich.text import Text
 
 from tools.assessment import AccountScore
 from tools.portfolio import RowError
+
+if TYPE_CHECKING:
+    from tools.knowledge import Passage
 
 TIER_STYLE = {"low": "green", "medium": "yellow", "high": "red", "critical": "bold white on red"}
 COLOR_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
@@ -140,3 +144,36 @@ def only_scores(
             errors.extend(item)
         else:
             yield item
+
+
+def write_passages(passages: list[Passage], fmt: str, out: IO[str]) -> None:
+    """Knowledge-base search results as a readable list or `{"results": [...]}`."""
+    if fmt == "json":
+        results = [p.model_dump() for p in passages]
+        out.write(json.dumps({"results": results}, ensure_ascii=False, indent=2) + "\n")
+        return
+    console = Console(file=out)
+    if not passages:
+        console.print("no passages found")
+    for rank, p in enumerate(passages, start=1):
+        console.print(
+            f"[bold]{rank}. {p.heading}[/bold]  [dim]{p.topic} · {p.lang} · "
+            f"{p.source} · score {p.score:.3f}[/dim]"
+        )
+        console.print(unwrap(p.text), markup=False, highlight=False)
+        console.print()
+
+
+_BLOCK_START = re.compile(r"^\s*([|#>*-]|\d+\.|```)")
+
+
+def unwrap(text: str) -> str:
+    """Join the hard-wrapped lines of Markdown paragraphs (lists, tables and headings stay)."""
+    lines: list[str] = []
+    for line in text.strip().splitlines():
+        joinable = lines and lines[-1].strip() and line.strip()
+        if joinable and not _BLOCK_START.match(line) and not lines[-1].lstrip().startswith("|"):
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)

