@@ -18,3 +18,9 @@ def playbook() -> Playbook:
 def make(**fields: object) -> Account:
     """An account with only the given inputs known."""
     return Account(id=str(fields.pop("id", "t-1")), name=str(fields.pop("name", "Test")), **fields)
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory, monkeypatch):
+    """Tests never touch the user's data directory."""
+    monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path_factory.mktemp("csm-data")))
