@@ -214,6 +214,88 @@ class Renewal(_Strict):
     talks_start_days: int = Field(gt=0)
 
 
+class StakeholderRules(_Strict):
+    cadence_days: dict[str, int]
+    default_cadence_days: int = Field(gt=0)
+    new_primary_days: int = Field(gt=0)
+    sponsor_roles: list[str]
+    champion_roles: list[str]
+
+
+class Kpi(_Strict):
+    id: str
+    label: str
+    source: Literal["health", "churn"] | None = None
+    input: str | None = None
+    target: float | None = None
+    gain: float | None = None
+    growth_pct: float | None = None
+    lower_is_better: bool = False
+    unit: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Kpi:
+        if (self.source is None) == (self.input is None):
+            raise ValueError("a KPI needs exactly one of source and input")
+        if self.target is None and self.gain is None and self.growth_pct is None:
+            raise ValueError("a KPI needs a target, gain or growth_pct")
+        return self
+
+
+class Industry(_Strict):
+    label: str
+    review_cadence_days: int = Field(gt=0)
+    contract_months: int | None = None
+    peak_quarter: int | None = Field(default=None, ge=1, le=4)
+    focus: list[str]
+    kpis: list[str]
+
+
+class SuccessPlanRules(_Strict):
+    horizon_days: int = Field(gt=0)
+    next_action_days: int = Field(gt=0)
+    kpis: list[Kpi]
+    industries: dict[str, Industry]
+
+
+class ProposalPhase(_Strict):
+    name: str
+    weeks: int = Field(gt=0)
+
+
+class OfferPlan(_Strict):
+    traffic_uplift_pct: float = Field(ge=0)
+    problem: str
+    phases: list[ProposalPhase] = Field(min_length=1)
+
+
+class ExpansionRules(_Strict):
+    roi_horizon_months: int = Field(gt=0)
+    cost_per_visit: float = Field(ge=0)
+    hold_tiers: list[str]
+    budget_planning_month: int = Field(ge=1, le=12)
+    offers: dict[str, OfferPlan]
+
+
+class Mitigation(_Strict):
+    owner: str
+    due_days: int = Field(ge=0)
+    steps: list[str] = Field(min_length=1)
+
+
+class RiskRules(_Strict):
+    mitigations: dict[str, Mitigation]
+    retention_offers: dict[str, list[str]]
+
+
+class ForecastRules(_Strict):
+    signal_penalty: dict[str, float]
+    floor: float = Field(ge=0, le=1)
+    ceiling: float = Field(ge=0, le=1)
+    min_history_points: int = Field(gt=0)
+    horizon_days: int = Field(gt=0)
+
+
 class Playbook(_Strict):
     version: str
     currency: str = Field(min_length=1)
@@ -225,6 +307,11 @@ class Playbook(_Strict):
     qbr: Qbr
     targets: Targets
     renewal: Renewal
+    stakeholders: StakeholderRules
+    success_plan: SuccessPlanRules
+    expansion: ExpansionRules
+    risk: RiskRules
+    forecast: ForecastRules
 
     @model_validator(mode="after")
     def _ids(self) -> Playbook:
@@ -232,6 +319,10 @@ class Playbook(_Strict):
             raise ValueError(f"signals must be exactly {', '.join(SIGNALS)}")
         if sorted(self.opportunities) != sorted(OPPORTUNITIES):
             raise ValueError(f"opportunities must be exactly {', '.join(OPPORTUNITIES)}")
+        if sorted(self.expansion.offers) != sorted(OPPORTUNITIES):
+            raise ValueError(f"expansion.offers must be exactly {', '.join(OPPORTUNITIES)}")
+        if sorted(self.risk.mitigations) != sorted(SIGNALS):
+            raise ValueError(f"risk.mitigations must be exactly {', '.join(SIGNALS)}")
         return self
 
     def tier(self, rounded_score: int) -> Tier:
