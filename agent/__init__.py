@@ -1,1 +1,13 @@
-"""csm-agent agent."""
+"""csm-agent: the LangGraph graphs, the writer and the command line."""
+
+from typing import Any
+
+
+def build_graph(checkpointer: Any = "memory") -> Any:
+    """The compiled six-step assessment graph (see agent.graph)."""
+    from agent.graph import build_graph as build
+
+    return build(checkpointer)
+
+
+__all__ = ["build_graph"]

@@ -154,6 +154,56 @@ def build_parser() -> argparse.ArgumentParser:
     evals.add_argument("--format", choices=["table", "json"], default="table")
     _add_playbook(evals)
 
+    assess = sub.add_parser(
+        "assess",
+        help="run the six-step assessment and write the reports",
+        description="Run the six-step assessment (health, stakeholders, success plan, expansion, "
+        "risk mitigation, forecast) for one account or all, and write the Client "
+        "Health Dashboard, Success Plan, Expansion Proposal, Risk Mitigation Plan "
+        "and QBR agenda. Numbers come from the tools; with CSM_MODEL set, a model "
+        "writes the summary paragraphs and is overruled if it invents a number.",
+        epilog="Examples:\n  csm assess --account acc-007\n"
+        "  csm assess clients.json --account c-12 --lang ru --format json\n"
+        "  csm assess --all --out reports/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    assess.add_argument(
+        "portfolio",
+        nargs="?",
+        type=Path,
+        metavar="PORTFOLIO",
+        help="portfolio file (default: the bundled sample)",
+    )
+    which = assess.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", metavar="ID", help="the account id to assess")
+    which.add_argument("--all", action="store_true", help="assess every account")
+    assess.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help="the day to assess as of (default: the portfolio's as_of, else today)",
+    )
+    assess.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
+    assess.add_argument(
+        "--format",
+        choices=["md", "json"],
+        default="md",
+        help="md (the reports) or json (the full state: scores, plans, "
+        "citations, where the prose came from)",
+    )
+    assess.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write one file per account into DIR instead of printing",
+    )
+    assess.add_argument(
+        "--model",
+        metavar="NAME",
+        help="provider:model for the prose, or `none` (default: $CSM_MODEL)",
+    )
+    _add_playbook(assess)
+
     kb = sub.add_parser(
         "kb",
         help="build or search the knowledge base",
@@ -317,9 +367,17 @@ def cmd_kb(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_assess(args: argparse.Namespace) -> int:
+    """`csm assess`."""
+    from agent.assess import assess_portfolio
+
+    return assess_portfolio(args)
+
+
 COMMANDS = {
     "score": cmd_score,
     "kb": cmd_kb,
+    "assess": cmd_assess,
     "sample": cmd_sample,
     "eval": cmd_eval,
     "playbook": cmd_playbook,

@@ -274,6 +274,7 @@ class ExpansionRules(_Strict):
     cost_per_visit: float = Field(ge=0)
     hold_tiers: list[str]
     budget_planning_month: int = Field(ge=1, le=12)
+    renewal_bundle_days: int = Field(ge=0)
     offers: dict[str, OfferPlan]
 
 

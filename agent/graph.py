@@ -1,0 +1,344 @@
+"""The six-step assessment as a LangGraph `StateGraph`, one node per step, then the reports.
+
+assess_health -> map_stakeholders -> plan_success -> analyze_expansion -> plan_risk_mitigation
+-> forecast -> write_reports. Nodes call the deterministic tools and retrieve the playbook
+knowledge they cite; they never compute a number themselves."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal, TypedDict
+
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import BaseModel
+
+from agent.prose import ProseWriter, chat_model_from_env
+from agent.writer import Reports, write_reports
+from tools.account import Account
+from tools.assessment import AccountScore, score_account
+from tools.forecast import AccountForecast, Calibration, calibrate, forecast_account
+from tools.playbook import Playbook, load_playbook
+from tools.portfolio import read_portfolio
+from tools.proposal import ExpansionProposal, build_expansion_proposal
+from tools.risk_plan import RiskPlan, build_risk_plan
+from tools.stakeholders import StakeholderMap, map_stakeholders
+from tools.success_plan import SuccessPlan, build_success_plan
+
+STEPS = (
+    "assess_health",
+    "map_stakeholders",
+    "plan_success",
+    "analyze_expansion",
+    "plan_risk_mitigation",
+    "forecast",
+    "write_reports",
+)
+EXCERPT_CHARS = 400
+Search = Callable[..., list[Any]]
+Update = dict[str, Any]
+
+
+class AssessmentError(ValueError):
+    """The assessment cannot start (no account given, unknown account id)."""
+
+
+class Citation(BaseModel):
+    """A knowledge-base passage a step relied on."""
+
+    step: str
+    topic: str
+    lang: str
+    source: str
+    heading: str
+    excerpt: str
+    score: float
+
+
+@dataclass
+class AssessmentContext:
+    """Run configuration: not part of the state, the same for every step.
+
+    `model`: None reads CSM_MODEL; "none" disables the model; a `provider:model` string or a
+    chat model instance is used as given. `search`: a knowledge search function with the
+    signature of `tools.knowledge.search_knowledge` (default: that function)."""
+
+    as_of: date | None = None
+    lang: Literal["en", "ru"] = "en"
+    playbook: str | None = None
+    portfolio: str | None = None
+    model: Any = None
+    max_model_calls: int = 5
+    search: Any = None
+    calibration: Any = None
+
+
+class AssessmentState(TypedDict, total=False):
+    """What the steps add, in order. Input: `account` (fields of SPEC 1) or `account_id`."""
+
+    account_id: str
+    account: Account
+    score: AccountScore
+    stakeholders: StakeholderMap
+    success_plan: SuccessPlan
+    expansion: ExpansionProposal
+    risk_plan: RiskPlan
+    forecast: AccountForecast
+    reports: Reports
+    citations: Annotated[list[Citation], operator.add]
+    steps: Annotated[list[str], operator.add]
+
+
+Ctx = Runtime[AssessmentContext]
+
+
+def _playbook(ctx: AssessmentContext) -> Playbook:
+    return load_playbook(ctx.playbook)
+
+
+def _as_of(ctx: AssessmentContext) -> date:
+    if isinstance(ctx.as_of, str):
+        return date.fromisoformat(ctx.as_of)
+    return ctx.as_of or date.today()
+
+
+def _search(ctx: AssessmentContext) -> Search:
+    if ctx.search is not None:
+        return ctx.search
+    from tools.knowledge import search_knowledge
+
+    return search_knowledge
+
+
+def cite(ctx: AssessmentContext, step: str, queries: list[tuple[str, str]]) -> list[Citation]:
+    """The best passage of each (topic, question) pair, in the run's language."""
+    found: list[Citation] = []
+    for topic, question in queries:
+        for passage in _search(ctx)(question, k=1, topic=topic, lang=ctx.lang):
+            found.append(
+                Citation(
+                    step=step,
+                    topic=passage.topic,
+                    lang=passage.lang,
+                    source=passage.source,
+                    heading=passage.heading,
+                    score=passage.score,
+                    excerpt=excerpt(passage.text),
+                )
+            )
+    return found
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """The prose of a passage (no tables or code), cut at a sentence end near `limit`."""
+    prose, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and not line.lstrip().startswith("|"):
+            prose.append(line.strip())
+    flat = " ".join(" ".join(prose).split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat.rfind(". ", 0, limit)
+    return flat[: cut + 1] if cut > limit // 3 else flat[:limit].rstrip() + "…"
+
+
+def _account(state: AssessmentState, ctx: AssessmentContext) -> Account:
+    given = state.get("account")
+    if isinstance(given, Account):
+        return given
+    if isinstance(given, dict):
+        return Account.model_validate(given)
+    wanted = state.get("account_id")
+    if not wanted:
+        raise AssessmentError("give the assessment an `account` or an `account_id`.")
+    portfolio = read_portfolio(ctx.portfolio)
+    for account in portfolio.accounts:
+        if account.id == wanted:
+            return account
+    raise AssessmentError(
+        f"no account with id '{wanted}' in {ctx.portfolio or 'the bundled sample portfolio'}; "
+        "`csm score` lists the ids."
+    )
+
+
+def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
+    """Step 1: health, churn risk, signals and opportunities."""
+    ctx = runtime.context
+    account = _account(state, ctx)
+    score = score_account(account, _playbook(ctx), _as_of(ctx))
+    queries = [
+        ("health_score", f"what a {score.health.color or 'unknown'} health score calls for"),
+        ("churn_risk", f"what a {score.churn_risk.tier or 'unknown'} churn risk tier means"),
+    ]
+    return {
+        "account": account,
+        "score": score,
+        "steps": ["assess_health"],
+        "citations": cite(ctx, "assess_health", queries),
+    }
+
+
+def map_stakeholders_node(
+    state: AssessmentState, runtime: Runtime[AssessmentContext]
+) -> dict[str, Any]:
+    """Step 2: who decides, who champions, who resists, and the gaps."""
+    ctx = runtime.context
+    result = map_stakeholders(state["account"], _playbook(ctx), _as_of(ctx))
+    gaps = ", ".join(g.id.replace("_", " ") for g in result.gaps) or "stakeholder mapping"
+    return {
+        "stakeholders": result,
+        "steps": ["map_stakeholders"],
+        "citations": cite(ctx, "map_stakeholders", [("stakeholders", gaps)]),
+    }
+
+
+def plan_success(state: AssessmentState, runtime: Ctx) -> Update:
+    """Step 3: objectives, milestones, KPIs, QBR agenda, onboarding, next actions."""
+    ctx = runtime.context
+    account = state["account"]
+    plan = build_success_plan(
+        account, state["score"], state["stakeholders"], _playbook(ctx), _as_of(ctx)
+    )
+    queries = [
+        ("success_plan", "objectives milestones and KPIs of a success plan"),
+        ("qbr", "how to prepare and run the quarterly business review"),
+    ]
+    if plan.onboarding is not None:
+        queries.append(("onboarding", f"onboarding {plan.onboarding.phase or 'foundation'} phase"))
+    if account.industry in ("ecommerce", "saas"):
+        queries.append((f"industry_{account.industry}", f"{account.industry} client success"))
+    return {
+        "success_plan": plan,
+        "steps": ["plan_success"],
+        "citations": cite(ctx, "plan_success", queries),
+    }
+
+
+def analyze_expansion(
+    state: AssessmentState, runtime: Runtime[AssessmentContext]
+) -> dict[str, Any]:
+    """Step 4: one proposal per matched opportunity, with ROI and timing."""
+    ctx = runtime.context
+    proposal = build_expansion_proposal(
+        state["account"],
+        state["score"],
+        _playbook(ctx),
+        _as_of(ctx),
+        next_qbr=state["success_plan"].qbr.date,
+    )
+    offers = ", ".join(o.offer for o in proposal.offers) or "expansion readiness"
+    return {
+        "expansion": proposal,
+        "steps": ["analyze_expansion"],
+        "citations": cite(ctx, "analyze_expansion", [("upsell", f"how to propose {offers}")]),
+    }
+
+
+def plan_risk_mitigation(
+    state: AssessmentState, runtime: Runtime[AssessmentContext]
+) -> dict[str, Any]:
+    """Step 5: tier interventions, one mitigation per signal, escalation, renewal plan."""
+    ctx = runtime.context
+    plan = build_risk_plan(state["account"], state["score"], _playbook(ctx), _as_of(ctx))
+    queries = [("interventions", f"interventions for the {plan.tier or 'unknown'} risk tier")]
+    queries += [
+        ("early_warning", f"what to do about {m.signal.replace('_', ' ')}")
+        for m in plan.mitigations
+    ]
+    return {
+        "risk_plan": plan,
+        "steps": ["plan_risk_mitigation"],
+        "citations": cite(ctx, "plan_risk_mitigation", queries),
+    }
+
+
+def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
+    """Step 6: renewal probability, expected churned MRR and expected expansion."""
+    ctx = runtime.context
+    playbook = _playbook(ctx)
+    calibration: Calibration | None = ctx.calibration
+    if calibration is None:
+        calibration = calibrate([state["account"]], playbook, _as_of(ctx))
+    result = forecast_account(state["account"], state["score"], playbook, calibration)
+    return {
+        "forecast": result,
+        "steps": ["forecast"],
+        "citations": cite(ctx, "forecast", [("forecasting", "renewal probability method")]),
+    }
+
+
+def write_reports_node(
+    state: AssessmentState, runtime: Runtime[AssessmentContext]
+) -> dict[str, Any]:
+    """Render the five reports; prose from the model when one is configured and honest."""
+    ctx = runtime.context
+    model = chat_model_from_env() if ctx.model is None else ctx.model
+    if isinstance(model, str):
+        if model.lower() == "none":
+            model = None
+        else:
+            from langchain.chat_models import init_chat_model
+
+            model = init_chat_model(model, max_retries=0)
+    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls)
+    reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
+    return {"reports": reports, "steps": ["write_reports"]}
+
+
+def _state_models() -> list[type]:
+    """Every pydantic class the state holds, so the checkpointer may restore them."""
+    seen: list[type] = []
+
+    def visit(kind: Any) -> None:
+        for inner in getattr(kind, "__args__", ()) or ():
+            visit(inner)
+        if isinstance(kind, type) and issubclass(kind, BaseModel) and kind not in seen:
+            seen.append(kind)
+            for info in kind.model_fields.values():
+                visit(info.annotation)
+
+    for annotation in AssessmentState.__annotations__.values():
+        visit(annotation)
+    return seen
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """A serializer that restores the state's own models and nothing else unknown."""
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[(k.__module__, k.__name__) for k in _state_models()]
+    )
+
+
+def build_graph(checkpointer: Any = "memory") -> Any:
+    """The compiled six-step graph. `checkpointer`: "memory" (default), None, or a saver."""
+    graph = StateGraph(AssessmentState, context_schema=AssessmentContext)
+    nodes = (
+        assess_health,
+        map_stakeholders_node,
+        plan_success,
+        analyze_expansion,
+        plan_risk_mitigation,
+        forecast_node,
+        write_reports_node,
+    )
+    for name, node in zip(STEPS, nodes, strict=True):
+        graph.add_node(name, node)
+    graph.add_edge(START, STEPS[0])
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        graph.add_edge(before, after)
+    graph.add_edge(STEPS[-1], END)
+    if checkpointer == "memory":
+        checkpointer = InMemorySaver(serde=checkpoint_serializer())
+    return graph.compile(checkpointer=checkpointer, name="csm-assessment")
+
+
+def server_graph() -> Any:
+    """The graph for `langgraph dev` (the server brings its own checkpointer)."""
+    return build_graph(checkpointer=None)

@@ -1,0 +1,116 @@
+"""The writer: renders the reports from the state through the templates in `prompts/reports/`.
+
+Every figure comes from the state. Each report has one summary paragraph: deterministic (from
+the playbook, the tool results and the cited knowledge) unless a model is configured and its
+paragraph passes the number check (agent.prose)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from pydantic import BaseModel
+
+from agent.prose import ProseRecord, ProseWriter
+from tools.playbook import Playbook
+
+REPORTS = ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")
+UNKNOWN = {"en": "unknown", "ru": "нет данных"}
+
+
+class Reports(BaseModel):
+    """The rendered reports of one account and where their prose came from."""
+
+    lang: str
+    dashboard: str
+    success_plan: str
+    expansion_proposal: str
+    risk_plan: str
+    qbr_agenda: str
+    prose: list[ProseRecord]
+    model_calls: int
+
+
+def _number(value: Any, digits: int, lang: str) -> str:
+    if value is None:
+        return UNKNOWN[lang]
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", " ").replace(".", ",") if lang == "ru" else text
+
+
+def make_environment(lang: str, currency: str) -> Environment:
+    """A Jinja environment with the formatting filters of one language."""
+    env = Environment(
+        loader=PackageLoader("prompts", "reports"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    unknown = UNKNOWN[lang]
+
+    def num(value: Any, digits: int = 2) -> str:
+        """A number with its decimals trimmed: 31.0 -> 31, 62.70 -> 62.7."""
+        if value is None:
+            return unknown
+        text = _number(value, digits, lang)
+        sep = "," if lang == "ru" else "."
+        return text.rstrip("0").rstrip(sep) if sep in text else text
+
+    env.filters.update(
+        num=num,
+        money=lambda v: unknown if v is None else f"{_number(v, 0, lang)} {currency}",
+        pct=lambda v, digits=0: unknown if v is None else f"{_number(v * 100, digits, lang)}%",
+        day=lambda v: unknown if v is None else (v.isoformat() if isinstance(v, date) else str(v)),
+        known=lambda v: unknown if v is None or v == [] else v,
+        label=lambda v: str(v).replace("_", " "),
+        sentence=lambda v: str(v)[:1].upper() + str(v)[1:],
+    )
+    env.globals.update(unknown=unknown, lang=lang, currency=currency)
+    return env
+
+
+@lru_cache(maxsize=8)
+def environment(lang: str, currency: str) -> Environment:
+    """The cached environment for a language and currency."""
+    return make_environment(lang, currency)
+
+
+def write_reports(
+    state: dict[str, Any], playbook: Playbook, as_of: date, lang: str, prose: ProseWriter
+) -> Reports:
+    """Render every report; its summary from the model when valid, else deterministic."""
+    env = environment(lang, playbook.currency)
+    values = {**state, "playbook": playbook, "as_of": as_of}
+    rendered: dict[str, str] = {}
+    for report in REPORTS:
+        draft = env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip()
+        facts = _facts(report, state)
+        summary = prose.write(report, facts, draft, lang)
+        rendered[report] = (
+            env.get_template(f"{lang}/{report}.md.j2").render(values, summary=summary).strip()
+            + "\n"
+        )
+    return Reports(lang=lang, prose=prose.records, model_calls=prose.calls, **rendered)
+
+
+FACT_KEYS = {
+    "dashboard": ("score", "risk_plan", "expansion", "stakeholders"),
+    "success_plan": ("score", "success_plan", "stakeholders"),
+    "expansion_proposal": ("score", "expansion"),
+    "risk_plan": ("score", "risk_plan", "forecast"),
+    "qbr_agenda": ("score", "success_plan", "forecast"),
+}
+
+
+def _facts(report: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The part of the state a report's prose may draw on, as JSON-ready data."""
+    facts: dict[str, Any] = {"client": state["account"].name}
+    for key in FACT_KEYS[report]:
+        value = state.get(key)
+        if value is not None:
+            facts[key] = value.model_dump(mode="json")
+    return facts
