@@ -10,7 +10,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, get_type_hints
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
@@ -304,7 +304,7 @@ def _state_models() -> list[type]:
             for info in kind.model_fields.values():
                 visit(info.annotation)
 
-    for annotation in AssessmentState.__annotations__.values():
+    for annotation in get_type_hints(AssessmentState).values():
         visit(annotation)
     return seen
 

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from tools.numbers import plain
+
 FREE_NUMBERS = {float(n) for n in range(13)}  # counts, months, list numbering
 ATTEMPTS = 3  # one call plus two retries with exponential backoff, on transient errors only
 NUMBER = re.compile(
@@ -110,6 +112,7 @@ class ProseWriter:
 
     model: Any | None = None
     max_calls: int = 5
+    backoff_seconds: float = 1.0
     calls: int = 0
     records: list[ProseRecord] = field(default_factory=list)
 
@@ -156,7 +159,7 @@ class ProseWriter:
             return self._keep(report, fallback, "deterministic", "model returned no prose")
         strays = stray_numbers(text, facts)
         if strays:
-            shown = ", ".join(f"{n:g}" for n in strays[:5])
+            shown = ", ".join(plain(n) for n in strays[:5])
             return self._keep(
                 report,
                 fallback,

@@ -69,8 +69,22 @@ def make_environment(lang: str, currency: str) -> Environment:
         label=lambda v: str(v).replace("_", " "),
         sentence=lambda v: str(v)[:1].upper() + str(v)[1:],
     )
+    terms = _terms(lang)
+    env.filters["t"] = lambda v: terms.get(str(v), str(v)) if v is not None else unknown
     env.globals.update(unknown=unknown, lang=lang, currency=currency)
     return env
+
+
+def _terms(lang: str) -> dict[str, str]:
+    """Translations of playbook phrases and ids for a language (prompts/reports/<lang>/terms.yaml)."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("prompts").joinpath(f"reports/{lang}/terms.yaml")
+    if not path.is_file():
+        return {}
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text("utf-8")) or {}).items()}
 
 
 @lru_cache(maxsize=8)
