@@ -76,7 +76,7 @@ def make_environment(lang: str, currency: str) -> Environment:
 
 
 def _terms(lang: str) -> dict[str, str]:
-    """Translations of playbook phrases and ids for a language (prompts/reports/<lang>/terms.yaml)."""
+    """Playbook phrases and ids in a language (prompts/reports/<lang>/terms.yaml)."""
     from importlib import resources
 
     import yaml

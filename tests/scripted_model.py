@@ -22,8 +22,11 @@ class ScriptedChatModel(BaseChatModel):
         return "scripted"
 
     def _generate(
-        self, messages: list[BaseMessage], stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
     ) -> ChatResult:
         self.calls.append(list(messages))
         if not self.script:
@@ -40,6 +43,9 @@ class ScriptedChatModel(BaseChatModel):
 
 def prose_answer(summary: str) -> AIMessage:
     """A tool-call answer that LangChain's structured output parses as `Prose`."""
-    return AIMessage(content="", tool_calls=[
-        {"name": "Prose", "args": {"summary": summary}, "id": "call-1", "type": "tool_call"}
-    ])
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {"name": "Prose", "args": {"summary": summary}, "id": "call-1", "type": "tool_call"}
+        ],
+    )

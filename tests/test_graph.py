@@ -23,7 +23,9 @@ def sample():
 
 def run(account, model="none", **ctx):
     graph = build_graph(checkpointer=None)
-    return graph.invoke({"account": account}, context=AssessmentContext(as_of=AS_OF, model=model, **ctx))
+    return graph.invoke(
+        {"account": account}, context=AssessmentContext(as_of=AS_OF, model=model, **ctx)
+    )
 
 
 def test_six_steps_run_in_order_and_cite_the_playbook(sample):
@@ -32,8 +34,15 @@ def test_six_steps_run_in_order_and_cite_the_playbook(sample):
     cited = {c.step for c in state["citations"]}
     assert cited == set(STEPS) - {"write_reports"}
     topics = {c.topic for c in state["citations"]}
-    assert {"health_score", "churn_risk", "stakeholders", "upsell", "interventions",
-            "early_warning", "forecasting"} <= topics
+    assert {
+        "health_score",
+        "churn_risk",
+        "stakeholders",
+        "upsell",
+        "interventions",
+        "early_warning",
+        "forecasting",
+    } <= topics
 
 
 def test_no_model_is_offline_and_deterministic(sample, monkeypatch):
@@ -50,21 +59,48 @@ def test_reports_follow_the_prescribed_fields_with_data(sample):
     for account_id in ("acc-001", "acc-007", "acc-016", "acc-040"):
         reports = run(sample[account_id])["reports"]
         dashboard = reports.dashboard.splitlines()
-        order = ["CLIENT:", "HEALTH SCORE:", "RENEWAL DATE:", "ARR:", "KEY METRICS:",
-                 "- Product Usage:", "- Support Tickets:", "- Engagement:",
-                 "- Stakeholder Satisfaction:", "RISKS:", "OPPORTUNITIES:"]
-        positions = [next(i for i, line in enumerate(dashboard) if line.startswith(f))
-                     for f in order]
+        order = [
+            "CLIENT:",
+            "HEALTH SCORE:",
+            "RENEWAL DATE:",
+            "ARR:",
+            "KEY METRICS:",
+            "- Product Usage:",
+            "- Support Tickets:",
+            "- Engagement:",
+            "- Stakeholder Satisfaction:",
+            "RISKS:",
+            "OPPORTUNITIES:",
+        ]
+        positions = [
+            next(i for i, line in enumerate(dashboard) if line.startswith(f)) for f in order
+        ]
         assert positions == sorted(positions)
         plan = reports.success_plan
-        fields = ["SUCCESS PLAN:", "BUSINESS OBJECTIVES:", "MILESTONES:", "KEY INITIATIVES:",
-                  "SUCCESS METRICS:", "NEXT ACTIONS:"]
+        fields = [
+            "SUCCESS PLAN:",
+            "BUSINESS OBJECTIVES:",
+            "MILESTONES:",
+            "KEY INITIATIVES:",
+            "SUCCESS METRICS:",
+            "NEXT ACTIONS:",
+        ]
         assert [plan.index(f) for f in fields] == sorted(plan.index(f) for f in fields)
         proposal = reports.expansion_proposal
-        fields = ["EXPANSION PROPOSAL:", "CURRENT STATE:", "- Existing ARR:", "- Current usage:",
-                  "- Key contacts:", "PROPOSED EXPANSION:", "- Investment required:",
-                  "BUSINESS CASE:", "- Expected ROI:", "- Quantified benefits:",
-                  "IMPLEMENTATION PLAN:", "NEXT STEPS:"]
+        fields = [
+            "EXPANSION PROPOSAL:",
+            "CURRENT STATE:",
+            "- Existing ARR:",
+            "- Current usage:",
+            "- Key contacts:",
+            "PROPOSED EXPANSION:",
+            "- Investment required:",
+            "BUSINESS CASE:",
+            "- Expected ROI:",
+            "- Quantified benefits:",
+            "IMPLEMENTATION PLAN:",
+            "NEXT STEPS:",
+        ]
         assert [proposal.index(f) for f in fields] == sorted(proposal.index(f) for f in fields)
         for text in (reports.dashboard, plan, proposal, reports.risk_plan, reports.qbr_agenda):
             assert "[" not in text.replace("[1", "").replace("[0", "") or "weekly_" in text
@@ -84,8 +120,10 @@ def test_report_numbers_equal_csm_score(sample):
 def test_model_prose_with_only_state_numbers_is_kept(sample):
     account = sample["acc-037"]
     scored = score_account(account, load_playbook(), AS_OF)
-    honest = (f"Churn risk is {scored.churn_risk.score} and the tier is critical; "
-              "open the renewal conversation now.")
+    honest = (
+        f"Churn risk is {scored.churn_risk.score} and the tier is critical; "
+        "open the renewal conversation now."
+    )
     model = ScriptedChatModel(script=[prose_answer(honest)] * 5)
     reports = run(account, model=model)["reports"]
     assert reports.prose[0].source == "model" and honest in reports.dashboard
@@ -111,8 +149,10 @@ def test_model_exception_falls_back_without_losing_the_report(sample):
 
 def test_transient_errors_are_retried_with_backoff(sample):
     summary = "Renewal talks are open; the account CSM calls this week."
-    model = ScriptedChatModel(script=[TimeoutError("slow"), TimeoutError("slow"),
-                                      prose_answer(summary)] + [prose_answer(summary)] * 4)
+    model = ScriptedChatModel(
+        script=[TimeoutError("slow"), TimeoutError("slow"), prose_answer(summary)]
+        + [prose_answer(summary)] * 4
+    )
     state = build_graph(checkpointer=None).invoke(
         {"account": sample["acc-037"]},
         context=AssessmentContext(as_of=AS_OF, model=model, max_model_calls=5),
@@ -148,8 +188,11 @@ def test_checkpointed_graph_restores_typed_state(sample):
     config = {"configurable": {"thread_id": "t-1"}}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        graph.invoke({"account_id": "acc-001"}, config=config,
-                     context=AssessmentContext(as_of=AS_OF, model="none"))
+        graph.invoke(
+            {"account_id": "acc-001"},
+            config=config,
+            context=AssessmentContext(as_of=AS_OF, model="none"),
+        )
         snapshot = graph.get_state(config)
     assert snapshot.values["score"].id == "acc-001"
     assert json.loads(snapshot.values["reports"].model_dump_json())["lang"] == "en"
