@@ -35,6 +35,10 @@ def state_json(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
 def markdown(state: dict[str, Any]) -> str:
     """The five reports of one account, one after another."""
     reports = state["reports"]
