@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tools.assessment import AccountScore
+from tools.expansion import expected_expansion
 from tools.portfolio import RowError
 
 if TYPE_CHECKING:
@@ -39,11 +40,6 @@ CSV_COLUMNS = [
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
-
-
-def expected_expansion(score: AccountScore) -> float:
-    """Sum of price x probability over the account's matched opportunities (per month)."""
-    return round(sum(o.expected_value for o in score.opportunities), 2)
 
 
 def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out: IO[str]) -> int:
@@ -79,7 +75,7 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
             ),
             f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}",
             "\n".join(sig.id for sig in s.signals) or "[dim]none[/dim]",
-            _num(expected_expansion(s), 0) if s.opportunities else "[dim]—[/dim]",
+            _num(expected_expansion(s.opportunities), 0) if s.opportunities else "[dim]—[/dim]",
         )
     probe = Console(file=out)
     console = Console(file=out, width=probe.width if probe.is_terminal else 160)
@@ -113,7 +109,7 @@ def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
                 s.churn_risk.coverage,
                 ";".join(sig.id for sig in s.signals),
                 ";".join(o.id for o in s.opportunities),
-                expected_expansion(s),
+                expected_expansion(s.opportunities),
             ]
         )
     return count

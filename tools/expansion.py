@@ -70,3 +70,8 @@ def match_opportunities(account: Account, playbook: Playbook) -> Opportunities:
             )
         )
     return Opportunities(matched=matched, not_evaluated=unknown)
+
+
+def expected_expansion(opportunities: list[OpportunityResult]) -> float:
+    """Expected expansion per month: the sum of price x probability over matched offers."""
+    return r2(sum(o.price * o.probability for o in opportunities))

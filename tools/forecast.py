@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from tools.account import Account
 from tools.assessment import AccountScore
-from tools.expansion import MONTHS_PER_YEAR
+from tools.expansion import MONTHS_PER_YEAR, expected_expansion
 from tools.numbers import half_up, plain, r2
 from tools.playbook import Playbook
 
@@ -175,7 +175,7 @@ def forecast_account(
         churned_method = (
             f"mrr {plain(mrr)} x (1 - {plain(probability)}) = {plain(churned)} {playbook.currency}"
         )
-    monthly = sum(o.price * o.probability for o in score.opportunities)
+    monthly = expected_expansion(score.opportunities)
     terms = " + ".join(
         f"{plain(o.price)} x {plain(o.probability)} ({o.id})" for o in score.opportunities
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from tools.account import Account
 from tools.assessment import AccountScore
-from tools.expansion import MONTHS_PER_YEAR, OpportunityResult
+from tools.expansion import MONTHS_PER_YEAR, OpportunityResult, expected_expansion
 from tools.numbers import days_between, plain, r2
 from tools.playbook import OfferPlan, Playbook
 
@@ -381,7 +381,7 @@ def build_expansion_proposal(
         )
     timing = proposal_timing(account, playbook, as_of, hold, next_qbr)
     offers = [_offer(o, account, playbook, timing.proposal_date) for o in score.opportunities]
-    monthly = sum(o.price * o.probability for o in score.opportunities)
+    monthly = expected_expansion(score.opportunities)
     return ExpansionProposal(
         id=account.id,
         name=account.name,
