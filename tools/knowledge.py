@@ -18,6 +18,7 @@ from tools.kb_docs import Chunk, chunk_doc, knowledge_root, load_docs
 from tools.lexical import BM25, query_language
 
 CHUNKER_VERSION = "1"
+ANSWER_CACHE = 4096
 DENSE_WEIGHT = 0.7  # hybrid score = 0.7 x cosine similarity + 0.3 x BM25 / best BM25
 
 
@@ -69,6 +70,7 @@ class KnowledgeBase:
         self.name = f"knowledge-{self.embedding.name()}"
         self.collection = self._collection()
         self._lexical: tuple[list[str], list[dict[str, Any]], list[str], BM25] | None = None
+        self._answers: dict[tuple[Any, ...], list[Passage]] = {}
 
     def _collection(self) -> Any:
         return self.client.get_or_create_collection(
@@ -114,6 +116,7 @@ class KnowledgeBase:
             report.chunks_embedded += len(chunks)
         if report.embedded_docs or report.removed_docs:
             self._lexical = None
+            self._answers.clear()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -137,7 +140,21 @@ class KnowledgeBase:
         hybrid: bool = True,
         dense_weight: float = DENSE_WEIGHT,
     ) -> list[Passage]:
-        """The k best passages for a question, optionally within one topic and/or language."""
+        """The k best passages for a question, optionally within one topic and/or language.
+
+        Answers are remembered per question and filters until the index changes: a portfolio
+        sweep asks the same few questions of thousands of accounts."""
+        key = (query, k, topic, lang, hybrid, dense_weight)
+        if key not in self._answers:
+            if len(self._answers) >= ANSWER_CACHE:
+                self._answers.clear()
+            self._answers[key] = self._search(query, k, topic, lang, hybrid, dense_weight)
+        return list(self._answers[key])
+
+    def _search(
+        self, query: str, k: int, topic: str | None, lang: str | None, hybrid: bool,
+        dense_weight: float,
+    ) -> list[Passage]:
         self.ensure_index()
         ids, metas, texts, bm25 = self._corpus()
         keep = [
