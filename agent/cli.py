@@ -204,6 +204,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_playbook(assess)
 
+    imp = sub.add_parser(
+        "import", help="load a portfolio into the store",
+        description="Validate a portfolio and insert or update its accounts in the SQLite store "
+                    "(default: csm.sqlite3 in $CSM_DATA_DIR). Bad rows are named and skipped.",
+    )
+    imp.add_argument("portfolio", type=Path, metavar="PORTFOLIO", help=".json, .jsonl or .csv")
+    imp.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
+
+    sweep = sub.add_parser(
+        "sweep", help="run the daily or weekly routine over every account",
+        description="Assess every account through the six-step graph, store a snapshot per "
+                    "account, raise alerts for what changed since the previous sweep, write "
+                    "each account's reports and the portfolio report (Markdown and JSON).",
+        epilog="Exit codes: 0 done, 2 some rows rejected, 1 failure (nothing half-written: "
+               "finished accounts are stored), 130 interrupted (finish with --resume).\n"
+               "Examples:\n  csm sweep clients.jsonl --weekly\n"
+               "  csm import clients.csv && csm sweep --daily --notify https://hooks.example/csm\n"
+               "  csm sweep --resume --as-of 2026-11-20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sweep.add_argument("portfolio", nargs="?", type=Path, metavar="PORTFOLIO",
+                       help="a portfolio file (default: the accounts in the store)")
+    sweep.add_argument("--as-of", type=iso_date, metavar="DATE",
+                       help="the sweep's day (default: the portfolio's as_of, else today)")
+    routine = sweep.add_mutually_exclusive_group()
+    routine.add_argument("--daily", dest="routine", action="store_const", const="daily",
+                         help="health, risk, signals and alerts (default)")
+    routine.add_argument("--weekly", dest="routine", action="store_const", const="weekly",
+                         help="adds success stories to collect to the portfolio report")
+    sweep.set_defaults(routine="daily")
+    sweep.add_argument("--out", type=Path, metavar="DIR",
+                       help="reports folder (default: reports/<as-of> in the data directory)")
+    sweep.add_argument("--no-reports", action="store_true",
+                       help="store snapshots and the portfolio report only")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="worker processes (default: one per core)")
+    sweep.add_argument("--with-model", action="store_true",
+                       help="let the model configured by CSM_MODEL write the report prose")
+    sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep")
+    sweep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
+    sweep.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
+    sweep.add_argument("--notify", metavar="URL|COMMAND",
+                       help="send the alerts JSON to a webhook (POST) or a command's stdin")
+    _add_playbook(sweep)
+
     kb = sub.add_parser(
         "kb",
         help="build or search the knowledge base",
@@ -374,7 +419,23 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return assess_portfolio(args)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """`csm import`."""
+    from agent.sweep_command import cmd_import as run
+
+    return run(args)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """`csm sweep`."""
+    from agent.sweep_command import cmd_sweep as run
+
+    return run(args)
+
+
 COMMANDS = {
+    "import": cmd_import,
+    "sweep": cmd_sweep,
     "score": cmd_score,
     "kb": cmd_kb,
     "assess": cmd_assess,

@@ -1,0 +1,152 @@
+"""The portfolio report of a sweep (Markdown and JSON): distribution, alerts, outreach plan,
+upsell pipeline, renewals, QBRs due, SPEC 9 metrics against targets, next quarter's forecast."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from agent.store import Store
+from agent.writer import environment
+from tools.playbook import Playbook
+from tools.portfolio_metrics import forecast_quarter, retention
+
+LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
+WEEK = 7
+QBR_LOOKAHEAD = 14
+
+
+def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
+    """Who to contact this week, when and why (tier cadence and fired signals)."""
+    dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
+    if s["next_contact_due"]:
+        dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
+    soon = [d for d in dues if date.fromisoformat(d[0]) <= as_of + timedelta(days=WEEK)]
+    if not soon:
+        return None
+    return {
+        "id": s["id"],
+        "name": s["name"],
+        "contact": s["primary_contact"],
+        "when": min(d[0] for d in soon),
+        "why": [d[1] for d in sorted(soon)],
+        "tier": s["tier"],
+        "revenue_at_risk": s["expected_churned_mrr"],
+    }
+
+
+def build_portfolio_report(
+    store: Store, sweep_id: int, as_of: date, playbook: Playbook, routine: str
+) -> dict[str, Any]:
+    """Everything the portfolio report says, as JSON-ready data."""
+    tiers: Counter[str] = Counter()
+    colors: Counter[str] = Counter()
+    pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
+    outreach, renewals, qbrs, stories = [], [], [], []
+    end_mrr: dict[str, float | None] = {}
+    csat_sum, csat_n, mrr_total = 0.0, 0, 0.0
+    horizon = playbook.renewal.talks_start_days
+    for s in store.snapshots(sweep_id):
+        tiers[s["tier"] or "unknown"] += 1
+        colors[s["color"] or "unknown"] += 1
+        end_mrr[s["id"]] = s["mrr"]
+        mrr_total += s["mrr"] or 0.0
+        if s["csat"] is not None:
+            csat_sum, csat_n = csat_sum + s["csat"], csat_n + 1
+        for o in s["opportunities"]:
+            entry = pipeline[o["id"]]
+            entry.update(offer=o["offer"])
+            entry["accounts"] += 1
+            entry["expected"] += o["expected_value"]
+        if (item := _outreach(s, as_of)) is not None:
+            outreach.append(item)
+        if (
+            s["renewal_date"]
+            and 0 <= (date.fromisoformat(s["renewal_date"]) - as_of).days <= horizon
+        ):
+            renewals.append(
+                {
+                    k: s[k]
+                    for k in (
+                        "id",
+                        "name",
+                        "renewal_date",
+                        "mrr",
+                        "tier",
+                        "renewal_status",
+                        "renewal_probability",
+                    )
+                }
+            )
+        if (
+            s["qbr_status"] in ("due", "overdue")
+            and s["qbr_date"]
+            and date.fromisoformat(s["qbr_date"]) <= as_of + timedelta(days=QBR_LOOKAHEAD)
+        ):
+            qbrs.append({k: s[k] for k in ("id", "name", "qbr_date", "qbr_status", "tier")})
+        if routine == "weekly" and s["color"] == "green" and s["tier"] == "low":
+            stories.append(
+                {
+                    "id": s["id"],
+                    "name": s["name"],
+                    "health_score": s["health_score"],
+                    "nps": s["nps"],
+                }
+            )
+    outreach.sort(key=lambda o: (-(o["revenue_at_risk"] or 0.0), o["when"]))
+    renewals.sort(key=lambda r: r["renewal_date"])
+    qbrs.sort(key=lambda q: q["qbr_date"])
+    stories.sort(key=lambda s: -(s["health_score"] or 0.0))
+    baseline = store.baseline_sweep(as_of.isoformat(), 90)
+    period = None
+    if baseline is not None:
+        start = {s["id"]: s["mrr"] for s in store.snapshots(int(baseline["id"]))}
+        period = retention(start, end_mrr, baseline["as_of"], as_of.isoformat())
+    targets = playbook.targets
+    expansion_share = (period.expansion / mrr_total) if period and mrr_total else None
+    average_csat = round(csat_sum / csat_n, 2) if csat_n else None
+    forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
+    return {
+        "as_of": as_of.isoformat(),
+        "routine": routine,
+        "sweep_id": sweep_id,
+        "accounts": sum(tiers.values()),
+        "mrr": round(mrr_total, 2),
+        "tiers": dict(tiers),
+        "colors": dict(colors),
+        "alerts": store.alerts(sweep_id),
+        "outreach_plan": outreach[:LIST_LIMIT],
+        "outreach_total": len(outreach),
+        "upsell_pipeline": {
+            k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(pipeline.items())
+        },
+        "upsell_expected_total": round(sum(v["expected"] for v in pipeline.values()), 2),
+        "renewals": renewals[:LIST_LIMIT],
+        "renewals_total": len(renewals),
+        "renewal_window_days": horizon,
+        "qbrs_due": qbrs[:LIST_LIMIT],
+        "qbrs_total": len(qbrs),
+        "success_stories": stories[:20],
+        "metrics": {
+            "retention": period.model_dump() if period else None,
+            "retention_note": None
+            if period
+            else "no earlier complete sweep in the store: GRR and NRR need two snapshots",
+            "expansion_share_of_arr": round(expansion_share, 4)
+            if expansion_share is not None
+            else None,
+            "expansion_share_method": "expansion MRR over the period x 12 / current ARR "
+            "(current MRR x 12)",
+            "average_csat": average_csat,
+            "csat_accounts": csat_n,
+            "targets": targets.model_dump(),
+        },
+        "forecast": forecast.model_dump(),
+    }
+
+
+def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
+    """The Markdown portfolio report."""
+    env = environment("en", playbook.currency)
+    return env.get_template("en/portfolio.md.j2").render(r=report, shown=25).strip() + "\n"

@@ -1,0 +1,335 @@
+"""The embedded SQLite store: accounts, sweeps, per-account snapshots, alerts and reports.
+
+Schema changes are numbered migrations applied in order (`PRAGMA user_version`). Each batch of
+finished accounts is committed in one transaction, so a crash loses nothing that finished."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        as_of TEXT NOT NULL UNIQUE,
+        routine TEXT NOT NULL,
+        source TEXT NOT NULL,
+        input_hash TEXT NOT NULL,
+        playbook_version TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'incomplete', 'complete', 'failed')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        accounts INTEGER NOT NULL DEFAULT 0,
+        rejected INTEGER NOT NULL DEFAULT 0,
+        errors TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE snapshots (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        mrr REAL,
+        csat REAL,
+        health_score REAL,
+        color TEXT,
+        churn_score REAL,
+        tier TEXT,
+        signals TEXT NOT NULL,
+        renewal_date TEXT,
+        renewal_probability REAL,
+        expected_churned_mrr REAL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (sweep_id, account_id)
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        UNIQUE (sweep_id, account_id, kind, detail)
+    );
+    CREATE TABLE reports (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        PRIMARY KEY (sweep_id, account_id, kind)
+    );
+    """,
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (locked by another sweep, unreadable, newer schema)."""
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """One SQLite database file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path}: not a csm-agent store ({error}).") from None
+        self._lock: Any = None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path}: made by a newer csm-agent (schema {version}); upgrade.")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def lock(self) -> None:
+        """Hold the sweep lock of this store; a second sweep gets a clear error."""
+        handle = open(f"{self.path}.lock", "a+")  # noqa: SIM115 - held for the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StoreError(
+                f"{self.path}: another sweep is running ({holder}); wait for it to finish."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock = handle
+
+    def close(self) -> None:
+        """Release the lock and the connection."""
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+        self.db.close()
+
+    # accounts -------------------------------------------------------------
+
+    def import_accounts(self, records: Iterable[dict[str, Any]], batch: int = 1000) -> int:
+        """Insert or replace accounts (validated dicts); returns how many."""
+        count, rows, stamp = 0, [], now()
+        for record in records:
+            rows.append(
+                (record["id"], record["name"], json.dumps(record, ensure_ascii=False), stamp)
+            )
+            if len(rows) >= batch:
+                count += self._put_accounts(rows)
+                rows = []
+        return count + (self._put_accounts(rows) if rows else 0)
+
+    def _put_accounts(self, rows: list[tuple[str, str, str, str]]) -> int:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO accounts (id, name, data, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, data = excluded.data, "
+                "updated_at = excluded.updated_at",
+                rows,
+            )
+        return len(rows)
+
+    def account_count(self) -> int:
+        """How many accounts the store holds."""
+        return int(self.db.execute("SELECT count(*) FROM accounts").fetchone()[0])
+
+    def iter_accounts(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Stored accounts in id order, with their position, without loading them all."""
+        cursor = self.db.execute("SELECT data FROM accounts ORDER BY id")
+        for position, (data,) in enumerate(cursor, start=1):
+            yield position, json.loads(data)
+
+    def accounts_fingerprint(self) -> str:
+        """Changes whenever any stored account changes."""
+        row = self.db.execute("SELECT count(*), max(updated_at) FROM accounts").fetchone()
+        return f"{row[0]}:{row[1]}"
+
+    # sweeps ---------------------------------------------------------------
+
+    def sweep(self, as_of: str) -> sqlite3.Row | None:
+        """The sweep of an as-of date, if any."""
+        return self.db.execute("SELECT * FROM sweeps WHERE as_of = ?", (as_of,)).fetchone()
+
+    def start_sweep(
+        self, as_of: str, routine: str, source: str, input_hash: str, playbook_version: str
+    ) -> int:
+        """A fresh sweep for the date (an earlier one of that date is replaced)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM sweeps WHERE as_of = ?", (as_of,))
+            cursor = db.execute(
+                "INSERT INTO sweeps (as_of, routine, source, input_hash, playbook_version, status,"
+                " started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (as_of, routine, source, input_hash, playbook_version, now()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def reopen_sweep(self, sweep_id: int) -> None:
+        """Mark an incomplete sweep as running again (resume)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = ?", (sweep_id,)
+            )
+
+    def finish_sweep(
+        self, sweep_id: int, status: str, rejected: int, errors: list[dict[str, Any]]
+    ) -> None:
+        """Close a sweep with its counts; `incomplete` when interrupted."""
+        with self.transaction() as db:
+            done = db.execute(
+                "SELECT count(*) FROM snapshots WHERE sweep_id = ?", (sweep_id,)
+            ).fetchone()[0]
+            db.execute(
+                "UPDATE sweeps SET status = ?, finished_at = ?, accounts = ?, rejected = ?, "
+                "errors = ? WHERE id = ?",
+                (
+                    status,
+                    now(),
+                    done,
+                    rejected,
+                    json.dumps(errors[:1000], ensure_ascii=False),
+                    sweep_id,
+                ),
+            )
+
+    def done_ids(self, sweep_id: int) -> set[str]:
+        """Accounts a sweep has already stored."""
+        rows = self.db.execute("SELECT account_id FROM snapshots WHERE sweep_id = ?", (sweep_id,))
+        return {r[0] for r in rows}
+
+    def previous_sweep(self, as_of: str) -> sqlite3.Row | None:
+        """The latest complete sweep before a date."""
+        return self.db.execute(
+            "SELECT * FROM sweeps WHERE as_of < ? AND status = 'complete' ORDER BY as_of DESC "
+            "LIMIT 1",
+            (as_of,),
+        ).fetchone()
+
+    def baseline_sweep(self, as_of: str, days: int) -> sqlite3.Row | None:
+        """The sweep that starts a retention period: the latest complete one at least `days`
+        before, else the earliest complete one before the date."""
+        older = self.db.execute(
+            "SELECT * FROM sweeps WHERE julianday(as_of) <= julianday(?) - ? AND "
+            "status = 'complete' ORDER BY as_of DESC LIMIT 1",
+            (as_of, days),
+        ).fetchone()
+        return (
+            older
+            or self.db.execute(
+                "SELECT * FROM sweeps WHERE as_of < ? AND status = 'complete' "
+                "ORDER BY as_of LIMIT 1",
+                (as_of,),
+            ).fetchone()
+        )
+
+    def previous_snapshots(self, sweep_id: int, ids: list[str]) -> dict[str, sqlite3.Row]:
+        """The given accounts' snapshots in a sweep."""
+        found: dict[str, sqlite3.Row] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                f"SELECT * FROM snapshots WHERE sweep_id = ? AND account_id IN ({marks})",
+                (sweep_id, *part),
+            ):
+                found[row["account_id"]] = row
+        return found
+
+    def record(
+        self,
+        sweep_id: int,
+        snapshots: list[dict[str, Any]],
+        alerts: list[tuple[str, str, str]],
+        reports: list[tuple[str, str, str]],
+    ) -> None:
+        """Store one batch of finished accounts, their alerts and report files, atomically."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO snapshots (sweep_id, account_id, name, mrr, csat, "
+                "health_score, color, churn_score, tier, signals, renewal_date, "
+                "renewal_probability, expected_churned_mrr, data) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        sweep_id,
+                        s["id"],
+                        s["name"],
+                        s["mrr"],
+                        s["csat"],
+                        s["health_score"],
+                        s["color"],
+                        s["churn_score"],
+                        s["tier"],
+                        json.dumps(s["signals"]),
+                        s["renewal_date"],
+                        s["renewal_probability"],
+                        s["expected_churned_mrr"],
+                        json.dumps(s, ensure_ascii=False),
+                    )
+                    for s in snapshots
+                ],
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO alerts (sweep_id, account_id, kind, detail) "
+                "VALUES (?, ?, ?, ?)",
+                [(sweep_id, *a) for a in alerts],
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO reports (sweep_id, account_id, kind, path) "
+                "VALUES (?, ?, ?, ?)",
+                [(sweep_id, *r) for r in reports],
+            )
+
+    def snapshots(self, sweep_id: int) -> Iterator[dict[str, Any]]:
+        """Every snapshot of a sweep, streamed."""
+        for (data,) in self.db.execute(
+            "SELECT data FROM snapshots WHERE sweep_id = ? ORDER BY account_id", (sweep_id,)
+        ):
+            yield json.loads(data)
+
+    def alerts(self, sweep_id: int) -> list[dict[str, str]]:
+        """A sweep's alerts."""
+        rows = self.db.execute(
+            "SELECT account_id, kind, detail FROM alerts WHERE sweep_id = ? "
+            "ORDER BY account_id, kind",
+            (sweep_id,),
+        )
+        return [dict(r) for r in rows]
