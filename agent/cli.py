@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -428,6 +429,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """`csm sweep`."""
+    # One math thread per process: the sweep's parallelism is its worker processes, and
+    # native thread pools in every worker would fight over the cores (measured: 2x slower).
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
     from agent.sweep_command import cmd_sweep as run
 
     return run(args)

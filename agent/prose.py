@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -116,13 +117,18 @@ class ProseWriter:
     calls: int = 0
     records: list[ProseRecord] = field(default_factory=list)
 
-    def write(self, report: str, facts: dict[str, Any], fallback: str, lang: str) -> str:
-        """The model's prose for a report when valid, else the deterministic fallback."""
+    def write(
+        self, report: str, facts_of: Callable[[], dict[str, Any]], fallback: str, lang: str
+    ) -> str:
+        """The model's prose for a report when valid, else the deterministic fallback.
+
+        `facts_of` builds the facts the model may draw on (only when a model will be called)."""
         if self.model is None:
             return self._keep(report, fallback, "deterministic", "no model configured")
         if self.calls >= self.max_calls:
             return self._keep(report, fallback, "deterministic", "model call budget spent")
         self.calls += 1
+        facts = facts_of()
         try:
             runnable = self.model.with_structured_output(Prose).with_retry(
                 retry_if_exception_type=_transient(),

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from tools.account import Account
 from tools.forecast import calibrate
 from tools.knowledge import data_dir
 from tools.playbook import load_playbook
-from tools.portfolio import read_portfolio, stream_accounts
+from tools.portfolio import stream_accounts
 
 
 def store_path(args: argparse.Namespace) -> Path:
@@ -48,6 +49,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         store.close()
     print(f"imported {count} accounts into {store.path} ({rejected} rows rejected)")
     return 2 if rejected else 0
+
+
+def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
+    """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    if source is None:
+        yield from (Account.model_validate(record) for _, record in store.iter_accounts())
+        return
+    for item in stream_accounts(source)[1]:
+        if isinstance(item, Account):
+            yield item
 
 
 def _progress(total: int | None) -> Any:
@@ -100,18 +111,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if source is not None:
         if not source.exists():
             raise CliError(f"{source}: file not found; check the path.")
-        portfolio = read_portfolio(source)  # for the calibration and the file's as_of
-        file_as_of, accounts = portfolio.as_of, portfolio.accounts
+        file_as_of, _ = stream_accounts(source)
     store = Store(store_path(args))
     try:
         store.lock()
-        if source is None:
-            if store.account_count() == 0:
-                raise CliError(
-                    f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
-                    "or pass a portfolio file to `csm sweep`."
-                )
-            accounts = [Account.model_validate(r) for _, r in store.iter_accounts()]
+        if source is None and store.account_count() == 0:
+            raise CliError(f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
+                           "or pass a portfolio file to `csm sweep`.")
         as_of: date = args.as_of or file_as_of or date.today()
         out = None if args.no_reports else (args.out or data_dir() / "reports" / as_of.isoformat())
         options = SweepOptions(
@@ -125,8 +131,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             playbook=str(args.playbook) if args.playbook else None,
             resume=args.resume,
         )
-        calibration = calibrate(accounts, playbook, as_of)
-        del accounts
+        calibration = calibrate(_accounts(source, store), playbook, as_of)
         total = store.account_count() if source is None else None
         bar, progress = _progress(total)
         try:

@@ -102,8 +102,7 @@ def write_reports(
     rendered: dict[str, str] = {}
     for report in REPORTS:
         draft = env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip()
-        facts = _facts(report, state)
-        summary = prose.write(report, facts, draft, lang)
+        summary = prose.write(report, lambda r=report: _facts(r, state), draft, lang)
         rendered[report] = (
             env.get_template(f"{lang}/{report}.md.j2").render(values, summary=summary).strip()
             + "\n"
