@@ -76,6 +76,7 @@ class AssessmentContext:
     max_model_calls: int = 5
     search: Any = None
     calibration: Any = None
+    model_gate: Any = None
 
 
 class AssessmentState(TypedDict, total=False):
@@ -287,7 +288,7 @@ def write_reports_node(
             from langchain.chat_models import init_chat_model
 
             model = init_chat_model(model, max_retries=0)
-    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls)
+    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=ctx.model_gate)
     reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
     return {"reports": reports, "steps": ["write_reports"]}
 

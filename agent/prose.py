@@ -11,6 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -114,6 +115,7 @@ class ProseWriter:
     model: Any | None = None
     max_calls: int = 5
     backoff_seconds: float = 1.0
+    gate: Any = None  # a semaphore shared by the sweep's workers: concurrent model calls
     calls: int = 0
     records: list[ProseRecord] = field(default_factory=list)
 
@@ -129,49 +131,29 @@ class ProseWriter:
             return self._keep(report, fallback, "deterministic", "model call budget spent")
         self.calls += 1
         facts = facts_of()
+        request = json.dumps(
+            {"report": report, "language": lang, "facts": facts, "deterministic_draft": fallback},
+            ensure_ascii=False, default=str,
+        )
         try:
             runnable = self.model.with_structured_output(Prose).with_retry(
-                retry_if_exception_type=_transient(),
-                wait_exponential_jitter=True,
+                retry_if_exception_type=_transient(), wait_exponential_jitter=True,
                 stop_after_attempt=ATTEMPTS,
+                exponential_jitter_params={"initial": self.backoff_seconds},
             )
-            answer = runnable.invoke(
-                [
-                    ("system", system_prompt()),
-                    (
-                        "human",
-                        json.dumps(
-                            {
-                                "report": report,
-                                "language": lang,
-                                "facts": facts,
-                                "deterministic_draft": fallback,
-                            },
-                            ensure_ascii=False,
-                            default=str,
-                        ),
-                    ),
-                ]
-            )
+            with self.gate or nullcontext():
+                answer = runnable.invoke([("system", system_prompt()), ("human", request)])
         except Exception as error:  # noqa: BLE001 - any model failure falls back
-            return self._keep(
-                report,
-                fallback,
-                "deterministic",
-                f"model failed: {type(error).__name__}: {str(error)[:160]}",
-            )
+            reason = f"model failed: {type(error).__name__}: {str(error)[:160]}"
+            return self._keep(report, fallback, "deterministic", reason)
         text = (answer.summary if isinstance(answer, Prose) else "").strip()
         if not text:
             return self._keep(report, fallback, "deterministic", "model returned no prose")
         strays = stray_numbers(text, facts)
         if strays:
             shown = ", ".join(plain(n) for n in strays[:5])
-            return self._keep(
-                report,
-                fallback,
-                "deterministic",
-                f"model prose rejected: numbers not in the tool results ({shown})",
-            )
+            reason = f"model prose rejected: numbers not in the tool results ({shown})"
+            return self._keep(report, fallback, "deterministic", reason)
         return self._keep(report, text, "model", "model prose accepted")
 
     def _keep(self, report: str, text: str, source: str, reason: str) -> str:

@@ -174,9 +174,14 @@ class Store:
 
     def iter_accounts(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored accounts in id order, with their position, without loading them all."""
-        cursor = self.db.execute("SELECT data FROM accounts ORDER BY id")
-        for position, (data,) in enumerate(cursor, start=1):
-            yield position, json.loads(data)
+        # its own connection: a worker pool's feeder thread may be the one reading
+        reader = sqlite3.connect(self.path, check_same_thread=False)
+        try:
+            cursor = reader.execute("SELECT data FROM accounts ORDER BY id")
+            for position, (data,) in enumerate(cursor, start=1):
+                yield position, json.loads(data)
+        finally:
+            reader.close()
 
     def accounts_fingerprint(self) -> str:
         """Changes whenever any stored account changes."""

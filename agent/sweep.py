@@ -10,6 +10,7 @@ import hashlib
 import multiprocessing as mp
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -152,6 +153,18 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None
 # the main loop -----------------------------------------------------------------
 
 
+def _in_order(pool: Any, batches: Iterator[list[tuple[int, Any]]], window: int) -> Iterator[Any]:
+    """Results of the batches in order, at most `window` in flight; the input is read here, in
+    the calling thread (a pool's feeder thread would read the store from another thread)."""
+    pending: deque[Any] = deque()
+    for batch in batches:
+        pending.append(pool.apply_async(assess_batch, (batch,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
 def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     """Changes when the inputs of a sweep change: the portfolio, the playbook, the options."""
     digest = hashlib.sha256()
@@ -247,15 +260,19 @@ def run_sweep(
     previous = store.previous_sweep(as_of)
     result = SweepResult(sweep_id=sweep_id, status="running", skipped=len(skip))
     seen: dict[str, int] = {}
-    limit = mp.get_context("fork").BoundedSemaphore(options.model_concurrency)
+    # forkserver: workers start from a clean process, never from one whose threads (a
+    # knowledge-base client, say) may hold locks at fork time
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["agent.sweep"])
+    limit = context.BoundedSemaphore(options.model_concurrency)
     batches = _batches(_rows(options, store), skip)
     pool = None
     try:
         if options.workers > 1:
-            pool = mp.get_context("fork").Pool(
+            pool = context.Pool(
                 options.workers, initializer=_start_worker, initargs=(options, calibration, limit)
             )
-            outcomes = pool.imap(assess_batch, batches)
+            outcomes = _in_order(pool, batches, window=2 * options.workers)
         else:
             _start_worker(options, calibration, limit)
             outcomes = map(assess_batch, batches)

@@ -1,0 +1,147 @@
+"""Portfolio sweeps: the store, alerts between two sweeps, GRR/NRR, resume, idempotence, lock."""
+
+import json
+from datetime import date
+
+import pytest
+
+import agent.sweep as sweep_module
+from agent.cli import main
+from agent.store import Store, StoreError
+from agent.sweep import SweepOptions, run_sweep
+from tools.forecast import calibrate
+from tools.playbook import load_playbook
+from tools.portfolio import read_portfolio, sample_portfolio_path
+
+WEEK1 = [
+    {"id": "A", "name": "Alpha", "mrr": 400000},
+    {"id": "B", "name": "Beta", "mrr": 300000},
+    {"id": "C", "name": "Gamma", "mrr": 200000},
+    {"id": "D", "name": "Delta", "mrr": 100000, "engagement_score": 60, "csat": 9,
+     "days_overdue": 0},
+]
+WEEK2 = [
+    {"id": "A", "name": "Alpha", "mrr": 500000},
+    {"id": "B", "name": "Beta", "mrr": 250000},
+    {"id": "D", "name": "Delta", "mrr": 100000, "engagement_score": 0, "csat": 2,
+     "days_overdue": 12},
+    {"id": "E", "name": "Epsilon", "mrr": 900000},
+]
+
+
+def write(path, as_of, accounts):
+    path.write_text(json.dumps({"as_of": as_of, "accounts": accounts}), encoding="utf-8")
+    return path
+
+
+def sweep(tmp_path, capsys, portfolio, *extra):
+    code = main(["sweep", str(portfolio), "--db", str(tmp_path / "csm.sqlite3"),
+                 "--out", str(tmp_path / "out" / portfolio.stem), "--workers", "1", *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys):
+    first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
+    second = write(tmp_path / "w2.json", "2026-11-27", WEEK2)
+    code, out, err = sweep(tmp_path, capsys, first)
+    assert code == 0, err
+    assert "swept 4 accounts" in out
+    hook = tmp_path / "alerts.json"
+    code, out, err = sweep(tmp_path, capsys, second, "--weekly", "--notify", f"cat > {hook}")
+    assert code == 0, err
+    report = json.loads((tmp_path / "out" / "w2" / "portfolio.json").read_text("utf-8"))
+    alerts = {(a["account_id"], a["kind"], a["detail"]) for a in report["alerts"]}
+    # Delta: churn (25x80 + 20x0 + 10x0)/55 = 36.4 medium -> (25x80 + 20x100 + 10x71.43)/55
+    # = 85.7 critical; health (25x10 + 20x90)/45 = 45.6 yellow -> (25x10 + 20x20)/45 = 14.4 red
+    assert alerts == {
+        ("D", "tier_change", "medium -> critical"),
+        ("D", "color_change", "yellow -> red"),
+        ("D", "new_signal", "payment_delay"),
+    }
+    assert json.loads(hook.read_text("utf-8"))["alerts"] == report["alerts"]
+    period = report["metrics"]["retention"]
+    # start MRR 1,000,000; expansion 100,000 (A); contraction 50,000 (B); churned 200,000 (C)
+    assert (period["start_mrr"], period["expansion"], period["contraction"],
+            period["churned_mrr"]) == (1_000_000, 100_000, 50_000, 200_000)
+    assert (period["grr"], period["nrr"], period["logo_retention"]) == (0.75, 0.85, 0.75)
+    assert period["new_logos_excluded"] == 1
+    markdown = (tmp_path / "out" / "w2" / "portfolio.md").read_text("utf-8")
+    assert "GRR: 75.0% and NRR: 85.0% from 2026-11-20 to 2026-11-27" in markdown
+    assert (tmp_path / "out" / "w2" / "D.en.md").read_text("utf-8").startswith("CLIENT: Delta")
+
+
+def test_same_inputs_again_are_idempotent(tmp_path, capsys):
+    first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
+    assert sweep(tmp_path, capsys, first)[0] == 0
+    code, out, err = sweep(tmp_path, capsys, first)
+    assert code == 0 and "already ran on these inputs; nothing to do" in err
+    store = Store(tmp_path / "csm.sqlite3")
+    rows = store.db.execute("SELECT count(*) FROM snapshots").fetchone()[0]
+    sweeps = store.db.execute("SELECT count(*) FROM sweeps").fetchone()[0]
+    store.close()
+    assert (rows, sweeps) == (4, 1)
+
+
+def test_interrupted_sweep_keeps_finished_accounts_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_module, "BATCH", 5)
+    playbook = load_playbook()
+    source = sample_portfolio_path()
+    as_of = date(2026, 11, 20)
+    options = SweepOptions(as_of=as_of, source=source, out=tmp_path / "out")
+    calibration = calibrate(read_portfolio(source).accounts, playbook, as_of)
+    store = Store(tmp_path / "csm.sqlite3")
+
+    def stop_after_two_batches(done, _total):
+        if done >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(options, store, playbook, calibration, stop_after_two_batches)
+    row = store.sweep("2026-11-20")
+    assert row["status"] == "incomplete" and row["accounts"] == 10
+    assert len(store.done_ids(row["id"])) == 10
+    options.resume = True
+    result = run_sweep(options, store, playbook, calibration)
+    assert (result.status, result.skipped, result.accounts) == ("complete", 10, 30)
+    assert len(store.done_ids(row["id"])) == 40
+    assert store.sweep("2026-11-20")["status"] == "complete"
+    store.close()
+
+
+def test_resume_without_an_unfinished_sweep_is_an_error(tmp_path, capsys):
+    first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
+    code, _, err = sweep(tmp_path, capsys, first, "--resume")
+    assert code == 1 and "no unfinished sweep for 2026-11-20" in err
+
+
+def test_a_second_sweep_on_the_same_store_is_refused(tmp_path):
+    holder = Store(tmp_path / "csm.sqlite3")
+    holder.lock()
+    other = Store(tmp_path / "csm.sqlite3")
+    with pytest.raises(StoreError, match="another sweep is running"):
+        other.lock()
+    other.close()
+    holder.close()
+
+
+def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys):
+    db = str(tmp_path / "csm.sqlite3")
+    assert main(["import", str(sample_portfolio_path()), "--db", db]) == 0
+    assert "imported 40 accounts" in capsys.readouterr().out
+    code = main(["sweep", "--db", db, "--as-of", "2026-11-20", "--workers", "2",
+                 "--no-reports"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "swept 40 accounts" in out
+    report = tmp_path / "reports" / "2026-11-20" / "portfolio.md"
+    assert not report.exists()  # --no-reports keeps account reports out; the portfolio one is
+    store = Store(tmp_path / "csm.sqlite3")
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 40
+    store.close()
+
+
+def test_empty_store_says_what_to_do(tmp_path, capsys):
+    code = main(["sweep", "--db", str(tmp_path / "csm.sqlite3")])
+    assert code == 1 and "holds no accounts; run `csm import PORTFOLIO`" in capsys.readouterr().err
