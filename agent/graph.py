@@ -192,7 +192,7 @@ def map_stakeholders_node(
     """Step 2: who decides, who champions, who resists, and the gaps."""
     ctx = runtime.context
     result = map_stakeholders(state["account"], _playbook(ctx), _as_of(ctx))
-    gaps = ", ".join(g.id.replace("_", " ") for g in result.gaps) or "stakeholder mapping"
+    gaps = ", ".join(sorted({g.id.replace("_", " ") for g in result.gaps})) or "stakeholder mapping"
     return {
         "stakeholders": result,
         "steps": ["map_stakeholders"],
@@ -234,7 +234,7 @@ def analyze_expansion(
         _as_of(ctx),
         next_qbr=state["success_plan"].qbr.date,
     )
-    offers = ", ".join(o.offer for o in proposal.offers) or "expansion readiness"
+    offers = ", ".join(sorted(o.offer for o in proposal.offers)) or "expansion readiness"
     return {
         "expansion": proposal,
         "steps": ["analyze_expansion"],
