@@ -13,7 +13,7 @@ from pathlib import Path
 from agent.render import only_scores, write_csv, write_json, write_table
 from tools.account import Account
 from tools.assessment import AccountScore, score_account
-from tools.kb_docs import KnowledgeError
+from tools.kb_docs import TOPICS, KnowledgeError
 from tools.playbook import Playbook, PlaybookError, load_playbook
 from tools.portfolio import (
     PortfolioError,
@@ -24,23 +24,6 @@ from tools.portfolio import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
-TOPICS = [
-    "health_score",
-    "churn_risk",
-    "interventions",
-    "onboarding",
-    "early_warning",
-    "qbr",
-    "upsell",
-    "routines",
-    "roi_metrics",
-    "industry_ecommerce",
-    "industry_saas",
-    "stakeholders",
-    "success_plan",
-    "forecasting",
-    "guidelines",
-]
 
 
 class CliError(Exception):

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tools.kb_docs import KnowledgeError, chunk_doc, knowledge_root, load_docs, parse_doc
+from tools.kb_docs import TOPICS, KnowledgeError, chunk_doc, knowledge_root, load_docs, parse_doc
 from tools.knowledge import KnowledgeBase
 
 DOC = """---
@@ -64,23 +64,7 @@ def test_bad_documents_are_named(text, message):
 
 def test_bundled_knowledge_base_has_every_topic_in_both_languages():
     docs = load_docs()
-    topics = {
-        "health_score",
-        "churn_risk",
-        "interventions",
-        "onboarding",
-        "early_warning",
-        "qbr",
-        "upsell",
-        "routines",
-        "roi_metrics",
-        "industry_ecommerce",
-        "industry_saas",
-        "stakeholders",
-        "success_plan",
-        "forecasting",
-        "guidelines",
-    }
+    topics = set(TOPICS)
     for lang in ("en", "ru"):
         assert {d.topic for d in docs if d.lang == lang} == topics
     for doc in docs:

@@ -9,6 +9,11 @@ from importlib import resources
 from pathlib import Path
 
 LANGS = ("en", "ru")
+TOPICS = (
+    "health_score", "churn_risk", "interventions", "onboarding", "early_warning", "qbr", "upsell",
+    "routines", "roi_metrics", "industry_ecommerce", "industry_saas", "stakeholders",
+    "success_plan", "forecasting", "guidelines",
+)
 HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$")
 MAX_CHUNK_CHARS = 2000
 
