@@ -451,6 +451,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("csm: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - the last resort: one sentence, no traceback
+        if os.environ.get("CSM_DEBUG"):
+            raise
+        print(f"csm: internal error in `csm {args.command}`: {type(error).__name__}: {error}. "
+              "Run again with CSM_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         sys.stderr.close()
         return EXIT_OK

@@ -149,6 +149,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 bar.stop()
         if result.note:
             print(f"csm sweep: {result.note}.", file=sys.stderr)
+        elif result.accounts == 0 and result.skipped == 0:
+            raise CliError(f"{source or store.path}: no account could be read"
+                           + (f" ({len(result.rejected)} problems listed above)."
+                              if result.rejected else "; it has no rows."))
         report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
         folder = out or (data_dir() / "reports" / as_of.isoformat())
         folder.mkdir(parents=True, exist_ok=True)

@@ -161,3 +161,16 @@ def test_kb_bad_embedding_setting_is_one_sentence(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("CSM_EMBEDDINGS", "word2vec")
     code, _, err = run(capsys, "kb", "search", "anything")
     assert code == 1 and "CSM_EMBEDDINGS='word2vec' is not known" in err
+
+
+def test_an_unexpected_error_is_one_sentence(monkeypatch, capsys):
+    import agent.cli as cli
+
+    def broken(args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setitem(cli.COMMANDS, "score", broken)
+    monkeypatch.delenv("CSM_DEBUG", raising=False)
+    code, _, err = run(capsys, "score")
+    assert code == 1 and "internal error in `csm score`: RuntimeError: disk on fire" in err
+    assert "Traceback" not in err

@@ -109,3 +109,16 @@ def test_write_then_read_round_trip(tmp_path, suffix):
     assert portfolio.accounts[0].weekly_logins == [1, 2]
     assert portfolio.accounts[0].stakeholders[0].name == "Ann"
     assert portfolio.accounts[1].csat is None
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_row_that_is_not_utf8_is_rejected_alone(tmp_path, suffix):
+    path = tmp_path / f"p{suffix}"
+    if suffix == ".csv":
+        path.write_bytes(b"id,name,mrr\na0,Good,100\na1,\xc0\xc1bad,100\n")
+    else:
+        path.write_bytes(b'{"id": "a0", "name": "Good"}\n{"id": "a1", "name": "\xc0\xc1"}\n')
+    portfolio = read_portfolio(path)
+    assert [a.id for a in portfolio.accounts] == ["a0"]
+    [error] = portfolio.errors
+    assert (error.field, error.reason) == ("(row)", "not UTF-8 text; save the file as UTF-8")

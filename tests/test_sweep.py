@@ -145,3 +145,10 @@ def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys):
 def test_empty_store_says_what_to_do(tmp_path, capsys):
     code = main(["sweep", "--db", str(tmp_path / "csm.sqlite3")])
     assert code == 1 and "holds no accounts; run `csm import PORTFOLIO`" in capsys.readouterr().err
+
+
+def test_a_portfolio_with_no_rows_fails_the_sweep(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("id;name\n", encoding="utf-8")
+    code, _, err = sweep(tmp_path, capsys, empty)
+    assert code == 1 and "no account could be read; it has no rows" in err

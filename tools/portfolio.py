@@ -63,9 +63,9 @@ def detect_format(path: Path) -> str:
         ) from None
 
 
-def _open_text(path: Path) -> io.TextIOWrapper:
+def _open_text(path: Path, errors: str = "strict") -> io.TextIOWrapper:
     try:
-        return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+        return open(path, encoding="utf-8-sig", newline="", errors=errors)  # noqa: SIM115
     except FileNotFoundError:
         raise PortfolioError(f"{path}: file not found; check the path.") from None
     except IsADirectoryError:
@@ -106,10 +106,21 @@ def _file_as_of(path: Path, value: object) -> date | None:
         ) from None
 
 
+def _not_utf8(text: str) -> bool:
+    """True when text read with surrogateescape held bytes that are not UTF-8."""
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+NOT_UTF8 = "not UTF-8 text; save the file as UTF-8"
+
+
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with _open_text(path) as handle:
+    with _open_text(path, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
+                continue
+            if _not_utf8(line):
+                yield line_no, _Broken(NOT_UTF8)
                 continue
             try:
                 yield line_no, json.loads(line)
@@ -118,7 +129,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
-    with _open_text(path) as handle:
+    with _open_text(path, errors="surrogateescape") as handle:
         header = handle.readline()
         handle.seek(0)
         delimiter = max(",;\t", key=header.count) if header else ","
@@ -127,6 +138,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
             return
         for record in reader:
             record.pop(None, None)  # cells beyond the header
+            if any(_not_utf8(f"{k}{v}") for k, v in record.items()):
+                yield reader.line_num, _Broken(NOT_UTF8)
+                continue
             yield reader.line_num, record
 
 
