@@ -264,6 +264,20 @@ def build_parser() -> argparse.ArgumentParser:
     kb_search.add_argument("--lang", choices=["en", "ru"], help="only this language")
     kb_search.add_argument("--format", choices=["table", "json"], default="table")
 
+    chat = sub.add_parser(
+        "chat", help="talk to the agent in the terminal",
+        description="A chat agent over the csm tools (scores, accounts, history, assessment, "
+                    "knowledge search) that streams its answers. Each --thread keeps its "
+                    "memory in chat.sqlite3 in the data directory. Type /exit to quit.",
+        epilog="Needs a model: CSM_MODEL=openai:gpt-4.1-mini with OPENAI_API_KEY, or an "
+               "OpenAI-compatible server (Ollama, vLLM) via OPENAI_BASE_URL.\n"
+               "Examples:\n  csm chat --thread acme\n  csm chat --model openai:gpt-4.1-mini",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    chat.add_argument("--thread", default="default", metavar="NAME",
+                      help="conversation to continue or start (default: default)")
+    chat.add_argument("--model", metavar="PROVIDER:MODEL", help="the model (default: $CSM_MODEL)")
+
     book = sub.add_parser(
         "playbook",
         help="show or check a playbook",
@@ -272,6 +286,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     book.add_argument("--path", action="store_true", help="print the bundled playbook's path")
     _add_playbook(book)
+
+    mcp = sub.add_parser(
+        "mcp", help="serve the tools to MCP clients (Claude Code, Cursor, VS Code)",
+        description="Serve the read-only tools (scores, accounts, history, knowledge search,\n"
+                    "the six-step assessment), the playbook and knowledge resources and the\n"
+                    "six-step prompt over MCP. Logs go to stderr.",
+        epilog="Examples:\n  csm mcp\n  csm mcp --transport http --port 8765 --allow-writes",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mcp.add_argument("--transport", choices=["stdio", "http"], default="stdio",
+                     help="stdio (default, for a runner that starts csm) or streamable HTTP")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8000, metavar="N", help="HTTP port (default 8000)")
+    mcp.add_argument("--allow-writes", action="store_true",
+                     help="also serve the write_* tools (import a portfolio, save reports)")
     return parser
 
 
@@ -421,7 +450,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """`csm mcp`."""
+    from agent.mcp_server import main as serve
+
+    return serve(args.transport, args.host, args.port, args.allow_writes)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """`csm chat`."""
+    from agent.chat import chat_model, max_steps, run_chat
+
+    try:
+        max_steps()  # a bad CSM_CHAT_MAX_STEPS is named before the session starts
+        model = chat_model(args.model)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    return run_chat(args.thread, model=model)
+
+
 COMMANDS = {
+    "chat": cmd_chat,
+    "mcp": cmd_mcp,
     "import": cmd_import,
     "sweep": cmd_sweep,
     "score": cmd_score,
