@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.graph import AssessmentContext, build_graph
+from agent.models import configured_model
 from tools.forecast import calibrate
 from tools.playbook import load_playbook
 from tools.portfolio import read_portfolio
@@ -65,11 +66,15 @@ def assess_portfolio(args: argparse.Namespace) -> int:
             )
     if not accounts:
         raise CliError("no account could be read from the portfolio.")
+    try:  # built once for every account; the writer retries on its own
+        model = configured_model(args.model, max_retries=0)
+    except ValueError as error:
+        raise CliError(str(error).replace("csm chat needs a model", "a model is needed")) from None
     context = AssessmentContext(
         as_of=as_of,
         lang=args.lang,
         playbook=str(args.playbook) if args.playbook else None,
-        model=args.model,
+        model=model or "none",
         calibration=calibrate(portfolio.accounts, playbook, as_of),
     )
     graph = build_graph(checkpointer=None)

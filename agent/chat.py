@@ -7,7 +7,6 @@ and the session goes on."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -20,67 +19,16 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatResult
 
-DEFAULT_MAX_STEPS = 24
-DEFAULT_TIMEOUT = 60.0
-MAX_RETRIES = 2  # the OpenAI client retries 429, 5xx and timeouts with exponential backoff
+from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
+
+__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout", "run_chat"]
+
 PROMPT = "you> "
-NO_MODEL = (
-    "csm chat needs a model: set CSM_MODEL=openai:gpt-4.1-mini with OPENAI_API_KEY, or point "
-    "OPENAI_BASE_URL at any OpenAI-compatible server such as Ollama or vLLM "
-    "(CSM_MODEL=openai:MODEL, or --model openai:MODEL)."
-)
 
 
 def system_prompt() -> str:
     """The chat agent's instructions (prompts/chat_system.md)."""
     return resources.files("prompts").joinpath("chat_system.md").read_text(encoding="utf-8")
-
-
-def _positive(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = 0.0
-    if value <= 0:
-        raise ValueError(f"{name}='{raw}' is not a positive number; unset it or give one.")
-    return value
-
-
-def max_steps() -> int:
-    """The tool-loop bound: graph steps per turn (CSM_CHAT_MAX_STEPS, default 24)."""
-    return int(_positive("CSM_CHAT_MAX_STEPS", DEFAULT_MAX_STEPS))
-
-
-def model_timeout() -> float:
-    """Seconds one model request may take (CSM_MODEL_TIMEOUT, default 60)."""
-    return _positive("CSM_MODEL_TIMEOUT", DEFAULT_TIMEOUT)
-
-
-def chat_model(name: str | None = None) -> BaseChatModel:
-    """The chat model `name` (`provider:model`, default $CSM_MODEL) with a timeout and retries.
-
-    Raises ValueError with one sentence when no model is configured or it cannot be built."""
-    name = (name or os.environ.get("CSM_MODEL", "")).strip()
-    if not name or name.lower() == "none":
-        raise ValueError(NO_MODEL)
-    from langchain.chat_models import init_chat_model
-
-    options: dict[str, Any] = {"timeout": model_timeout(), "max_retries": MAX_RETRIES}
-    if name.startswith("openai:") and os.environ.get("OPENAI_BASE_URL") and not os.environ.get(
-        "OPENAI_API_KEY"
-    ):
-        options["api_key"] = "unused"  # local OpenAI-compatible servers accept any key
-    try:
-        return init_chat_model(name, **options)
-    except Exception as error:  # noqa: BLE001 - unknown provider, missing package or key
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise ValueError(
-            f"cannot use the model '{name}' ({type(error).__name__}: {detail[:200]}); "
-            "check CSM_MODEL (provider:model) and the provider's API key."
-        ) from None
 
 
 def build_chat_agent(model: BaseChatModel | str, checkpointer: Any = None) -> Any:
@@ -145,8 +93,10 @@ def explain(error: BaseException) -> str:
     from langgraph.errors import GraphRecursionError
 
     if isinstance(error, GraphRecursionError):
-        return (f"stopped after {max_steps()} steps without a final answer; ask a narrower "
-                "question or raise CSM_CHAT_MAX_STEPS.")
+        return (
+            f"stopped after {max_steps()} steps without a final answer; ask a narrower "
+            "question or raise CSM_CHAT_MAX_STEPS."
+        )
     try:
         import openai
     except ImportError:  # pragma: no cover - openai comes with langchain-openai
@@ -155,16 +105,22 @@ def explain(error: BaseException) -> str:
         if isinstance(error, openai.AuthenticationError):
             return "the model server rejected the API key; check OPENAI_API_KEY."
         if isinstance(error, openai.APITimeoutError):
-            return (f"the model did not answer within {model_timeout():g} s (after retries); "
-                    "try again or raise CSM_MODEL_TIMEOUT.")
+            return (
+                f"the model did not answer within {model_timeout():g} s (after retries); "
+                "try again or raise CSM_MODEL_TIMEOUT."
+            )
         if isinstance(error, openai.RateLimitError):
             return "the model server is still rate-limiting after retries; wait and try again."
         if isinstance(error, openai.APIConnectionError):
-            return ("cannot reach the model server; check OPENAI_BASE_URL and that the server "
-                    "is running.")
+            return (
+                "cannot reach the model server; check OPENAI_BASE_URL and that the server "
+                "is running."
+            )
         if isinstance(error, openai.APIStatusError):
-            return (f"the model server answered HTTP {error.status_code} "
-                    f"({_first_line(error.message)}).")
+            return (
+                f"the model server answered HTTP {error.status_code} "
+                f"({_first_line(error.message)})."
+            )
     if isinstance(error, ValueError) and str(error).startswith(("csm chat needs", "the chat")):
         return str(error)
     return f"the model call failed ({type(error).__name__}: {_first_line(str(error))})."
@@ -180,7 +136,8 @@ def _text(message: BaseMessage) -> str:
     if isinstance(content, str):
         return content
     return "".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        part.get("text", "") if isinstance(part, dict) else str(part)
+        for part in content
         if isinstance(part, str) or part.get("type") == "text"
     )
 
@@ -194,8 +151,12 @@ def _close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:
     if not messages or not isinstance(messages[-1], AIMessage) or not messages[-1].tool_calls:
         return
     closing = [
-        ToolMessage(content="not run: the turn was stopped.", tool_call_id=call["id"],
-                    name=call["name"], status="error")
+        ToolMessage(
+            content="not run: the turn was stopped.",
+            tool_call_id=call["id"],
+            name=call["name"],
+            status="error",
+        )
         for call in messages[-1].tool_calls
     ]
     agent.update_state(config, {"messages": closing}, as_node="tools")
@@ -252,8 +213,10 @@ def run_chat(
     saver = sqlite_checkpointer(db)
     try:
         agent = build_chat_agent(model, saver)
-        config: dict[str, Any] = {"configurable": {"thread_id": thread},
-                                  "recursion_limit": max_steps()}
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread},
+            "recursion_limit": max_steps(),
+        }
         for text in _lines(input, output):
             try:
                 chat_turn(agent, config, text, output)

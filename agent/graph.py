@@ -18,7 +18,8 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from agent.prose import ProseWriter, chat_model_from_env
+from agent.models import configured_model
+from agent.prose import ProseWriter
 from agent.writer import Reports, write_reports
 from tools.account import Account
 from tools.assessment import AccountScore, score_account
@@ -280,14 +281,9 @@ def write_reports_node(
 ) -> dict[str, Any]:
     """Render the five reports; prose from the model when one is configured and honest."""
     ctx = runtime.context
-    model = chat_model_from_env() if ctx.model is None else ctx.model
-    if isinstance(model, str):
-        if model.lower() == "none":
-            model = None
-        else:
-            from langchain.chat_models import init_chat_model
-
-            model = init_chat_model(model, max_retries=0)
+    model = ctx.model
+    if model is None or isinstance(model, str):  # the writer retries on its own
+        model = configured_model(model, max_retries=0)
     writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=ctx.model_gate)
     reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
     return {"reports": reports, "steps": ["write_reports"]}

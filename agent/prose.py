@@ -8,7 +8,6 @@ outcome is recorded."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -78,18 +77,6 @@ def stray_numbers(text: str, facts: Any) -> list[float]:
 def system_prompt() -> str:
     """The writer's instructions (prompts/report_prose.md)."""
     return resources.files("prompts").joinpath("report_prose.md").read_text(encoding="utf-8")
-
-
-def chat_model_from_env() -> Any | None:
-    """The chat model named by CSM_MODEL (`provider:model`), or None when unset."""
-    name = os.environ.get("CSM_MODEL", "").strip()
-    if not name or name.lower() == "none":
-        return None
-    from langchain.chat_models import init_chat_model
-
-    return init_chat_model(
-        name, timeout=float(os.environ.get("CSM_MODEL_TIMEOUT", "60")), max_retries=0
-    )
 
 
 def _transient() -> tuple[type[BaseException], ...]:
