@@ -45,7 +45,7 @@ def build_chat_agent(model: BaseChatModel | str, checkpointer: Any = None) -> An
 
 def chat_db_path() -> Path:
     """Where the chat threads live: chat.sqlite3 in the data directory."""
-    from tools.knowledge import data_dir
+    from tools.paths import data_dir
 
     return data_dir() / "chat.sqlite3"
 

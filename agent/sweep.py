@@ -7,6 +7,7 @@ with the alerts it raises against the previous sweep, then writes the portfolio 
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing as mp
 import sys
 import time
@@ -207,8 +208,6 @@ def alerts_for(current: dict[str, Any], before: Any) -> list[tuple[str, str, str
         found.append((current["id"], "tier_change", f"{before['tier']} -> {current['tier']}"))
     if before["color"] != current["color"]:
         found.append((current["id"], "color_change", f"{before['color']} -> {current['color']}"))
-    import json
-
     for signal in sorted(set(current["signals"]) - set(json.loads(before["signals"]))):
         found.append((current["id"], "new_signal", signal))
     return found

@@ -17,14 +17,9 @@ from agent.store import Store, StoreError
 from agent.sweep import SweepOptions, run_sweep
 from tools.account import Account
 from tools.forecast import calibrate
-from tools.knowledge import data_dir
+from tools.paths import data_dir, store_path
 from tools.playbook import load_playbook
 from tools.portfolio import stream_accounts
-
-
-def store_path(args: argparse.Namespace) -> Path:
-    """--db, else csm.sqlite3 in the data directory."""
-    return Path(args.db) if args.db else data_dir() / "csm.sqlite3"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -42,7 +37,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 for error in item:
                     print(f"csm: rejected {error.sentence()}", file=sys.stderr)
 
-    store = Store(store_path(args))
+    store = Store(store_path(args.db))
     try:
         count = store.import_accounts(good())
     finally:
@@ -112,14 +107,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not source.exists():
             raise CliError(f"{source}: file not found; check the path.")
         file_as_of, _ = stream_accounts(source)
-    store = Store(store_path(args))
+    store = Store(store_path(args.db))
     try:
         store.lock()
         if source is None and store.account_count() == 0:
             raise CliError(f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
                            "or pass a portfolio file to `csm sweep`.")
         as_of: date = args.as_of or file_as_of or date.today()
-        out = None if args.no_reports else (args.out or data_dir() / "reports" / as_of.isoformat())
+        folder = args.out or data_dir() / "reports" / as_of.isoformat()
+        out = None if args.no_reports else folder
         options = SweepOptions(
             as_of=as_of,
             routine=args.routine,
@@ -154,7 +150,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            + (f" ({len(result.rejected)} problems listed above)."
                               if result.rejected else "; it has no rows."))
         report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
-        folder = out or (data_dir() / "reports" / as_of.isoformat())
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from tools.account import Account
 from tools.assessment import score_account as _score
+from tools.paths import store_path
 from tools.playbook import load_playbook
 from tools.portfolio import Portfolio, read_portfolio
 
@@ -110,11 +111,9 @@ def list_accounts(
 def account_history(account_id: str) -> dict[str, Any]:
     """The stored sweep snapshots of one account, newest first (empty before the first sweep)."""
     from agent.store import Store
-    from tools.knowledge import data_dir
-
     ws = workspace()
     _account(ws, account_id)
-    store = Store(Path(ws.db) if ws.db else data_dir() / "csm.sqlite3")
+    store = Store(store_path(ws.db))
     try:
         rows = store.db.execute(
             "SELECT s.as_of, n.data FROM snapshots n JOIN sweeps s ON s.id = n.sweep_id "
@@ -162,11 +161,9 @@ def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
 def write_import_portfolio(path: str) -> dict[str, Any]:
     """WRITES: import a portfolio file into the account store."""
     from agent.store import Store
-    from tools.knowledge import data_dir
-
     portfolio = read_portfolio(path)
     ws = workspace()
-    store = Store(Path(ws.db) if ws.db else data_dir() / "csm.sqlite3")
+    store = Store(store_path(ws.db))
     try:
         count = store.import_accounts(a.model_dump(mode="json", exclude_none=True)
                                       for a in portfolio.accounts)

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from tools.embeddings import embedding_from_setting
 from tools.kb_docs import Chunk, chunk_doc, knowledge_root, load_docs
 from tools.lexical import BM25, query_language
+from tools.paths import data_dir
 
 CHUNKER_VERSION = "1"
 ANSWER_CACHE = 4096
@@ -42,16 +43,6 @@ class IndexReport:
     removed_docs: list[str] = field(default_factory=list)
     chunks_embedded: int = 0
     seconds: float = 0.0
-
-
-def data_dir() -> Path:
-    """Where csm-agent keeps its state: `CSM_DATA_DIR`, else the per-user data directory."""
-    configured = os.environ.get("CSM_DATA_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("csm-agent", appauthor=False))
 
 
 class KnowledgeBase:
