@@ -12,11 +12,10 @@ from typing import Any
 
 from agent.graph import AssessmentContext, build_graph
 from agent.models import configured_model
+from agent.writer import REPORTS
 from tools.forecast import calibrate
 from tools.playbook import load_playbook
 from tools.portfolio import read_portfolio
-
-REPORT_ORDER = ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")
 
 
 class AssessError(ValueError):
@@ -43,7 +42,7 @@ def _dumps(data: Any) -> str:
 def markdown(state: dict[str, Any]) -> str:
     """The five reports of one account, one after another."""
     reports = state["reports"]
-    return "\n\n".join(getattr(reports, name) for name in REPORT_ORDER).rstrip() + "\n"
+    return "\n\n".join(getattr(reports, name) for name in REPORTS).rstrip() + "\n"
 
 
 def assess_portfolio(args: argparse.Namespace) -> int:

@@ -141,6 +141,7 @@ def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
     """The six-step assessment of one account: the five reports (dashboard, success plan,
     expansion proposal, risk mitigation plan, QBR agenda), the forecast and the citations."""
     from agent.graph import AssessmentContext, build_graph
+    from agent.writer import REPORTS
     from tools.forecast import calibrate
 
     ws = workspace()
@@ -151,8 +152,7 @@ def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
     reports = state["reports"]
     return {
         "id": account.id, "as_of": day.isoformat(), "lang": lang,
-        "reports": {name: getattr(reports, name) for name in
-                    ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")},
+        "reports": {name: getattr(reports, name) for name in REPORTS},
         "forecast": state["forecast"].model_dump(mode="json"),
         "citations": [c.model_dump() for c in state["citations"]],
     }
