@@ -3,6 +3,8 @@ upsell pipeline, renewals, QBRs due, SPEC 9 metrics against targets, next quarte
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from agent.store import Store
 from agent.writer import environment
 from tools.playbook import Playbook
-from tools.portfolio_metrics import forecast_quarter, retention
+from tools.portfolio_metrics import NO_BASELINE, check_targets, forecast_quarter, retention
 
 LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
 WEEK = 7
@@ -36,6 +38,48 @@ def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
     }
 
 
+def _mrr_by_id(store: Store, sweep: sqlite3.Row) -> dict[str, float | None]:
+    """Account id -> MRR in a sweep's snapshots; an account whose row the sweep rejected is
+    still a client, with its MRR unknown (not absent, which would count it as churned)."""
+    mrr: dict[str, float | None] = {s["id"]: s["mrr"] for s in store.snapshots(int(sweep["id"]))}
+    for error in json.loads(sweep["errors"] or "[]"):
+        if error.get("id"):
+            mrr.setdefault(error["id"], None)
+    return mrr
+
+
+def _metrics(
+    store: Store,
+    as_of: date,
+    playbook: Playbook,
+    accounts: int,
+    current_mrr: float,
+    csat: list[float],
+) -> dict[str, Any]:
+    """SPEC 9 metrics: retention over the period, its annual equivalent, the four targets
+    (`current_mrr`: known MRR of this sweep's accounts; `csat`: their known CSAT values)."""
+    targets = playbook.targets
+    end = store.sweep(as_of.isoformat())
+    end_mrr = _mrr_by_id(store, end) if end is not None else {}
+    baseline = store.baseline_sweep(as_of.isoformat(), targets.period_days)
+    period = None
+    if baseline is not None:
+        start = _mrr_by_id(store, baseline)
+        period = retention(
+            start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days
+        )
+    return {
+        "retention": period.model_dump() if period else None,
+        "retention_note": None if period else NO_BASELINE,
+        "targets": {
+            k: v.model_dump()
+            for k, v in check_targets(
+                period, current_mrr, csat, accounts, as_of.isoformat(), targets
+            ).items()
+        },
+    }
+
+
 def build_portfolio_report(
     store: Store, sweep_id: int, as_of: date, playbook: Playbook, routine: str
 ) -> dict[str, Any]:
@@ -44,16 +88,15 @@ def build_portfolio_report(
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     outreach, renewals, qbrs, stories = [], [], [], []
-    end_mrr: dict[str, float | None] = {}
-    csat_sum, csat_n, mrr_total = 0.0, 0, 0.0
+    csat: list[float] = []
+    mrr_total = 0.0
     horizon = playbook.renewal.talks_start_days
     for s in store.snapshots(sweep_id):
         tiers[s["tier"] or "unknown"] += 1
         colors[s["color"] or "unknown"] += 1
-        end_mrr[s["id"]] = s["mrr"]
         mrr_total += s["mrr"] or 0.0
         if s["csat"] is not None:
-            csat_sum, csat_n = csat_sum + s["csat"], csat_n + 1
+            csat.append(s["csat"])
         for o in s["opportunities"]:
             entry = pipeline[o["id"]]
             entry.update(offer=o["offer"])
@@ -98,14 +141,6 @@ def build_portfolio_report(
     renewals.sort(key=lambda r: r["renewal_date"])
     qbrs.sort(key=lambda q: q["qbr_date"])
     stories.sort(key=lambda s: -(s["health_score"] or 0.0))
-    baseline = store.baseline_sweep(as_of.isoformat(), 90)
-    period = None
-    if baseline is not None:
-        start = {s["id"]: s["mrr"] for s in store.snapshots(int(baseline["id"]))}
-        period = retention(start, end_mrr, baseline["as_of"], as_of.isoformat())
-    targets = playbook.targets
-    expansion_share = (period.expansion / mrr_total) if period and mrr_total else None
-    average_csat = round(csat_sum / csat_n, 2) if csat_n else None
     forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
     return {
         "as_of": as_of.isoformat(),
@@ -128,20 +163,7 @@ def build_portfolio_report(
         "qbrs_due": qbrs[:LIST_LIMIT],
         "qbrs_total": len(qbrs),
         "success_stories": stories[:20],
-        "metrics": {
-            "retention": period.model_dump() if period else None,
-            "retention_note": None
-            if period
-            else "no earlier complete sweep in the store: GRR and NRR need two snapshots",
-            "expansion_share_of_arr": round(expansion_share, 4)
-            if expansion_share is not None
-            else None,
-            "expansion_share_method": "expansion MRR over the period x 12 / current ARR "
-            "(current MRR x 12)",
-            "average_csat": average_csat,
-            "csat_accounts": csat_n,
-            "targets": targets.model_dump(),
-        },
+        "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
     }
 

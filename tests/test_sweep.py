@@ -66,9 +66,85 @@ def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys):
             period["churned_mrr"]) == (1_000_000, 100_000, 50_000, 200_000)
     assert (period["grr"], period["nrr"], period["logo_retention"]) == (0.75, 0.85, 0.75)
     assert period["new_logos_excluded"] == 1
+    assert period["period"] == {"start": "2026-11-20", "end": "2026-11-27", "days": 7}
+    # 7 days is shorter than targets.min_annualise_days (90): 0.75 ** (365 / 7) is not reported
+    assert (period["annual_grr"], period["annual_nrr"]) == (None, None)
+    targets = report["metrics"]["targets"]
+    assert {k: (t["status"], t["value"]) for k, t in targets.items()} == {
+        "annual_retention": ("not_measurable", None),
+        "expansion_share_of_arr": ("not_measurable", None),
+        "referrals_per_satisfied_client_quarter": ("not_measurable", None),
+        "average_csat": ("missed", 2.0),  # only Delta has a CSAT in week 2: 2 < 8.5
+    }
+    assert targets["annual_retention"]["reason"].startswith(
+        "not measurable yet: the period 2026-11-20 to 2026-11-27 is 7 days")
+    assert "no referral data in the inputs" in (
+        targets["referrals_per_satisfied_client_quarter"]["reason"])
     markdown = (tmp_path / "out" / "w2" / "portfolio.md").read_text("utf-8")
-    assert "GRR: 75.0% and NRR: 85.0% from 2026-11-20 to 2026-11-27" in markdown
+    assert "GRR: 75.0% and NRR: 85.0% from 2026-11-20 to 2026-11-27 (7 days)" in markdown
+    assert "| Annual retention (annualised GRR) | 90% or more | - | 2026-11-20 to 2026-11-27 " \
+        "(7 days) | not measurable |" in markdown
+    assert "| Referrals per satisfied client a quarter | 2 or more | - | - | not measurable |" \
+        in markdown
+    assert "| Average CSAT | 8.5 or more | 2 | as of 2026-11-27 | missed |" in markdown
     assert (tmp_path / "out" / "w2" / "D.en.md").read_text("utf-8").startswith("CLIENT: Delta")
+
+
+QUARTER1 = [
+    {"id": "A", "name": "Alpha", "mrr": 400000, "csat": 7},
+    {"id": "B", "name": "Beta", "mrr": 300000},
+    {"id": "C", "name": "Gamma", "mrr": 200000},
+    {"id": "D", "name": "Delta", "mrr": 100000},
+]
+QUARTER2 = [
+    {"id": "A", "name": "Alpha", "mrr": 410000, "csat": 8},
+    {"id": "B", "name": "Beta", "mrr": -5},  # a bad row: rejected, yet still a client
+    {"id": "C", "name": "Gamma", "mrr": 186000},
+    {"id": "D", "name": "Delta", "mrr": 100000, "csat": 9},
+]
+
+
+def test_a_quarter_apart_metrics_are_annualised_and_judged(tmp_path, capsys):
+    first = write(tmp_path / "q1.json", "2026-08-29", QUARTER1)
+    second = write(tmp_path / "q2.json", "2026-11-27", QUARTER2)
+    assert sweep(tmp_path, capsys, first)[0] == 0
+    code, _, err = sweep(tmp_path, capsys, second)
+    assert code == 2 and "(id B): mrr" in err
+    report = json.loads((tmp_path / "out" / "q2" / "portfolio.json").read_text("utf-8"))
+    period = report["metrics"]["retention"]
+    # 2026-08-29 to 2026-11-27: 2 + 30 + 31 + 27 = 90 days. B's row was rejected: its MRR is
+    # unknown at the end, so B is a retained logo left out of the money (not 300,000 churned).
+    # Start MRR = A 400,000 + C 200,000 + D 100,000 = 700,000; expansion 10,000 (A);
+    # contraction 14,000 (C); churned 0.
+    assert period["period"] == {"start": "2026-08-29", "end": "2026-11-27", "days": 90}
+    assert (period["start_mrr"], period["expansion"], period["contraction"],
+            period["churned_mrr"], period["mrr_unknown_accounts"]) == (
+        700_000, 10_000, 14_000, 0, 1)
+    # GRR = (700,000 - 14,000) / 700,000 = 0.98; NRR = (700,000 + 10,000 - 14,000) / 700,000
+    # = 0.99429; logo retention 4 / 4.
+    # Annual GRR = 0.98 ** (365 / 90) = exp(4.0556 x -0.020203) = exp(-0.081933) = 0.9213;
+    # annual NRR = 0.99429 ** 4.0556 = exp(4.0556 x -0.0057307) = exp(-0.023241) = 0.977.
+    assert (period["grr"], period["nrr"], period["logo_retention"]) == (0.98, 0.9943, 1.0)
+    assert (period["annual_grr"], period["annual_nrr"]) == (0.9213, 0.977)
+    targets = report["metrics"]["targets"]
+    # Current MRR (known) = 410,000 + 186,000 + 100,000 = 696,000 = report MRR.
+    # Expansion share = (10,000 x 365 / 90) x 12 / (696,000 x 12) = 40,555.56 / 696,000 = 0.0583
+    # CSAT = (8 + 9) / 2 = 8.5 (B's row was rejected, C has none)
+    assert report["mrr"] == 696_000
+    assert {k: (t["status"], t["value"]) for k, t in targets.items()} == {
+        "annual_retention": ("met", 0.9213),
+        "expansion_share_of_arr": ("missed", 0.0583),
+        "referrals_per_satisfied_client_quarter": ("not_measurable", None),
+        "average_csat": ("met", 8.5),
+    }
+    assert targets["expansion_share_of_arr"]["period"]["days"] == 90
+    markdown = (tmp_path / "out" / "q2" / "portfolio.md").read_text("utf-8")
+    assert "- A year at this pace: GRR 92.1%, NRR 97.7%" in markdown
+    assert "| Annual retention (annualised GRR) | 90% or more | 92.1% | 2026-08-29 to " \
+        "2026-11-27 (90 days) | met |" in markdown
+    assert "| Expansion revenue, share of ARR a year | 20% or more | 5.8% | 2026-08-29 to " \
+        "2026-11-27 (90 days) | missed |" in markdown
+    assert "| Average CSAT | 8.5 or more | 8.5 | as of 2026-11-27 | met |" in markdown
 
 
 def test_same_inputs_again_are_idempotent(tmp_path, capsys):

@@ -208,6 +208,8 @@ class Targets(_Strict):
     expansion_share_of_arr: float = Field(ge=0)
     referrals_per_satisfied_client_quarter: float = Field(ge=0)
     average_csat: float = Field(ge=0, le=10)
+    period_days: int = Field(gt=0)
+    min_annualise_days: int = Field(gt=0)
 
 
 class Renewal(_Strict):
