@@ -120,8 +120,8 @@ def test_without_a_baseline_or_data_nothing_is_measurable():
     checks = check_targets(None, 0.0, [], 4, "2026-04-01", TARGETS)
     assert {c.status for c in checks.values()} == {"not_measurable"}
     assert {c.value for c in checks.values()} == {None}
-    assert checks["annual_retention"].reason == NO_BASELINE
-    assert checks["expansion_share_of_arr"].reason == NO_BASELINE
+    assert checks["annual_retention"].reason == f"not measurable: {NO_BASELINE}"
+    assert checks["expansion_share_of_arr"].reason == f"not measurable: {NO_BASELINE}"
     assert checks["average_csat"].reason == "not measurable: no account has a known CSAT"
 
 

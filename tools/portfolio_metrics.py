@@ -220,7 +220,7 @@ def retention_target(r: Retention | None, targets: Targets) -> TargetCheck:
     key, goal = "annual_retention", targets.annual_retention
     method = f"annualised GRR = period GRR ** ({DAYS_PER_YEAR} / period days)"
     if r is None:
-        return _unmeasured(key, goal, NO_BASELINE, None, method)
+        return _unmeasured(key, goal, f"not measurable: {NO_BASELINE}", None, method)
     if r.annual_grr is None:
         return _unmeasured(key, goal, r.annualised, r.period, method)
     return _judged(
@@ -244,7 +244,7 @@ def expansion_target(r: Retention | None, current_mrr: float, targets: Targets) 
         f"(current MRR x 12)"
     )
     if r is None:
-        return _unmeasured(key, goal, NO_BASELINE, None, method)
+        return _unmeasured(key, goal, f"not measurable: {NO_BASELINE}", None, method)
     short = too_short(r.period, targets.min_annualise_days)
     if short:
         return _unmeasured(key, goal, short, r.period, method)
