@@ -7,7 +7,7 @@ from statistics import fmean
 from pydantic import BaseModel
 
 from tools.account import Account
-from tools.numbers import clamp, half_up, linear, r2, weighted
+from tools.numbers import cents_summing_to, clamp, half_up, linear, r2, weighted
 from tools.playbook import Metric, Playbook
 
 
@@ -92,21 +92,26 @@ def score_health(account: Account, playbook: Playbook) -> Health:
         else:
             missing.append(component_id)
     score, known_weight, coverage = weighted(((rules[c].weight, s) for c, s, _, _ in scored), total)
+    printed = r2(score) if score is not None else None
+    contributions = cents_summing_to(
+        [rules[c].weight * s / known_weight if known_weight else 0.0 for c, s, _, _ in scored],
+        score or 0.0,
+    )
     components = [
         ComponentResult(
             id=c,
             label=rules[c].label,
             weight=rules[c].weight,
             score=r2(s),
-            contribution=r2(rules[c].weight * s / known_weight),
+            contribution=contribution,
             metrics=m,
             missing=u,
         )
-        for c, s, m, u in scored
+        for (c, s, m, u), contribution in zip(scored, contributions, strict=True)
     ]
-    color = playbook.color(half_up(score)) if score is not None else None
+    color = playbook.color(half_up(printed)) if printed is not None else None
     return Health(
-        score=r2(score) if score is not None else None,
+        score=printed,
         color=color,
         coverage=coverage,
         components=components,
