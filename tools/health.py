@@ -7,17 +7,19 @@ from statistics import fmean
 from pydantic import BaseModel
 
 from tools.account import Account
-from tools.numbers import cents_summing_to, clamp, half_up, linear, r2, weighted
+from tools.numbers import cents_summing_to, clamp, half_up, linear, plain, r2, weighted
 from tools.playbook import Metric, Playbook
 
 
 class MetricResult(BaseModel):
-    """One sub-metric: its input value and the 0..100 value it maps to."""
+    """One sub-metric: its input value and the 0..100 value it maps to; `note` says so when
+    another input decided the mapped value (payment timeliness is 0 when `days_overdue > 30`)."""
 
     id: str
     input: str
     value: float | int | bool | None
     mapped: float
+    note: str | None = None
 
 
 class ComponentResult(BaseModel):
@@ -42,30 +44,38 @@ class Health(BaseModel):
     missing: list[str]
 
 
-def map_metric(account: Account, metric: Metric) -> tuple[float | int | bool | None, float | None]:
-    """Return (input value shown to the user, mapped 0..100 value or None when unknown)."""
+Mapped = tuple[float | int | bool | None, float | None, str | None]
+
+
+def map_metric(account: Account, metric: Metric) -> Mapped:
+    """Return (input value shown to the user, mapped 0..100 value or None when unknown, the note
+    naming the deciding input when it is not the metric's own)."""
     value = getattr(account, metric.input, None)
     if metric.kind == "penalty":
         guard = metric.zero_if
         guard_value = getattr(account, guard.input, None) if guard else None
         if guard is not None and guard_value is not None and guard_value > guard.above:
-            return value, 0.0
+            note = (
+                f"0 because {guard.input} is {plain(guard_value)} (> {plain(guard.above)}), "
+                f"whatever {metric.input} is"
+            )
+            return value, 0.0, note
         if value is None:
-            return None, None
-        return value, clamp(metric.start - metric.per_unit * value)
+            return None, None, None
+        return value, clamp(metric.start - metric.per_unit * value), None
     if value is None or value == []:
-        return None, None
+        return None, None, None
     if metric.kind == "flag":
-        return value, 100.0 if value else 0.0
+        return value, 100.0 if value else 0.0, None
     if metric.window:
         mean = fmean(value[-metric.window :])
-        return r2(mean), linear(mean, metric.zero, metric.full)
+        return r2(mean), linear(mean, metric.zero, metric.full), None
     if metric.per:
         denominator = getattr(account, metric.per, None)
         if not denominator:
-            return None, None
-        return value, linear(value / denominator, metric.zero, metric.full)
-    return value, linear(value, metric.zero, metric.full)
+            return None, None, None
+        return value, linear(value / denominator, metric.zero, metric.full), None
+    return value, linear(value, metric.zero, metric.full), None
 
 
 def score_health(account: Account, playbook: Playbook) -> Health:
@@ -79,13 +89,15 @@ def score_health(account: Account, playbook: Playbook) -> Health:
         raw: list[float] = []
         unknown: list[str] = []
         for metric_id, metric in component.metrics.items():
-            value, mapped = map_metric(account, metric)
+            value, mapped, note = map_metric(account, metric)
             if mapped is None:
                 unknown.append(metric_id)
                 continue
             raw.append(mapped)
             metrics.append(
-                MetricResult(id=metric_id, input=metric.input, value=value, mapped=r2(mapped))
+                MetricResult(
+                    id=metric_id, input=metric.input, value=value, mapped=r2(mapped), note=note
+                )
             )
         if metrics:
             scored.append((component_id, fmean(raw), metrics, unknown))
