@@ -13,6 +13,7 @@ from agent.store import Store
 from agent.writer import environment
 from tools.playbook import Playbook
 from tools.portfolio_metrics import NO_BASELINE, check_targets, forecast_quarter, retention
+from tools.signals import in_renewal_window, renewal_talks_days
 
 LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
 WEEK = 7
@@ -90,7 +91,7 @@ def build_portfolio_report(
     outreach, renewals, qbrs, stories = [], [], [], []
     csat: list[float] = []
     mrr_total = 0.0
-    horizon = playbook.renewal.talks_start_days
+    horizon = renewal_talks_days(playbook)
     for s in store.snapshots(sweep_id):
         tiers[s["tier"] or "unknown"] += 1
         colors[s["color"] or "unknown"] += 1
@@ -104,9 +105,8 @@ def build_portfolio_report(
             entry["expected"] += o["expected_value"]
         if (item := _outreach(s, as_of)) is not None:
             outreach.append(item)
-        if (
-            s["renewal_date"]
-            and 0 <= (date.fromisoformat(s["renewal_date"]) - as_of).days <= horizon
+        if s["renewal_date"] and in_renewal_window(
+            date.fromisoformat(s["renewal_date"]), as_of, playbook
         ):
             renewals.append(
                 {

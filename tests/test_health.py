@@ -32,6 +32,32 @@ def test_payment_timeliness(playbook, fields, mapped):
     assert (metric.id, metric.mapped) == ("payment_timeliness", mapped)
 
 
+@pytest.mark.parametrize(
+    ("fields", "value", "note"),
+    [
+        (
+            {"payment_delays_last_quarter": 0, "days_overdue": 31},
+            0,
+            "0 because days_overdue is 31 (> 30), whatever payment_delays_last_quarter is",
+        ),
+        (
+            {"days_overdue": 45},
+            None,
+            "0 because days_overdue is 45 (> 30), whatever payment_delays_last_quarter is",
+        ),
+        ({"payment_delays_last_quarter": 1, "days_overdue": 30}, 1, None),  # the delays decide
+        ({"payment_delays_last_quarter": 1}, 1, None),
+    ],
+)
+def test_payment_timeliness_names_the_input_that_decided_it(playbook, fields, value, note):
+    metric = component(health(playbook, **fields), "financial").metrics[0]
+    assert (metric.input, metric.value, metric.note) == ("payment_delays_last_quarter", value, note)
+    others = [
+        m.note for c in health(playbook, mrr=1, csat=5, **fields).components for m in c.metrics
+    ]
+    assert others.count(None) == len(others) - (note is not None)
+
+
 def test_days_overdue_alone_at_30_is_unknown(playbook):
     assert health(playbook, days_overdue=30).score is None
 

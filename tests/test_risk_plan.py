@@ -132,11 +132,40 @@ def test_data_gaps(playbook):
         "support_spike could not be checked: weekly_tickets is unknown"
     )
     assert notes["stakeholder_change"] == (
-        "stakeholder_change could not be checked: no primary stakeholder has a known since date"
+        "stakeholder_change could not be checked: no stakeholder is known to be a primary "
+        "contact in the role for 90 days or less, and it is unknown for A (since unknown)"
     )
+    [gap] = [g for g in result.data_gaps if g.signal == "stakeholder_change"]
+    assert [(p.name, p.unknown) for p in gap.people] == [("A", ["since"])]
     assert notes["renewal_window"] == (
         "renewal_window could not be checked: renewal_date is unknown"
     )
     assert plan(playbook, stakeholders=None).data_gaps[3].note == (
         "stakeholder_change could not be checked: stakeholders is unknown"
     )
+
+
+def test_stakeholder_data_gap_names_each_undecided_person(playbook):
+    # Old Hand: known not primary; Past: primary, 400 days in the role; both decided (no).
+    # Vera: primary unknown, 10 days in the role; Gleb: primary, since unknown;
+    # Nika: both unknown. Nobody qualifies for certain, so the rule is not evaluated.
+    people = [
+        {"name": "Old Hand", "primary": False, "since": "2026-11-01"},
+        {"name": "Past", "primary": True, "since": (AS_OF - timedelta(days=400)).isoformat()},
+        {"name": "Vera", "since": (AS_OF - timedelta(days=10)).isoformat()},
+        {"name": "Gleb", "primary": True},
+        {"name": "Nika"},
+    ]
+    [gap] = [
+        g for g in plan(playbook, stakeholders=people).data_gaps if g.signal == "stakeholder_change"
+    ]
+    assert gap.note == (
+        "stakeholder_change could not be checked: no stakeholder is known to be a primary "
+        "contact in the role for 90 days or less, and it is unknown for Vera (primary unknown), "
+        "Gleb (since unknown), Nika (primary and since unknown)"
+    )
+    assert [(p.name, p.unknown) for p in gap.people] == [
+        ("Vera", ["primary"]),
+        ("Gleb", ["since"]),
+        ("Nika", ["primary", "since"]),
+    ]

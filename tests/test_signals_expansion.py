@@ -62,6 +62,41 @@ def test_stakeholder_change_unknown_without_primary_since(playbook):
     )
 
 
+def _person(name, primary=None, age=None):
+    person = {"name": name, "primary": primary}
+    if age is not None:
+        person["since"] = (AS_OF - timedelta(days=age)).isoformat()
+    return person
+
+
+@pytest.mark.parametrize(
+    ("people", "outcome"),
+    [
+        # SPEC 6 over the people: fires when someone is known to qualify; evaluated (quiet) when
+        # everyone is known not to; otherwise not evaluated.
+        ([_person("A", False, 5)], "quiet"),  # a non-primary with a date is known not to qualify
+        ([_person("A", False)], "quiet"),  # known not primary: since does not matter
+        ([_person("A", True, 400), _person("B", True)], "unknown"),  # B primary, since unknown
+        ([_person("A", None, 10)], "unknown"),  # new in the role, primary unknown
+        ([_person("A", None, 400)], "quiet"),  # whatever primary is, 400 days is not new
+        ([_person("A", None, -1)], "quiet"),  # since after as_of: outside the window
+        ([_person("A")], "unknown"),
+        ([_person("A", True, 90), _person("B")], "fired"),  # one known case is enough
+        ([_person("A", True, 91), _person("B", False, 3)], "quiet"),
+        ([], "unknown"),  # no stakeholders listed: unknown, as in the stakeholder map
+        (None, "unknown"),
+    ],
+)
+def test_stakeholder_change_three_valued(playbook, people, outcome):
+    result = detect_signals(make(stakeholders=people), playbook, AS_OF)
+    fired_now = "stakeholder_change" in [s.id for s in result.fired]
+    unknown = "stakeholder_change" in result.not_evaluated
+    assert {"fired": (True, False), "quiet": (False, False), "unknown": (False, True)}[outcome] == (
+        fired_now,
+        unknown,
+    )
+
+
 @pytest.mark.parametrize(
     ("ahead", "started", "fires"),
     [

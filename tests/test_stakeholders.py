@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
+from tools.signals import detect_signals
 from tools.stakeholders import map_stakeholders
 
 
@@ -156,12 +157,24 @@ def test_unknown_last_contact_is_not_a_gap(playbook):
     assert "contact_overdue" not in gap_ids(result)
 
 
-@pytest.mark.parametrize(("days", "fires"), [(0, True), (89, True), (90, False), (400, False)])
-def test_new_primary_contact_is_strict(playbook, days, fires):
-    result = smap(playbook, [{"name": "Ivan", "primary": True, "since": ago(days)}])
+@pytest.mark.parametrize(
+    ("days", "fires"), [(0, True), (89, True), (90, True), (91, False), (400, False), (-1, False)]
+)
+def test_new_primary_contact_is_the_stakeholder_change_window(playbook, days, fires):
+    # SPEC 4: "within the last 90 days", both ends included; the same rule as the signal
+    people = [{"name": "Ivan", "primary": True, "since": ago(days)}]
+    result = smap(playbook, people)
     assert result.people[0].days_in_role == days
     assert result.primary_contact == "Ivan"
     assert ("new_primary_contact" in gap_ids(result, "Ivan")) is fires
+    signals = detect_signals(make(stakeholders=people), playbook, AS_OF)
+    assert ("stakeholder_change" in [s.id for s in signals.fired]) is fires
+    if fires:
+        [gap] = [g for g in result.gaps if g.id == "new_primary_contact"]
+        assert gap.evidence == (
+            f"primary contact Ivan in role since {ago(days).isoformat()} ({days} days, within "
+            "signals.stakeholder_change.within_days 90)"
+        )
 
 
 def test_new_non_primary_is_not_a_gap(playbook):

@@ -216,7 +216,7 @@ def test_qbr_agenda_carries_the_accounts_figures(playbook):
 )
 def test_renewal_talks_milestone(playbook, renewal, started, talks):
     result = plan(playbook, renewal_date=days(renewal), renewal_conversation_started=started)
-    found = [m.date for m in result.milestones if m.source == "renewal.talks_start_days"]
+    found = [m.date for m in result.milestones if m.source == "signals.renewal_window.within_days"]
     assert found == ([days(renewal - 180)] if talks else [])
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from tools.account import Account
-from tools.numbers import days_between, half_up, linear, r2, weighted
+from tools.numbers import cents_summing_to, days_between, half_up, linear, r2, weighted
 from tools.playbook import ChurnFactor, Playbook
 
 
@@ -58,6 +58,14 @@ def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> Churn
     score, known_weight, coverage = weighted(
         ((rules[f].weight, risk) for f, (_, risk) in risks.items()), total
     )
+    printed = r2(score) if score is not None else None
+    contributions = cents_summing_to(
+        [
+            rules[f].weight * risk / known_weight if known_weight else 0.0
+            for f, (_, risk) in risks.items()
+        ],
+        score or 0.0,
+    )
     factors = [
         FactorResult(
             id=factor_id,
@@ -66,13 +74,15 @@ def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> Churn
             value=value,
             risk=r2(risk),
             weight=rules[factor_id].weight,
-            contribution=r2(rules[factor_id].weight * risk / known_weight),
+            contribution=contribution,
         )
-        for factor_id, (value, risk) in risks.items()
+        for (factor_id, (value, risk)), contribution in zip(
+            risks.items(), contributions, strict=True
+        )
     ]
-    tier = playbook.tier(half_up(score)).id if score is not None else None
+    tier = playbook.tier(half_up(printed)).id if printed is not None else None
     return ChurnRisk(
-        score=r2(score) if score is not None else None,
+        score=printed,
         tier=tier,
         coverage=coverage,
         factors=factors,

@@ -1,10 +1,19 @@
-"""Small numeric rules shared by every score: linear mapping, clamping, rounding, weighting."""
+"""Small numeric rules shared by every score: linear mapping, clamping, rounding, weighting.
+
+Rounding (docs/result-shape.md): a float is read as its shortest decimal repr, float noise below
+1e-9 is rounded off, and the result is rounded half up (ties away from zero) in decimal, never
+in binary: `r2(2.675) == 2.68`, `half_up(30.5) == 31`.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
+
+_WIDE = Context(prec=400, rounding=ROUND_HALF_UP)  # exact for any finite float at 1e-9
+_NOISE, _CENT, _ONE = Decimal("1e-9"), Decimal("0.01"), Decimal(1)
 
 
 def clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
@@ -17,14 +26,41 @@ def linear(value: float, zero: float, full: float) -> float:
     return clamp((value - zero) / (full - zero) * 100.0)
 
 
+def _decimal(value: float) -> Decimal:
+    """The float as written (shortest repr), with noise below 1e-9 rounded off half up."""
+    return Decimal(repr(float(value))).quantize(_NOISE, context=_WIDE)
+
+
 def half_up(value: float) -> int:
-    """Round half up to a whole number, ignoring float noise below 1e-9."""
-    return math.floor(round(value, 9) + 0.5)
+    """Round half up to a whole number (the band rule of SPEC 2/3)."""
+    return int(_decimal(value).quantize(_ONE, context=_WIDE))
 
 
 def r2(value: float) -> float:
-    """Round to 2 decimals for output (0.0 instead of -0.0)."""
-    return round(value, 2) + 0.0
+    """Round half up to 2 decimals for output (0.0 instead of -0.0)."""
+    if not math.isfinite(value):
+        return value
+    return float(_decimal(value).quantize(_CENT, context=_WIDE)) + 0.0
+
+
+def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
+    """Round parts to 2 decimals so that they add up to `r2(total)` to the cent.
+
+    Largest remainder: each part is floored to whole cents, and the cents still missing go one
+    each to the parts with the largest remainders (the earlier part first on a tie); so every
+    printed part is within 0.01 of its exact value. `parts` should add up to `total`."""
+    if not parts:
+        return []
+    cents = [_decimal(p) * 100 for p in parts]
+    floors = [int(c.to_integral_value(rounding=ROUND_FLOOR)) for c in cents]
+    missing = int(_decimal(r2(total)) * 100) - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: (floors[i] - cents[i], i))
+    if missing < 0:
+        order.reverse()
+    step = 1 if missing > 0 else -1
+    for k in range(abs(missing)):
+        floors[order[k % len(order)]] += step
+    return [float(Decimal(c) / 100) + 0.0 for c in floors]
 
 
 def days_between(start: date, end: date) -> int:

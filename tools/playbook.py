@@ -31,6 +31,12 @@ SIGNALS = (
     "renewal_window",
 )
 OPPORTUNITIES = ("technical_seo", "content_marketing", "link_building", "local_seo")
+WINDOW_SIGNALS = ("stakeholder_change", "renewal_window")  # each needs `within_days`
+# Keys merged into one (issue 10): an old playbook copy that still has them is told where to go.
+MOVED_KEYS = {
+    ("renewal", "talks_start_days"): "signals.renewal_window.within_days",
+    ("stakeholders", "new_primary_days"): "signals.stakeholder_change.within_days",
+}
 
 
 class PlaybookError(ValueError):
@@ -212,14 +218,9 @@ class Targets(_Strict):
     min_annualise_days: int = Field(gt=0)
 
 
-class Renewal(_Strict):
-    talks_start_days: int = Field(gt=0)
-
-
 class StakeholderRules(_Strict):
     cadence_days: dict[str, int]
     default_cadence_days: int = Field(gt=0)
-    new_primary_days: int = Field(gt=0)
     sponsor_roles: list[str]
     champion_roles: list[str]
 
@@ -309,7 +310,6 @@ class Playbook(_Strict):
     onboarding: Onboarding
     qbr: Qbr
     targets: Targets
-    renewal: Renewal
     stakeholders: StakeholderRules
     success_plan: SuccessPlanRules
     expansion: ExpansionRules
@@ -320,6 +320,9 @@ class Playbook(_Strict):
     def _ids(self) -> Playbook:
         if sorted(self.signals) != sorted(SIGNALS):
             raise ValueError(f"signals must be exactly {', '.join(SIGNALS)}")
+        for signal_id in WINDOW_SIGNALS:
+            if self.signals[signal_id].within_days is None:
+                raise ValueError(f"signals.{signal_id}.within_days is required")
         if sorted(self.opportunities) != sorted(OPPORTUNITIES):
             raise ValueError(f"opportunities must be exactly {', '.join(OPPORTUNITIES)}")
         if sorted(self.expansion.offers) != sorted(OPPORTUNITIES):
@@ -353,8 +356,22 @@ def _describe(error: ValidationError, source: str) -> str:
     )
 
 
+def _moved_key(data: object) -> str | None:
+    """The first merged-away key the data still has, as 'old.key' -> 'new.key'."""
+    for (section, key), target in MOVED_KEYS.items():
+        part = data.get(section) if isinstance(data, dict) else None
+        if isinstance(part, dict) and key in part:
+            return f"key '{section}.{key}' was merged into '{target}'"
+    return None
+
+
 def parse_playbook(data: object, source: str = "<data>") -> Playbook:
     """Validate already-parsed playbook data."""
+    moved = _moved_key(data)
+    if moved:
+        raise PlaybookError(
+            f"playbook {source}: {moved}; set the value there and delete the old key."
+        )
     try:
         return Playbook.model_validate(data)
     except ValidationError as error:

@@ -14,6 +14,7 @@ from tools.assessment import AccountScore
 from tools.expansion import MONTHS_PER_YEAR, OpportunityResult, expected_expansion
 from tools.numbers import days_between, plain, r2
 from tools.playbook import OfferPlan, Playbook
+from tools.signals import in_renewal_window, renewal_talks_days, renewal_talks_start
 
 # Not (yet) a playbook key: a renewal talks window opening within this many days of as-of
 # pulls the expansion proposal into the renewal conversation.
@@ -335,13 +336,13 @@ def proposal_timing(
             f"before the client plans next year's budget (expansion.budget_planning_month {month})",
         )
     ]
-    renewal, talks_days = account.renewal_date, playbook.renewal.talks_start_days
+    renewal = account.renewal_date
     if renewal is not None and renewal >= as_of:
-        talks = renewal - timedelta(days=talks_days)
+        talks = renewal_talks_start(renewal, playbook)
         window = f"renewal talks open {talks.isoformat()} (renewal_date {renewal.isoformat()} - "
-        window += f"{talks_days} days, renewal.talks_start_days)"
+        window += f"{renewal_talks_days(playbook)} days, signals.renewal_window.within_days)"
         bundle = playbook.expansion.renewal_bundle_days
-        if talks <= as_of:
+        if in_renewal_window(renewal, as_of, playbook):
             candidates.append(
                 (as_of, "renewal", f"{window}: bundle it with the renewal conversation")
             )

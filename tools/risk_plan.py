@@ -12,6 +12,12 @@ from tools.account import Account
 from tools.assessment import AccountScore
 from tools.numbers import days_between, half_up, plain
 from tools.playbook import Playbook
+from tools.signals import (
+    in_renewal_window,
+    renewal_talks_days,
+    renewal_talks_start,
+    undetermined_primaries,
+)
 
 RenewalStatus = Literal["started", "open_now", "overdue", "upcoming", "unknown"]
 
@@ -31,7 +37,7 @@ class Mitigation(BaseModel):
 
 
 class RenewalPlan(BaseModel):
-    """Where the renewal stands: talks open `renewal.talks_start_days` before expiry."""
+    """Where the renewal stands: talks open `signals.renewal_window.within_days` before expiry."""
 
     renewal_date: date | None
     days_to_renewal: int | None
@@ -40,12 +46,21 @@ class RenewalPlan(BaseModel):
     note: str
 
 
+class UnknownPerson(BaseModel):
+    """A stakeholder for whom a rule is undecided, and which of their inputs are unknown."""
+
+    name: str
+    unknown: list[str]
+
+
 class DataGap(BaseModel):
-    """An early-warning rule that could not be checked, and why."""
+    """An early-warning rule that could not be checked, and why (`people`: the stakeholders
+    whose unknown inputs left `stakeholder_change` undecided; empty for the other rules)."""
 
     signal: str
     input: str
     note: str
+    people: list[UnknownPerson] = []
 
 
 class RiskPlan(BaseModel):
@@ -83,7 +98,6 @@ def escalation_path(playbook: Playbook, tier: str | None) -> list[str]:
 def renewal_plan(account: Account, playbook: Playbook, as_of: date) -> RenewalPlan:
     """Status: unknown (no date), overdue (date passed), started, open_now, or upcoming."""
     renewal = account.renewal_date
-    talks_days = playbook.renewal.talks_start_days
     if renewal is None:
         return RenewalPlan(
             renewal_date=None,
@@ -93,8 +107,11 @@ def renewal_plan(account: Account, playbook: Playbook, as_of: date) -> RenewalPl
             note="renewal_date is unknown: record the contract end date to plan the renewal",
         )
     days = days_between(as_of, renewal)
-    talks = renewal - timedelta(days=talks_days)
-    window = f"talks open {talks.isoformat()} ({talks_days} days before {renewal.isoformat()})"
+    talks = renewal_talks_start(renewal, playbook)
+    window = (
+        f"talks open {talks.isoformat()} ({renewal_talks_days(playbook)} days before "
+        f"{renewal.isoformat()})"
+    )
     status: RenewalStatus
     if days < 0:
         status = "overdue"
@@ -103,7 +120,7 @@ def renewal_plan(account: Account, playbook: Playbook, as_of: date) -> RenewalPl
         note += "confirm whether the contract was renewed"
     elif account.renewal_conversation_started is True:
         status, note = "started", f"renewal conversation started; {days} days to renewal"
-    elif talks <= as_of:
+    elif in_renewal_window(renewal, as_of, playbook):
         status = "open_now"
         note = f"{window}: the window is open and talks have not started; open them now"
     else:
@@ -118,17 +135,26 @@ def renewal_plan(account: Account, playbook: Playbook, as_of: date) -> RenewalPl
     )
 
 
-def _gap(signal_id: str, account: Account, playbook: Playbook) -> DataGap:
+def _gap(signal_id: str, account: Account, playbook: Playbook, as_of: date) -> DataGap:
     rule = playbook.signals[signal_id]
     field = rule.input
     reason = f"{field} is unknown"
-    if signal_id == "stakeholder_change" and account.stakeholders is not None:
-        reason = "no primary stakeholder has a known since date"
+    people: list[UnknownPerson] = []
+    if signal_id == "stakeholder_change" and account.stakeholders:
+        people = [
+            UnknownPerson(name=name, unknown=unknown)
+            for name, unknown in undetermined_primaries(account, playbook, as_of)
+        ]
+        listed = ", ".join(f"{p.name} ({' and '.join(p.unknown)} unknown)" for p in people)
+        reason = (
+            "no stakeholder is known to be a primary contact in the role for "
+            f"{rule.within_days} days or less, and it is unknown for {listed}"
+        )
     elif rule.weeks and account.known(field):
         count = len(getattr(account, field))
         reason = f"{field} has {count} weekly value{'s' if count != 1 else ''}, {rule.weeks} needed"
     note = f"{signal_id} could not be checked: {reason}"
-    return DataGap(signal=signal_id, input=field, note=note)
+    return DataGap(signal=signal_id, input=field, note=note, people=people)
 
 
 def _tier_evidence(score: AccountScore, playbook: Playbook) -> str:
@@ -179,5 +205,5 @@ def build_risk_plan(
         mitigations=mitigations,
         retention_offers=list(playbook.risk.retention_offers.get(tier_id or "", [])),
         renewal=renewal_plan(account, playbook, as_of),
-        data_gaps=[_gap(s, account, playbook) for s in score.not_evaluated.signals],
+        data_gaps=[_gap(s, account, playbook, as_of) for s in score.not_evaluated.signals],
     )

@@ -15,7 +15,9 @@ Rules (playbook section `stakeholders`):
   `no_champion` (no role in `champion_roles`), `no_executive_sponsor` (no role in
   `sponsor_roles`), `influential_detractor` (a detractor at the top of the tree, reporting
   directly to a sponsor-role person, or with someone reporting to them), `new_primary_contact`
-  (a primary whose days in role < `new_primary_days`, strict), `contact_overdue` (one per person).
+  (a primary in the role 0 to `signals.stakeholder_change.within_days` days, both ends included:
+  the rule of the `stakeholder_change` signal, `tools.signals.new_primary`), `contact_overdue`
+  (one per person).
 - Unknown stakeholders (`stakeholders` missing or an empty list, as elsewhere in the tools):
   `known` is False, every list is empty, and the only gap is `stakeholders_unknown`.
 """
@@ -30,6 +32,7 @@ from pydantic import BaseModel
 from tools.account import Account, Stakeholder
 from tools.numbers import days_between, r2
 from tools.playbook import Playbook, StakeholderRules
+from tools.signals import new_primary
 
 GAP_SEVERITY = {
     "stakeholders_unknown": "medium",
@@ -245,16 +248,17 @@ def _detractor_gaps(
     return gaps
 
 
-def _person_gaps(people: list[Person], rules: StakeholderRules) -> list[StakeholderGap]:
+def _person_gaps(people: list[Person], playbook: Playbook, as_of: date) -> list[StakeholderGap]:
+    within = playbook.signals["stakeholder_change"].within_days
     gaps = []
     for p in people:
-        if p.primary and p.days_in_role is not None and p.days_in_role < rules.new_primary_days:
+        if new_primary(p.primary, p.since, as_of, playbook):
             gaps.append(
                 _gap(
                     "new_primary_contact",
                     f"primary contact {p.name} in role since {p.since.isoformat()} "
-                    f"({p.days_in_role} days, < stakeholders.new_primary_days "
-                    f"{rules.new_primary_days})",
+                    f"({p.days_in_role} days, within signals.stakeholder_change.within_days "
+                    f"{within})",
                     p.name,
                 )
             )
@@ -330,7 +334,7 @@ def map_stakeholders(account: Account, playbook: Playbook, as_of: date) -> Stake
         tree_notes=notes,
         gaps=_role_gaps(people, rules)
         + _detractor_gaps(people, tree, rules)
-        + _person_gaps(people, rules),
+        + _person_gaps(people, playbook, as_of),
         mean_satisfaction=r2(fmean(scores)) if scores else None,
         satisfaction_known=len(scores),
         engagement_counts={

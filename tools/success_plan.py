@@ -30,9 +30,9 @@ playbook (`success_plan`, `qbr`, `onboarding`, `renewal`, `churn_risk.tiers`, `e
   8. `grow_organic_traffic` (always; with an unknown baseline the criterion is to measure it);
   9. `sustain_health`, 10. `hold_qbr` (always).
 - Milestones inside the horizon: the QBR, renewal talks start (`renewal_date -
-  renewal.talks_start_days`) unless talks started, the renewal date, open onboarding criteria
-  and the end of onboarding, the industry's peak quarter start, a mid-horizon review and the
-  horizon end.
+  signals.renewal_window.within_days`) unless talks started, the renewal date, open onboarding
+  criteria and the end of onboarding, the industry's peak quarter start, a mid-horizon review
+  and the horizon end.
 - Initiatives: one per intervention of the tier, one per matched opportunity unless held.
 - Onboarding (contract started less than `onboarding.days` ago): the phase holding today's day
   number; each criterion `met`/`not_met` where data can tell (stakeholder satisfaction: mean
@@ -53,6 +53,7 @@ from tools.expansion import OpportunityResult
 from tools.numbers import plain, r2
 from tools.playbook import Criterion, Industry, Kpi, Playbook, Tier
 from tools.proposal import proposal_timing
+from tools.signals import renewal_talks_days, renewal_talks_start
 from tools.stakeholders import StakeholderMap
 
 CSM = "account CSM"
@@ -956,13 +957,12 @@ def build_milestones(
     add(qbr.date, f"quarterly business review ({qbr.minutes} min{late})", CSM, "qbr.cadence_days")
     if a.renewal_date is not None:
         if a.renewal_conversation_started is not True:
-            talks = a.renewal_date - timedelta(days=pb.renewal.talks_start_days)
             add(
-                talks,
-                f"renewal talks start ({pb.renewal.talks_start_days} days before the renewal on "
+                renewal_talks_start(a.renewal_date, pb),
+                f"renewal talks start ({renewal_talks_days(pb)} days before the renewal on "
                 f"{a.renewal_date})",
                 CSM,
-                "renewal.talks_start_days",
+                "signals.renewal_window.within_days",
             )
         add(a.renewal_date, "contract renewal date", CSM, "renewal_date")
     if onboarding is not None:
