@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from agent.store import Store
@@ -34,6 +35,20 @@ def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
         "tier": s["tier"],
         "revenue_at_risk": s["expected_churned_mrr"],
     }
+
+
+def rows_not_processed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per row (row, id, reason) from a sweep's row errors, in the order found; a
+    row's several problems are joined into its reason."""
+    rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for error in errors:
+        key = (error.get("source"), error.get("row"))
+        problem = f"{error.get('field')}: {error.get('reason')}"
+        if key in rows:
+            rows[key]["reason"] += f"; {problem}"
+        else:
+            rows[key] = {"source": key[0], "row": key[1], "id": error.get("id"), "reason": problem}
+    return list(rows.values())
 
 
 def build_portfolio_report(
@@ -107,6 +122,7 @@ def build_portfolio_report(
     expansion_share = (period.expansion / mrr_total) if period and mrr_total else None
     average_csat = round(csat_sum / csat_n, 2) if csat_n else None
     forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
+    rejected, errors = store.rejections(sweep_id)
     return {
         "as_of": as_of.isoformat(),
         "routine": routine,
@@ -143,10 +159,21 @@ def build_portfolio_report(
             "targets": targets.model_dump(),
         },
         "forecast": forecast.model_dump(),
+        "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
+        "rows_not_processed_total": rejected,
+        "report_files": {k: Path(v).name for k, v in store.report_files(sweep_id).items()},
     }
+
+
+def _plain(text: Any) -> Any:
+    """Text safe on one Markdown line: control characters (a newline in an id, say) escaped."""
+    if not isinstance(text, str):
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
     """The Markdown portfolio report."""
     env = environment("en", playbook.currency)
-    return env.get_template("en/portfolio.md.j2").render(r=report, shown=25).strip() + "\n"
+    template = env.get_template("en/portfolio.md.j2")
+    return template.render(r=report, shown=25, plain=_plain).strip() + "\n"
