@@ -91,17 +91,16 @@ def crash_error(source: str, row: int, account_id: str | None, error: BaseExcept
         row=row,
         id=account_id,
         field="(row)",
-        reason=f"not processed: {type(error).__name__}"
-        + (f": {detail}" if detail else "")
-        + "; the other rows were",
+        reason=f"not processed: {type(error).__name__}" + (f": {detail}" if detail else ""),
     )
 
 
-def numbered_accounts(
+def validated_rows(
     source: str, rows: Iterator[tuple[int, Any]]
-) -> Iterator[tuple[int, Account | list[RowError]]]:
-    """Each raw row validated, with its row number; a duplicate id is rejected (the first row
-    with an id wins) and a row whose validation itself fails is named, never raised."""
+) -> Iterator[tuple[int, Any, Account | list[RowError]]]:
+    """Each raw row with its row number and its validation: the account, or the row's errors.
+    A duplicate id is rejected (the first row with an id wins) and a row whose validation
+    itself fails is named, never raised."""
     first: dict[str, int] = {}
     for row, record in rows:
         try:
@@ -123,6 +122,14 @@ def numbered_accounts(
                 ]
             else:
                 first[result.id] = row
+        yield row, record, result
+
+
+def numbered_accounts(
+    source: str, rows: Iterator[tuple[int, Any]]
+) -> Iterator[tuple[int, Account | list[RowError]]]:
+    """Each row's account or errors with its row number (see validated_rows)."""
+    for row, _, result in validated_rows(source, rows):
         yield row, result
 
 
@@ -208,22 +215,27 @@ def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
     )
 
 
-def assess_batch(rows: list[tuple[int, Account]]) -> list[tuple[int, Any, str | None]]:
-    """Assess a batch of valid accounts: (row, snapshot or row errors, report path). A row that
-    fails (graph, snapshot, report file) comes back as its error; the batch goes on."""
+def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None]]:
+    """Assess a batch of rows the main process found valid: (row, snapshot or row errors,
+    report path). The raw rows travel (a validated model costs four times more to pickle)
+    and are validated again here. A row that fails (graph, snapshot, report file) comes back
+    as its error; the batch goes on."""
     options: SweepOptions = _WORKER["options"]
     out: list[tuple[int, Any, str | None]] = []
-    for row, account in rows:
+    for row, record in rows:
+        account_id = None
         try:
+            account = Account.model_validate(record)
+            account_id = account.id
             state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
-            record = snapshot(state)
+            result = snapshot(state)
             path = None
             if options.out is not None:
                 name = report_name(account.id, options.lang)
                 path = str(write_report(options.out, name, markdown(state)))
-            out.append((row, record, path))
+            out.append((row, result, path))
         except Exception as error:  # noqa: BLE001 - one row never stops the others
-            out.append((row, [crash_error(source_name(options), row, account.id, error)], None))
+            out.append((row, [crash_error(source_name(options), row, account_id, error)], None))
     return out
 
 
@@ -271,17 +283,17 @@ def _rows(options: SweepOptions, store: Store) -> Iterator[tuple[int, Any]]:
 
 def _batches(
     options: SweepOptions, store: Store, skip: set[str], result: SweepResult
-) -> Iterator[list[tuple[int, Account]]]:
-    """Batches of valid, first-seen accounts not yet done; every other row is rejected here,
-    before any worker sees it."""
-    batch: list[tuple[int, Account]] = []
-    for row, item in numbered_accounts(source_name(options), _rows(options, store)):
+) -> Iterator[list[tuple[int, Any]]]:
+    """Batches of the raw rows that are valid, first with their id and not yet done; every
+    other row is rejected here, before any worker sees it."""
+    batch: list[tuple[int, Any]] = []
+    for row, record, item in validated_rows(source_name(options), _rows(options, store)):
         if not isinstance(item, Account):
             result.rejected.reject(item)
             continue
         if item.id in skip:
             continue
-        batch.append((row, item))
+        batch.append((row, record))
         if len(batch) >= BATCH:
             yield batch
             batch = []
