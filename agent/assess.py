@@ -13,9 +13,11 @@ from typing import Any
 from agent.graph import AssessmentContext, build_graph
 from agent.models import configured_model
 from agent.writer import REPORTS
+from tools.account import Account
+from tools.filenames import report_name
 from tools.forecast import calibrate
 from tools.playbook import load_playbook
-from tools.portfolio import read_portfolio
+from tools.portfolio import iter_rows, sample_portfolio_path
 
 
 class AssessError(ValueError):
@@ -39,24 +41,39 @@ def _dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def join_reports(texts: dict[str, str]) -> str:
+    """The five reports of one account (name -> text), one after another, as one file."""
+    return "\n\n".join(texts[name] for name in REPORTS).rstrip() + "\n"
+
+
 def markdown(state: dict[str, Any]) -> str:
     """The five reports of one account, one after another."""
     reports = state["reports"]
-    return "\n\n".join(getattr(reports, name) for name in REPORTS).rstrip() + "\n"
+    return join_reports({name: getattr(reports, name) for name in REPORTS})
 
 
 def assess_portfolio(args: argparse.Namespace) -> int:
-    """Assess the chosen accounts; print or write the reports; 0 when all succeeded."""
+    """Assess the chosen accounts; print them, or write one file per account into --out under
+    a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
+    named and skipped: 0 when every account was assessed, 2 when some row was not, and an
+    error when none was."""
     from agent.cli import CliError
+    from agent.sweep import Rejections, crash_error, numbered_accounts, write_report
 
     playbook = load_playbook(args.playbook)
-    portfolio = read_portfolio(args.portfolio)
-    for error in portfolio.errors:
-        print(f"csm: rejected {error.sentence()}", file=sys.stderr)
-    as_of: date = args.as_of or portfolio.as_of or date.today()
-    accounts = portfolio.accounts
+    path = Path(args.portfolio) if args.portfolio else sample_portfolio_path()
+    file_as_of, rows = iter_rows(path)
+    tally = Rejections()
+    accounts: list[tuple[int, Account]] = []
+    for row, item in numbered_accounts(path.name, rows):
+        if isinstance(item, Account):
+            accounts.append((row, item))
+        else:
+            tally.reject(item)
+    as_of: date = args.as_of or file_as_of or date.today()
+    every = [account for _, account in accounts]
     if args.account:
-        accounts = [a for a in accounts if a.id == args.account]
+        accounts = [(row, a) for row, a in accounts if a.id == args.account]
         if not accounts:
             raise CliError(
                 f"no account with id '{args.account}' in "
@@ -74,29 +91,46 @@ def assess_portfolio(args: argparse.Namespace) -> int:
         lang=args.lang,
         playbook=str(args.playbook) if args.playbook else None,
         model=model or "none",
-        calibration=calibrate(portfolio.accounts, playbook, as_of),
+        calibration=calibrate(every, playbook, as_of),
     )
     graph = build_graph(checkpointer=None)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"--out {args.out}: cannot be used as the reports folder "
+                           f"({error.strerror}); pass a folder you can write to.") from None
     started = time.perf_counter()
-    for n, account in enumerate(accounts, start=1):
-        state = graph.invoke({"account": account}, context=context)
-        text = (
-            json.dumps(state_json(state), ensure_ascii=False, indent=2) + "\n"
-            if args.format == "json"
-            else markdown(state)
+    done = 0
+    for n, (row, account) in enumerate(accounts, start=1):
+        try:
+            state = graph.invoke({"account": account}, context=context)
+            text = (
+                json.dumps(state_json(state), ensure_ascii=False, indent=2) + "\n"
+                if args.format == "json"
+                else markdown(state)
+            )
+            if args.out:
+                suffix = "json" if args.format == "json" else "md"
+                name = report_name(account.id, args.lang, suffix)
+                written = write_report(Path(args.out), name, text)
+                print(f"[{n}/{len(accounts)}] {account.id}: wrote {written}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+            done += 1
+        except BrokenPipeError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            tally.reject([crash_error(path.name, row, account.id, error)])
+    if done == 0:
+        raise CliError(
+            f"{path}: no account could be assessed ({tally.rows} rows not processed, "
+            "listed above)."
         )
-        if args.out:
-            suffix = "json" if args.format == "json" else "md"
-            path = Path(args.out) / f"{account.id}.{args.lang}.{suffix}"
-            path.write_text(text, encoding="utf-8")
-            print(f"[{n}/{len(accounts)}] {account.id}: wrote {path}", file=sys.stderr)
-        else:
-            sys.stdout.write(text)
     if args.out:
         print(
-            f"assessed {len(accounts)} account(s) in {time.perf_counter() - started:.1f}s",
+            f"assessed {done} account(s) in {time.perf_counter() - started:.1f}s"
+            + (f"; {tally.rows} rows not processed" if tally.rows else ""),
             file=sys.stderr,
         )
-    return 2 if portfolio.errors else 0
+    return 2 if tally.rows else 0

@@ -48,6 +48,17 @@ def iso_date(text: str) -> date:
         ) from None
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (--workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _add_playbook(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--playbook",
@@ -146,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Health Dashboard, Success Plan, Expansion Proposal, Risk Mitigation Plan "
         "and QBR agenda. Numbers come from the tools; with CSM_MODEL set, a model "
         "writes the summary paragraphs and is overruled if it invents a number.",
-        epilog="Examples:\n  csm assess --account acc-007\n"
+        epilog="With --out, each account's file is <name>.<lang>.md (or .json): the account id "
+        "when it is a safe lower-case file name, else a slug of it with a hash "
+        "(`Acme Corp` -> acme-corp~<10 hex digits>).\n"
+        "Exit codes: 0 every account assessed, 2 some rows not processed (named on stderr), "
+        "1 none.\nExamples:\n  csm assess --account acc-007\n"
         "  csm assess clients.json --account c-12 --lang ru --format json\n"
         "  csm assess --all --out reports/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -192,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         "import", help="load a portfolio into the store",
         description="Validate a portfolio and insert or update its accounts in the SQLite store "
                     "(default: csm.sqlite3 in $CSM_DATA_DIR). Bad rows are named and skipped.",
+        epilog="Exit codes: 0 every row imported, 2 some rows rejected (named on stderr), "
+               "1 no row imported.",
     )
     imp.add_argument("portfolio", type=Path, metavar="PORTFOLIO", help=".json, .jsonl or .csv")
     imp.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
@@ -201,8 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Assess every account through the six-step graph, store a snapshot per "
                     "account, raise alerts for what changed since the previous sweep, write "
                     "each account's reports and the portfolio report (Markdown and JSON).",
-        epilog="Exit codes: 0 done, 2 some rows rejected, 1 failure (nothing half-written: "
-               "finished accounts are stored), 130 interrupted (finish with --resume).\n"
+        epilog="Exit codes: 0 done, 2 some rows not processed (named on stderr and in the "
+               "portfolio report), 1 failure (nothing half-written: finished accounts are "
+               "stored), 130 interrupted (finish with the --resume command it prints).\n"
                "Examples:\n  csm sweep clients.jsonl --weekly\n"
                "  csm import clients.csv && csm sweep --daily --notify https://hooks.example/csm\n"
                "  csm sweep --resume --as-of 2026-11-20",
@@ -219,11 +237,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="adds success stories to collect to the portfolio report")
     sweep.set_defaults(routine="daily")
     sweep.add_argument("--out", type=Path, metavar="DIR",
-                       help="reports folder (default: reports/<as-of> in the data directory)")
+                       help="reports folder (default: reports/<as-of> in the data directory): "
+                       "<name>.<lang>.md per account (the id, or a slug of it with a hash when "
+                       "the id is not a safe file name; portfolio.json maps ids to files), "
+                       "portfolio.md, portfolio.json")
     sweep.add_argument("--no-reports", action="store_true",
                        help="store snapshots and the portfolio report only")
-    sweep.add_argument("--workers", type=int, metavar="N",
-                       help="worker processes (default: one per core)")
+    sweep.add_argument("--workers", type=positive_int, metavar="N",
+                       help="worker processes, 1 or more (default: one per core)")
     sweep.add_argument("--with-model", action="store_true",
                        help="let the model configured by CSM_MODEL write the report prose")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep")

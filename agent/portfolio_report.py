@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from agent.store import Store
@@ -81,6 +82,20 @@ def _metrics(
     }
 
 
+def rows_not_processed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per row (row, id, reason) from a sweep's row errors, in the order found; a
+    row's several problems are joined into its reason."""
+    rows: dict[tuple[Any, Any], dict[str, Any]] = {}
+    for error in errors:
+        key = (error.get("source"), error.get("row"))
+        problem = f"{error.get('field')}: {error.get('reason')}"
+        if key in rows:
+            rows[key]["reason"] += f"; {problem}"
+        else:
+            rows[key] = {"source": key[0], "row": key[1], "id": error.get("id"), "reason": problem}
+    return list(rows.values())
+
+
 def build_portfolio_report(
     store: Store, sweep_id: int, as_of: date, playbook: Playbook, routine: str
 ) -> dict[str, Any]:
@@ -142,6 +157,7 @@ def build_portfolio_report(
     qbrs.sort(key=lambda q: q["qbr_date"])
     stories.sort(key=lambda s: -(s["health_score"] or 0.0))
     forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
+    rejected, errors = store.rejections(sweep_id)
     return {
         "as_of": as_of.isoformat(),
         "routine": routine,
@@ -165,10 +181,21 @@ def build_portfolio_report(
         "success_stories": stories[:20],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
+        "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
+        "rows_not_processed_total": rejected,
+        "report_files": {k: Path(v).name for k, v in store.report_files(sweep_id).items()},
     }
+
+
+def _plain(text: Any) -> Any:
+    """Text safe on one Markdown line: control characters (a newline in an id, say) escaped."""
+    if not isinstance(text, str):
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
     """The Markdown portfolio report."""
     env = environment("en", playbook.currency)
-    return env.get_template("en/portfolio.md.j2").render(r=report, shown=25).strip() + "\n"
+    template = env.get_template("en/portfolio.md.j2")
+    return template.render(r=report, shown=25, plain=_plain).strip() + "\n"

@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -73,8 +74,19 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+ERRORS_KEPT = 1000  # rows whose errors a sweep keeps (the count covers them all)
+
+
 class StoreError(RuntimeError):
     """The store cannot be used (locked by another sweep, unreadable, newer schema)."""
+
+
+class RowFailed(Exception):
+    """One row the store could not take (the rest of its batch is stored)."""
+
+    def __init__(self, row: int, record: dict[str, Any], error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.row, self.record, self.error = row, record, error
 
 
 def now() -> str:
@@ -119,22 +131,54 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    def lock(self) -> None:
-        """Hold the sweep lock of this store; a second sweep gets a clear error."""
-        handle = open(f"{self.path}.lock", "a+")  # noqa: SIM115 - held for the process
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise StoreError(
-                f"{self.path}: another sweep is running ({holder}); wait for it to finish."
-            ) from None
+    @property
+    def lock_path(self) -> Path:
+        """The lock file a running sweep holds (`<store>.lock`)."""
+        return Path(f"{self.path}.lock")
+
+    def lock(self, wait: float = 1.0) -> None:
+        """Hold the sweep lock of this store; a second sweep gets a clear error. Any sweep still
+        marked `running` is then stale (its process died without closing it): it becomes
+        `incomplete`, so `--resume` can finish it."""
+        handle = open(self.lock_path, "a+")  # noqa: SIM115 - held for the process
+        deadline = time.monotonic() + wait  # a reader probing the lock holds it for a moment
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                handle.close()
+                raise StoreError(
+                    f"{self.path}: another sweep is running ({holder}); wait for it to finish."
+                ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         self._lock = handle
+        with self.transaction() as db:
+            db.execute("UPDATE sweeps SET status = 'incomplete' WHERE status = 'running'")
+
+    def sweep_running(self) -> bool:
+        """True while some process (this one included) holds the sweep lock."""
+        if self._lock is not None:
+            return True
+        try:
+            handle = open(self.lock_path, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            return False  # no lock file: no sweep ever ran here
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            handle.close()  # closing releases a lock taken here
+        return False
 
     def close(self) -> None:
         """Release the lock and the connection."""
@@ -146,27 +190,53 @@ class Store:
 
     # accounts -------------------------------------------------------------
 
-    def import_accounts(self, records: Iterable[dict[str, Any]], batch: int = 1000) -> int:
-        """Insert or replace accounts (validated dicts); returns how many."""
-        count, rows, stamp = 0, [], now()
-        for record in records:
-            rows.append(
-                (record["id"], record["name"], json.dumps(record, ensure_ascii=False), stamp)
-            )
-            if len(rows) >= batch:
-                count += self._put_accounts(rows)
-                rows = []
-        return count + (self._put_accounts(rows) if rows else 0)
+    def import_accounts(
+        self, rows: Iterable[tuple[int, dict[str, Any]]], batch: int = 1000
+    ) -> tuple[int, list[RowFailed]]:
+        """Insert or replace accounts (validated dicts with their row numbers), a batch per
+        transaction; a row the database refuses is returned, never stops the others."""
+        count, failed, pending = 0, [], []
+        for row, record in rows:
+            pending.append((row, record))
+            if len(pending) >= batch:
+                count += self._put_accounts(pending, failed)
+                pending = []
+        if pending:
+            count += self._put_accounts(pending, failed)
+        return count, failed
 
-    def _put_accounts(self, rows: list[tuple[str, str, str, str]]) -> int:
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO accounts (id, name, data, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET name = excluded.name, data = excluded.data, "
-                "updated_at = excluded.updated_at",
-                rows,
-            )
-        return len(rows)
+    def _put_accounts(
+        self, rows: list[tuple[int, dict[str, Any]]], failed: list[RowFailed]
+    ) -> int:
+        sql = (
+            "INSERT INTO accounts (id, name, data, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET name = excluded.name, data = excluded.data, "
+            "updated_at = excluded.updated_at"
+        )
+        stamp = now()
+
+        def values(record: dict[str, Any]) -> tuple[str, str, str, str]:
+            return record["id"], record["name"], json.dumps(record, ensure_ascii=False), stamp
+
+        try:
+            with self.transaction() as db:
+                db.executemany(sql, (values(record) for _, record in rows))
+            return len(rows)
+        except sqlite3.OperationalError:
+            raise  # the database itself (disk full, locked): not one row's fault
+        except Exception:  # noqa: BLE001 - some row is unstorable: find it, keep the rest
+            pass
+        count = 0
+        for row, record in rows:
+            try:
+                with self.transaction() as db:
+                    db.execute(sql, values(record))
+                count += 1
+            except sqlite3.OperationalError:
+                raise
+            except Exception as error:  # noqa: BLE001 - reported per row
+                failed.append(RowFailed(row, record, error))
+        return count
 
     def account_count(self) -> int:
         """How many accounts the store holds."""
@@ -190,9 +260,16 @@ class Store:
 
     # sweeps ---------------------------------------------------------------
 
-    def sweep(self, as_of: str) -> sqlite3.Row | None:
-        """The sweep of an as-of date, if any."""
-        return self.db.execute("SELECT * FROM sweeps WHERE as_of = ?", (as_of,)).fetchone()
+    def sweep(self, as_of: str) -> dict[str, Any] | None:
+        """The sweep of an as-of date, if any; a `running` one whose lock nobody holds (its
+        process was killed) is reported `incomplete`."""
+        row = self.db.execute("SELECT * FROM sweeps WHERE as_of = ?", (as_of,)).fetchone()
+        if row is None:
+            return None
+        found = dict(row)
+        if found["status"] == "running" and not self.sweep_running():
+            found["status"] = "incomplete"
+        return found
 
     def start_sweep(
         self, as_of: str, routine: str, source: str, input_hash: str, playbook_version: str
@@ -217,7 +294,15 @@ class Store:
     def finish_sweep(
         self, sweep_id: int, status: str, rejected: int, errors: list[dict[str, Any]]
     ) -> None:
-        """Close a sweep with its counts; `incomplete` when interrupted."""
+        """Close a sweep with its counts (`rejected` counts rows; the errors of the first
+        ERRORS_KEPT of them are kept); `incomplete` when interrupted."""
+        rows: set[Any] = set()
+        kept = []
+        for error in errors:
+            if error.get("row") not in rows and len(rows) >= ERRORS_KEPT:
+                break
+            rows.add(error.get("row"))
+            kept.append(error)
         with self.transaction() as db:
             done = db.execute(
                 "SELECT count(*) FROM snapshots WHERE sweep_id = ?", (sweep_id,)
@@ -225,15 +310,23 @@ class Store:
             db.execute(
                 "UPDATE sweeps SET status = ?, finished_at = ?, accounts = ?, rejected = ?, "
                 "errors = ? WHERE id = ?",
-                (
-                    status,
-                    now(),
-                    done,
-                    rejected,
-                    json.dumps(errors[:1000], ensure_ascii=False),
-                    sweep_id,
-                ),
+                (status, now(), done, rejected, _json(kept), sweep_id),
             )
+
+    def rejections(self, sweep_id: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many rows a sweep could not process, and the errors it kept for them."""
+        row = self.db.execute(
+            "SELECT rejected, errors FROM sweeps WHERE id = ?", (sweep_id,)
+        ).fetchone()
+        return (int(row[0]), json.loads(row[1])) if row else (0, [])
+
+    def report_files(self, sweep_id: int) -> dict[str, str]:
+        """Account id -> the report file a sweep wrote for it."""
+        rows = self.db.execute(
+            "SELECT account_id, path FROM reports WHERE sweep_id = ? ORDER BY account_id",
+            (sweep_id,),
+        )
+        return {r[0]: r[1] for r in rows}
 
     def done_ids(self, sweep_id: int) -> set[str]:
         """Accounts a sweep has already stored."""
@@ -338,3 +431,13 @@ class Store:
             (sweep_id,),
         )
         return [dict(r) for r in rows]
+
+
+def _json(data: Any) -> str:
+    """JSON text the database accepts: text that is not valid Unicode is escaped."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data)
+    return text

@@ -1,14 +1,19 @@
 """`csm sweep`: the daily or weekly routine over every account, through the six-step graph.
 
-Accounts stream from a file or the store in batches; workers (processes) run the graph and
-write each account's reports; the main process stores every finished batch in one transaction
-with the alerts it raises against the previous sweep, then writes the portfolio report."""
+Accounts stream from a file or the store; the main process validates each row and rejects
+duplicate ids (the first row wins), then sends batches to workers (processes) that run the
+graph and write each account's reports under a file name derived from its id
+(`tools.filenames`); the main process stores every finished batch in one transaction with the
+alerts it raises against the previous sweep. A row that cannot be processed, for any reason,
+is named and skipped; the others go on."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import multiprocessing as mp
+import os
+import sqlite3
 import sys
 import time
 from collections import deque
@@ -20,12 +25,14 @@ from typing import Any
 
 from agent.assess import markdown
 from agent.graph import AssessmentContext, build_graph
-from agent.store import Store, StoreError
+from agent.store import ERRORS_KEPT, Store, StoreError
 from tools.account import Account
+from tools.filenames import inside, report_name
 from tools.playbook import Playbook
 from tools.portfolio import RowError, iter_rows, parse_row
 
 BATCH = 100
+REPORT_KIND = "assessment"
 Progress = Callable[[int, int | None], None]
 
 
@@ -46,6 +53,23 @@ class SweepOptions:
 
 
 @dataclass
+class Rejections:
+    """The rows a run did not process: each named on stderr as it is found, all counted, the
+    errors of the first ERRORS_KEPT kept (memory stays flat on a huge bad file)."""
+
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+
+    def reject(self, errors: list[RowError]) -> None:
+        """Name one row that is not processed and count it."""
+        for error in errors:
+            print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+        if self.rows < ERRORS_KEPT:
+            self.errors.extend(errors)
+        self.rows += 1
+
+
+@dataclass
 class SweepResult:
     """What a sweep did."""
 
@@ -53,10 +77,70 @@ class SweepResult:
     status: str
     accounts: int = 0
     skipped: int = 0
-    rejected: list[RowError] = field(default_factory=list)
+    rejected: Rejections = field(default_factory=Rejections)
     alerts: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     note: str = ""
+
+
+def crash_error(source: str, row: int, account_id: str | None, error: BaseException) -> RowError:
+    """A row that failed while it was being processed, as a row error."""
+    detail = " ".join(str(error).split())[:200]
+    return RowError(
+        source=source,
+        row=row,
+        id=account_id,
+        field="(row)",
+        reason=f"not processed: {type(error).__name__}" + (f": {detail}" if detail else ""),
+    )
+
+
+def validated_rows(
+    source: str, rows: Iterator[tuple[int, Any]]
+) -> Iterator[tuple[int, Any, Account | list[RowError]]]:
+    """Each raw row with its row number and its validation: the account, or the row's errors.
+    A duplicate id is rejected (the first row with an id wins) and a row whose validation
+    itself fails is named, never raised."""
+    first: dict[str, int] = {}
+    for row, record in rows:
+        try:
+            result = parse_row(source, row, record)
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            raw = record.get("id") if isinstance(record, dict) else None
+            result = [crash_error(source, row, None if raw is None else str(raw), error)]
+        if isinstance(result, Account):
+            if result.id in first:
+                result = [
+                    RowError(
+                        source=source,
+                        row=row,
+                        id=result.id,
+                        field="id",
+                        reason=f"duplicate id, first used in row {first[result.id]}; "
+                        "give each account its own id",
+                    )
+                ]
+            else:
+                first[result.id] = row
+        yield row, record, result
+
+
+def numbered_accounts(
+    source: str, rows: Iterator[tuple[int, Any]]
+) -> Iterator[tuple[int, Account | list[RowError]]]:
+    """Each row's account or errors with its row number (see validated_rows)."""
+    for row, _, result in validated_rows(source, rows):
+        yield row, result
+
+
+def write_report(folder: Path, name: str, text: str) -> Path:
+    """Write one report file inside `folder` (never outside it), atomically: a reader sees the
+    whole file or none."""
+    target = inside(folder, name)
+    partial = inside(folder, f".{name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return target
 
 
 def snapshot(state: dict[str, Any]) -> dict[str, Any]:
@@ -132,23 +216,32 @@ def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
 
 
 def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None]]:
-    """Validate and assess a batch: (row, snapshot or row errors, report path)."""
+    """Assess a batch of rows the main process found valid: (row, snapshot or row errors,
+    report path). The raw rows travel (a validated model costs four times more to pickle)
+    and are validated again here. A row that fails (graph, snapshot, report file) comes back
+    as its error; the batch goes on."""
     options: SweepOptions = _WORKER["options"]
-    source = options.source.name if options.source else "store"
     out: list[tuple[int, Any, str | None]] = []
     for row, record in rows:
-        account = parse_row(source, row, record)
-        if not isinstance(account, Account):
-            out.append((row, account, None))
-            continue
-        state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
-        path = None
-        if options.out is not None:
-            file = options.out / f"{account.id}.{options.lang}.md"
-            file.write_text(markdown(state), encoding="utf-8")
-            path = str(file)
-        out.append((row, snapshot(state), path))
+        account_id = None
+        try:
+            account = Account.model_validate(record)
+            account_id = account.id
+            state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
+            result = snapshot(state)
+            path = None
+            if options.out is not None:
+                name = report_name(account.id, options.lang)
+                path = str(write_report(options.out, name, markdown(state)))
+            out.append((row, result, path))
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            out.append((row, [crash_error(source_name(options), row, account_id, error)], None))
     return out
+
+
+def source_name(options: SweepOptions) -> str:
+    """How errors name the input: the portfolio file's name, or `store`."""
+    return options.source.name if options.source else "store"
 
 
 # the main loop -----------------------------------------------------------------
@@ -167,7 +260,8 @@ def _in_order(pool: Any, batches: Iterator[list[tuple[int, Any]]], window: int) 
 
 
 def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
-    """Changes when the inputs of a sweep change: the portfolio, the playbook, the options."""
+    """Changes when the inputs of a sweep change: the portfolio, the playbook, the options and
+    the reports folder (a sweep into a new folder writes its reports there)."""
     digest = hashlib.sha256()
     if options.source is not None:
         with open(options.source, "rb") as handle:
@@ -176,7 +270,8 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     else:
         digest.update(store.accounts_fingerprint().encode())
     digest.update(f"|{playbook.model_dump_json()}|{options.routine}|{options.lang}".encode())
-    digest.update(f"|{options.out is not None}|{options.model}".encode())
+    folder = str(options.out.resolve()) if options.out is not None else ""
+    digest.update(f"|{folder}|{options.model}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:32]
 
 
@@ -186,10 +281,17 @@ def _rows(options: SweepOptions, store: Store) -> Iterator[tuple[int, Any]]:
     return store.iter_accounts()
 
 
-def _batches(rows: Iterator[tuple[int, Any]], skip: set[str]) -> Iterator[list[tuple[int, Any]]]:
+def _batches(
+    options: SweepOptions, store: Store, skip: set[str], result: SweepResult
+) -> Iterator[list[tuple[int, Any]]]:
+    """Batches of the raw rows that are valid, first with their id and not yet done; every
+    other row is rejected here, before any worker sees it."""
     batch: list[tuple[int, Any]] = []
-    for row, record in rows:
-        if skip and isinstance(record, dict) and str(record.get("id", "")).strip() in skip:
+    for row, record, item in validated_rows(source_name(options), _rows(options, store)):
+        if not isinstance(item, Account):
+            result.rejected.reject(item)
+            continue
+        if item.id in skip:
             continue
         batch.append((row, record))
         if len(batch) >= BATCH:
@@ -232,8 +334,9 @@ def run_sweep(
             raise StoreError(f"no unfinished sweep for {as_of} to resume; run without --resume.")
         if existing["input_hash"] != fingerprint:
             raise StoreError(
-                f"the inputs changed since the sweep of {as_of} started; "
-                "run it again without --resume."
+                f"the inputs changed since the sweep of {as_of} started (portfolio, playbook, "
+                "routine, language, model or reports folder); resume with the command the "
+                "interrupted sweep printed, or run it again without --resume."
             )
         sweep_id = int(existing["id"])
         skip = store.done_ids(sweep_id)
@@ -247,6 +350,10 @@ def run_sweep(
             sweep_id=int(existing["id"]),
             status="complete",
             accounts=int(existing["accounts"]),
+            rejected=Rejections(
+                [RowError.model_validate(e) for e in store.rejections(existing["id"])[1]],
+                int(existing["rejected"]),
+            ),
             alerts=store.alerts(existing["id"]),
             note=f"the sweep of {as_of} already ran on these inputs; nothing to do",
         )
@@ -258,13 +365,12 @@ def run_sweep(
         options.out.mkdir(parents=True, exist_ok=True)
     previous = store.previous_sweep(as_of)
     result = SweepResult(sweep_id=sweep_id, status="running", skipped=len(skip))
-    seen: dict[str, int] = {}
     # forkserver: workers start from a clean process, never from one whose threads (a
     # knowledge-base client, say) may hold locks at fork time
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["agent.sweep"])
     limit = context.BoundedSemaphore(options.model_concurrency)
-    batches = _batches(_rows(options, store), skip)
+    batches = _batches(options, store, skip, result)
     pool = None
     try:
         if options.workers > 1:
@@ -276,27 +382,28 @@ def run_sweep(
             _start_worker(options, calibration, limit)
             outcomes = map(assess_batch, batches)
         for outcome in outcomes:
-            _store_batch(store, sweep_id, previous, outcome, seen, result)
+            _store_batch(store, sweep_id, previous, outcome, result, source_name(options))
             if progress:
                 progress(result.accounts, None)
     except BaseException:
         if pool is not None:
             pool.terminate()
-        store.finish_sweep(
-            sweep_id, "incomplete", len(result.rejected), [e.model_dump() for e in result.rejected]
-        )
+        _finish(store, sweep_id, "incomplete", result)
         result.status = "incomplete"
         raise
     if pool is not None:
         pool.close()
         pool.join()
-    store.finish_sweep(
-        sweep_id, "complete", len(result.rejected), [e.model_dump() for e in result.rejected]
-    )
+    _finish(store, sweep_id, "complete", result)
     result.status = "complete"
     result.alerts = store.alerts(sweep_id)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _finish(store: Store, sweep_id: int, status: str, result: SweepResult) -> None:
+    errors = [e.model_dump() for e in result.rejected.errors]
+    store.finish_sweep(sweep_id, status, result.rejected.rows, errors)
 
 
 def _store_batch(
@@ -304,36 +411,43 @@ def _store_batch(
     sweep_id: int,
     previous: Any,
     outcome: list[tuple[int, Any, str | None]],
-    seen: dict[str, int],
     result: SweepResult,
+    source: str,
 ) -> None:
-    snapshots, reports = [], []
+    """Store a finished batch in one transaction; when the database refuses it, store its rows
+    one by one and name the ones it refuses (a full disk still stops the sweep)."""
+    done: list[tuple[int, dict[str, Any], str | None]] = []
     for row, item, path in outcome:
         if isinstance(item, list):
-            result.rejected.extend(item)
-            for error in item:
-                print(f"csm: rejected {error.sentence()}", file=sys.stderr)
-            continue
-        if item["id"] in seen:
-            error = RowError(
-                source="portfolio",
-                row=row,
-                id=item["id"],
-                field="id",
-                reason=f"duplicate id, first used in row {seen[item['id']]}",
-            )
-            result.rejected.append(error)
-            print(f"csm: rejected {error.sentence()}", file=sys.stderr)
-            continue
-        seen[item["id"]] = row
-        snapshots.append(item)
-        if path:
-            reports.append((item["id"], "assessment", path))
-    before = (
-        store.previous_snapshots(int(previous["id"]), [s["id"] for s in snapshots])
-        if previous is not None
-        else {}
-    )
-    alerts = [a for s in snapshots for a in alerts_for(s, before.get(s["id"]))]
-    store.record(sweep_id, snapshots, alerts, reports)
-    result.accounts += len(snapshots)
+            result.rejected.reject(item)
+        else:
+            done.append((row, item, path))
+    ids = [item["id"] for _, item, _ in done]
+    before = store.previous_snapshots(int(previous["id"]), ids) if previous is not None else {}
+
+    def save(part: list[tuple[int, dict[str, Any], str | None]]) -> None:
+        store.record(
+            sweep_id,
+            [s for _, s, _ in part],
+            [a for _, s, _ in part for a in alerts_for(s, before.get(s["id"]))],
+            [(s["id"], REPORT_KIND, path) for _, s, path in part if path],
+        )
+
+    try:
+        save(done)
+        result.accounts += len(done)
+        return
+    except sqlite3.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - some row is unstorable: find it, keep the rest
+        pass
+    for entry in done:
+        try:
+            save([entry])
+            result.accounts += 1
+        except sqlite3.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported per row
+            if entry[2]:
+                Path(entry[2]).unlink(missing_ok=True)  # no report for a row not stored
+            result.rejected.reject([crash_error(source, entry[0], entry[1]["id"], error)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,46 +15,83 @@ from typing import Any
 
 from agent.portfolio_report import build_portfolio_report, render_portfolio_report
 from agent.store import Store, StoreError
-from agent.sweep import SweepOptions, run_sweep
+from agent.sweep import Rejections, SweepOptions, crash_error, numbered_accounts, run_sweep
 from tools.account import Account
 from tools.forecast import calibrate
 from tools.paths import data_dir, store_path
 from tools.playbook import load_playbook
-from tools.portfolio import stream_accounts
+from tools.portfolio import iter_rows, stream_accounts
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """`csm import PORTFOLIO`: validated accounts into the store; bad rows are named."""
-    _, results = stream_accounts(args.portfolio)
-    rejected = 0
+    """`csm import PORTFOLIO`: validated accounts into the store; a row that cannot be read or
+    stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
+    from agent.cli import CliError
 
-    def good() -> Any:
-        nonlocal rejected
-        for item in results:
-            if isinstance(item, Account):
-                yield item.model_dump(mode="json", exclude_none=True)
-            else:
-                rejected += 1
-                for error in item:
-                    print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+    _, rows = iter_rows(args.portfolio)
+    source = args.portfolio.name
+    tally = Rejections()
+
+    def good() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row, item in numbered_accounts(source, rows):
+            if not isinstance(item, Account):
+                tally.reject(item)
+                continue
+            try:
+                record = item.model_dump(mode="json", exclude_none=True)
+            except Exception as error:  # noqa: BLE001 - one row never stops the others
+                tally.reject([crash_error(source, row, item.id, error)])
+                continue
+            yield row, record
 
     store = Store(store_path(args.db))
     try:
-        count = store.import_accounts(good())
+        count, failed = store.import_accounts(good())
     finally:
         store.close()
-    print(f"imported {count} accounts into {store.path} ({rejected} rows rejected)")
-    return 2 if rejected else 0
+    for failure in failed:
+        tally.reject([crash_error(source, failure.row, failure.record["id"], failure.error)])
+    if count == 0:
+        raise CliError(
+            f"{args.portfolio}: no account could be read"
+            + (f" ({tally.rows} rows rejected, listed above); fix them and import again."
+               if tally.rows else "; the file has no rows.")
+        )
+    print(f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)")
+    return 2 if tally.rows else 0
 
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
     """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
-    if source is None:
-        yield from (Account.model_validate(record) for _, record in store.iter_accounts())
-        return
-    for item in stream_accounts(source)[1]:
+    rows = store.iter_accounts() if source is None else iter_rows(source)[1]
+    name = source.name if source is not None else "store"
+    for _, item in numbered_accounts(name, rows):
         if isinstance(item, Account):
             yield item
+
+
+def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path) -> str:
+    """The shell command that resumes this sweep: the same inputs, store and folder."""
+    argv = ["csm", "sweep"]
+    if args.portfolio is not None:
+        argv.append(str(args.portfolio.resolve()))
+    argv += ["--resume", "--as-of", as_of.isoformat(), "--db", str(db.resolve()),
+             "--out", str(folder)]
+    if args.no_reports:
+        argv.append("--no-reports")
+    if args.routine != "daily":
+        argv.append(f"--{args.routine}")
+    if args.lang != "en":
+        argv += ["--lang", args.lang]
+    if args.with_model:
+        argv.append("--with-model")
+    if args.playbook:
+        argv += ["--playbook", str(Path(args.playbook).resolve())]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
+    if args.notify:
+        argv += ["--notify", args.notify]
+    return shlex.join(argv)
 
 
 def _progress(total: int | None) -> Any:
@@ -114,14 +152,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise CliError(f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
                            "or pass a portfolio file to `csm sweep`.")
         as_of: date = args.as_of or file_as_of or date.today()
-        folder = args.out or data_dir() / "reports" / as_of.isoformat()
-        out = None if args.no_reports else folder
+        folder = (args.out or data_dir() / "reports" / as_of.isoformat()).expanduser().resolve()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"--out {folder}: cannot be used as the reports folder "
+                           f"({error.strerror}); pass a folder you can write to.") from None
         options = SweepOptions(
             as_of=as_of,
             routine=args.routine,
             source=source,
-            out=out,
-            workers=max(1, args.workers or os.cpu_count() or 1),
+            out=None if args.no_reports else folder,
+            workers=args.workers or os.cpu_count() or 1,
             lang=args.lang,
             model=None if args.with_model else "none",
             playbook=str(args.playbook) if args.playbook else None,
@@ -133,32 +175,38 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         try:
             result = run_sweep(options, store, playbook, calibration, progress)
         except KeyboardInterrupt:
-            done = len(store.done_ids(store.sweep(as_of.isoformat())["id"]))
+            row = store.sweep(as_of.isoformat())
+            if row is None or row["status"] == "complete":
+                print("csm: interrupted before the sweep started; run the same command again.",
+                      file=sys.stderr)
+                return 130
+            done = len(store.done_ids(row["id"]))
             print(
                 f"csm: interrupted; the {done} finished accounts are stored and the sweep is "
-                f"marked incomplete; run `csm sweep --resume --as-of {as_of}` to finish it.",
+                f"marked incomplete; finish it with: "
+                f"{resume_command(args, as_of, store.path, folder)}",
                 file=sys.stderr,
             )
             return 130
         finally:
             if bar is not None:
                 bar.stop()
+        if result.accounts == 0 and result.skipped == 0:
+            raise CliError(f"{source or store.path}: no account could be read"
+                           + (f" ({result.rejected.rows} rows rejected, listed above)."
+                              if result.rejected.rows else "; it has no rows."))
         if result.note:
             print(f"csm sweep: {result.note}.", file=sys.stderr)
-        elif result.accounts == 0 and result.skipped == 0:
-            raise CliError(f"{source or store.path}: no account could be read"
-                           + (f" ({len(result.rejected)} problems listed above)."
-                              if result.rejected else "; it has no rows."))
         report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
-        folder.mkdir(parents=True, exist_ok=True)
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(
-            json.dumps(report, ensure_ascii=False, indent=2), "utf-8"
+            json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
         )
         rate = result.accounts / result.seconds if result.seconds else 0
+        rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
         print(
             f"swept {result.accounts} accounts ({result.skipped} already done) as of {as_of} "
-            f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts; "
+            f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts{rejected}; "
             f"portfolio report: {folder / 'portfolio.md'}"
         )
         if args.notify and result.alerts:
@@ -169,7 +217,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                     f"--notify {args.notify}: delivery failed ({error}); the sweep "
                     "itself is stored."
                 ) from None
-        return 2 if result.rejected else 0
+        return 2 if result.rejected.rows else 0
     except StoreError as error:
         raise CliError(str(error)) from None
     finally:

@@ -23,6 +23,7 @@ from tools.playbook import load_playbook
 from tools.portfolio import Portfolio, read_portfolio
 
 Lang = Literal["en", "ru"]
+LIST_LIMIT = 1000  # rows of `errors` / `rejected` a tool returns (the count covers them all)
 
 
 class ToolError(ValueError):
@@ -83,29 +84,51 @@ def list_accounts(
     limit: int = 50,
 ) -> dict[str, Any]:
     """Accounts of the portfolio with their scores, filtered by churn tier, health colour,
-    fired signal and renewal window; riskiest first."""
+    fired signal and renewal window; riskiest first. `errors` names the rows that could not be
+    read or scored (row, id, reason); the other accounts are listed."""
     ws = workspace()
     playbook, day = load_playbook(), _day(ws)
+    portfolio = _portfolio(ws)
+    errors = [{"row": e.row, "id": e.id, "reason": f"{e.field}: {e.reason}"}
+              for e in portfolio.errors]
     rows = []
-    for account in _portfolio(ws).accounts:
-        scored = _score(account, playbook, day)
-        fired = [s.id for s in scored.signals]
-        if tier and scored.churn_risk.tier != tier or color and scored.health.color != color:
+    for account in portfolio.accounts:
+        try:
+            scored = _score(account, playbook, day)
+            fired = [s.id for s in scored.signals]
+            ahead = (account.renewal_date - day).days if account.renewal_date else None
+            row = {"id": account.id, "name": account.name, "mrr": account.mrr,
+                   "health_score": scored.health.score, "color": scored.health.color,
+                   "churn_risk": scored.churn_risk.score, "tier": scored.churn_risk.tier,
+                   "signals": fired,
+                   "renewal_date": account.renewal_date and account.renewal_date.isoformat()}
+        except Exception as error:  # noqa: BLE001 - one account never hides the others
+            errors.append({"row": _row_of(ws, account.id), "id": account.id,
+                           "reason": f"not scored: {type(error).__name__}: {error}"})
+            continue
+        if tier and row["tier"] != tier or color and row["color"] != color:
             continue
         if signal and signal not in fired:
             continue
-        ahead = (account.renewal_date - day).days if account.renewal_date else None
         if renewal_within_days is not None and (ahead is None or
                                                 not 0 <= ahead <= renewal_within_days):
             continue
-        rows.append({"id": account.id, "name": account.name, "mrr": account.mrr,
-                     "health_score": scored.health.score, "color": scored.health.color,
-                     "churn_risk": scored.churn_risk.score, "tier": scored.churn_risk.tier,
-                     "signals": fired, "renewal_date": account.renewal_date})
+        rows.append(row)
     rows.sort(key=lambda r: -(r["churn_risk"] or 0.0))
-    return {"as_of": day.isoformat(), "total": len(rows),
-            "accounts": [{**r, "renewal_date": r["renewal_date"] and r["renewal_date"].isoformat()}
-                         for r in rows[: max(1, limit)]]}
+    return {"as_of": day.isoformat(), "total": len(rows), "accounts": rows[: max(1, limit)],
+            "errors": errors[:LIST_LIMIT], "errors_total": len(errors)}
+
+
+def _row_of(ws: Workspace, account_id: str) -> int | None:
+    """The row of an account in the workspace's portfolio file (read again: errors only)."""
+    from agent.sweep import numbered_accounts
+    from tools.portfolio import iter_rows, sample_portfolio_path
+
+    path = Path(ws.portfolio) if ws.portfolio else sample_portfolio_path()
+    for row, item in numbered_accounts(path.name, iter_rows(path)[1]):
+        if isinstance(item, Account) and item.id == account_id:
+            return row
+    return None
 
 
 def account_history(account_id: str) -> dict[str, Any]:
@@ -159,27 +182,66 @@ def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
 
 
 def write_import_portfolio(path: str) -> dict[str, Any]:
-    """WRITES: import a portfolio file into the account store."""
+    """WRITES: import a portfolio file into the account store. Rows that cannot be read or
+    stored are listed in `rejected` (row, id, reason) and the others imported."""
     from agent.store import Store
-    portfolio = read_portfolio(path)
-    ws = workspace()
-    store = Store(store_path(ws.db))
+    from agent.sweep import crash_error, numbered_accounts
+    from tools.portfolio import iter_rows
+
+    file = Path(path).expanduser()
+    _, raw = iter_rows(file)
+    rejected: list[dict[str, Any]] = []
+
+    def good() -> Any:
+        for row, item in numbered_accounts(file.name, raw):
+            if not isinstance(item, Account):
+                rejected.extend(e.model_dump() for e in item)
+                continue
+            try:
+                yield row, item.model_dump(mode="json", exclude_none=True)
+            except Exception as error:  # noqa: BLE001 - one row never stops the others
+                rejected.append(crash_error(file.name, row, item.id, error).model_dump())
+
+    store = Store(store_path(workspace().db))
     try:
-        count = store.import_accounts(a.model_dump(mode="json", exclude_none=True)
-                                      for a in portfolio.accounts)
+        count, failed = store.import_accounts(good())
     finally:
         store.close()
-    return {"imported": count, "rejected": [e.model_dump() for e in portfolio.errors]}
+    rejected += [crash_error(file.name, f.row, f.record["id"], f.error).model_dump()
+                 for f in failed]
+    if count == 0:
+        raise ToolError(f"{file}: no account could be imported"
+                        + (f" ({len({e['row'] for e in rejected})} rows rejected, for example "
+                           f"row {rejected[0]['row']}: {rejected[0]['reason']})."
+                           if rejected else "; the file has no rows."))
+    return {"imported": count, "rejected": rejected[:LIST_LIMIT],
+            "rejected_rows": len({e["row"] for e in rejected})}
 
 
 def write_save_report(account_id: str, folder: str, lang: Lang = "en") -> dict[str, Any]:
-    """WRITES: save one account's five reports as Markdown into a folder."""
-    result = assess_account(account_id, lang)
+    """WRITES: save one account's five reports as Markdown into a folder (created if missing).
+    The file name is derived from the account id (`tools.filenames`), never taken from it, and
+    is always directly inside the folder."""
+    from agent.assess import join_reports
+    from agent.sweep import write_report
+    from tools.filenames import UnsafePath, report_name
+
+    if not folder or not folder.strip() or "\0" in folder:
+        raise ToolError("folder must name a directory, e.g. 'reports'.")
     target = Path(folder).expanduser()
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{account_id}.{lang}.md"
-    path.write_text("\n\n".join(result["reports"].values()), encoding="utf-8")
-    return {"path": str(path)}
+    if target.exists() and not target.is_dir():
+        raise ToolError(f"{target} is a file, not a folder; pass a folder for the reports.")
+    result = assess_account(account_id, lang)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        text = join_reports(result["reports"])
+        path = write_report(target, report_name(result["id"], lang), text)
+    except UnsafePath as error:
+        raise ToolError(f"the report cannot be saved in {target}: {error}") from None
+    except OSError as error:
+        raise ToolError(f"the report cannot be saved in {target} "
+                        f"({error.strerror or error}); pass a folder you can write to.") from None
+    return {"path": str(path), "file": path.name}
 
 
 READ_TOOLS: dict[str, Callable[..., dict[str, Any]]] = {

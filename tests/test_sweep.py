@@ -9,6 +9,7 @@ import agent.sweep as sweep_module
 from agent.cli import main
 from agent.store import Store, StoreError
 from agent.sweep import SweepOptions, run_sweep
+from tools.filenames import file_stem
 from tools.forecast import calibrate
 from tools.playbook import load_playbook
 from tools.portfolio import read_portfolio, sample_portfolio_path
@@ -87,7 +88,10 @@ def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys):
     assert "| Referrals per satisfied client a quarter | 2 or more | - | - | not measurable |" \
         in markdown
     assert "| Average CSAT | 8.5 or more | 2 | as of 2026-11-27 | missed |" in markdown
-    assert (tmp_path / "out" / "w2" / "D.en.md").read_text("utf-8").startswith("CLIENT: Delta")
+    # "D" is not lower case: its file is a slug with a hash, recorded in the report's mapping
+    assert report["report_files"]["D"] == f"{file_stem('D')}.en.md" != "D.en.md"
+    assert (tmp_path / "out" / "w2" / report["report_files"]["D"]).read_text(
+        "utf-8").startswith("CLIENT: Delta")
 
 
 QUARTER1 = [
