@@ -312,7 +312,11 @@ def test_the_embedding_model_runs_on_the_configured_threads(setting, monkeypatch
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1"])
-def test_a_bad_thread_setting_is_one_sentence(value, monkeypatch, capsys):
+def test_a_bad_thread_setting_is_one_sentence(value, small_root, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(tmp_path / "index"))
+    monkeypatch.setattr(knowledge, "knowledge_root", lambda: small_root)
+    assert main(["kb", "search", "renewal"]) == 0  # opened (and kept) with the default
+    capsys.readouterr()
     monkeypatch.setenv("CSM_EMBED_THREADS", value)
     with pytest.raises(EmbeddingError, match=f"CSM_EMBED_THREADS='{value}' is not a whole"):
         embed_threads()

@@ -28,7 +28,7 @@ import chromadb
 from chromadb.config import Settings
 from pydantic import BaseModel
 
-from tools.embeddings import DEFAULT_EMBEDDINGS, embedding_from_setting
+from tools.embeddings import DEFAULT_EMBEDDINGS, embed_threads, embedding_from_setting
 from tools.kb_docs import Chunk, KnowledgeDoc, chunk_doc, knowledge_root, load_docs
 from tools.lexical import BM25, query_language
 from tools.paths import data_dir
@@ -430,21 +430,21 @@ class TerminalProgress:
         self.stream.flush()
 
 
-_OPEN: dict[tuple[str, str, str], KnowledgeBase] = {}
+_OPEN: dict[tuple[str, str, str, int], KnowledgeBase] = {}
 
 
 def cached_knowledge_base(path: Path, root: Path, embeddings: str) -> KnowledgeBase:
-    """One KnowledgeBase per (index folder, documents folder, embedding setting) in a process,
-    so its answer cache is never shared between different indexes."""
-    key = (str(path.expanduser().resolve()), str(root.resolve()), embeddings)
+    """One KnowledgeBase per index folder, documents folder and embedding setting (function and
+    threads) in a process, so its answer cache is never shared between different indexes."""
+    key = (str(path.expanduser().resolve()), str(root.resolve()), embeddings, embed_threads())
     if key not in _OPEN:
         _OPEN[key] = KnowledgeBase(path=Path(key[0]), root=root, embeddings=embeddings)
     return _OPEN[key]
 
 
 def open_knowledge_base() -> KnowledgeBase:
-    """The default knowledge base (`knowledge_dir()`, the bundled documents, `CSM_EMBEDDINGS`),
-    whole and current: built first, with progress on stderr, when it is not."""
+    """The default knowledge base (`knowledge_dir()`, the bundled documents, `CSM_EMBEDDINGS`,
+    `CSM_EMBED_THREADS`), whole and current: built first, with progress on stderr, if not."""
     embeddings = (os.environ.get("CSM_EMBEDDINGS") or "").strip() or DEFAULT_EMBEDDINGS
     kb = cached_knowledge_base(knowledge_dir(), knowledge_root(), embeddings)
     kb.ensure_index(progress=TerminalProgress(where=kb.path))
