@@ -237,17 +237,20 @@ def build_parser() -> argparse.ArgumentParser:
         "kb",
         help="build or search the knowledge base",
         description="The playbook knowledge base (English and Russian) in a local Chroma index. "
-        "The index lives in $CSM_DATA_DIR (default: your user data directory) and is "
-        "built on first use; embeddings run offline (CSM_EMBEDDINGS=use by default).",
+        "The index lives in $CSM_KNOWLEDGE_DIR, else in knowledge-index of $CSM_DATA_DIR "
+        "(default: your user data directory); it is built on first use and rebuilt when a "
+        "build was interrupted or the documents changed. Embeddings run offline "
+        "(CSM_EMBEDDINGS=use by default) on CSM_EMBED_THREADS math threads (default 1).",
     )
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", parser_class=Parser)
     kb_index = kb_sub.add_parser(
         "index",
         help="index new and changed documents",
         description="Embed new and changed documents and drop removed ones. Unchanged documents "
-        "(same content hash) are not embedded again.",
+        "(same content hash) keep their stored embeddings; when nothing changed nothing is "
+        "embedded. The new index replaces the old one only once it is complete.",
     )
-    kb_index.add_argument("--rebuild", action="store_true", help="drop the index and embed all")
+    kb_index.add_argument("--rebuild", action="store_true", help="embed every document again")
     kb_search = kb_sub.add_parser(
         "search",
         help="search the knowledge base",
