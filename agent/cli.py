@@ -258,17 +258,20 @@ def build_parser() -> argparse.ArgumentParser:
         "kb",
         help="build or search the knowledge base",
         description="The playbook knowledge base (English and Russian) in a local Chroma index. "
-        "The index lives in $CSM_DATA_DIR (default: your user data directory) and is "
-        "built on first use; embeddings run offline (CSM_EMBEDDINGS=use by default).",
+        "The index lives in $CSM_KNOWLEDGE_DIR, else in knowledge-index of $CSM_DATA_DIR "
+        "(default: your user data directory); it is built on first use and rebuilt when a "
+        "build was interrupted or the documents changed. Embeddings run offline "
+        "(CSM_EMBEDDINGS=use by default) on CSM_EMBED_THREADS math threads (default 1).",
     )
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="ACTION", parser_class=Parser)
     kb_index = kb_sub.add_parser(
         "index",
         help="index new and changed documents",
         description="Embed new and changed documents and drop removed ones. Unchanged documents "
-        "(same content hash) are not embedded again.",
+        "(same content hash) keep their stored embeddings; when nothing changed nothing is "
+        "embedded. The new index replaces the old one only once it is complete.",
     )
-    kb_index.add_argument("--rebuild", action="store_true", help="drop the index and embed all")
+    kb_index.add_argument("--rebuild", action="store_true", help="embed every document again")
     kb_search = kb_sub.add_parser(
         "search",
         help="search the knowledge base",
@@ -416,16 +419,14 @@ def cmd_playbook(args: argparse.Namespace) -> int:
 def cmd_kb(args: argparse.Namespace) -> int:
     """`csm kb index|search`."""
     from agent.render import write_passages
-    from tools.knowledge import KnowledgeBase
+    from tools.knowledge import KnowledgeBase, TerminalProgress, open_knowledge_base
 
     if args.kb_command is None:
         raise CliError("say what to do: `csm kb index` or `csm kb search QUERY`.")
-    kb = KnowledgeBase()
     if args.kb_command == "index":
-        if not args.rebuild and kb.collection.count() == 0:
-            print("building the knowledge index (first use)...", file=sys.stderr)
-        report = kb.index(rebuild=args.rebuild)
-        if not report.embedded_docs and not report.removed_docs:
+        kb = KnowledgeBase()
+        report = kb.index(rebuild=args.rebuild, progress=TerminalProgress(where=kb.path))
+        if not report.embedded_docs and not report.removed_docs and not args.rebuild:
             print(
                 f"knowledge index up to date: {report.unchanged_docs} documents unchanged, "
                 f"nothing embedded ({kb.path})."
@@ -439,17 +440,25 @@ def cmd_kb(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.k < 1:
         raise CliError("--k must be at least 1.")
-    if kb.collection.count() == 0:
-        print("building the knowledge index (first use, a few seconds)...", file=sys.stderr)
-    passages = kb.search(args.query, k=args.k, topic=args.topic, lang=args.lang)
+    passages = open_knowledge_base().search(args.query, k=args.k, topic=args.topic,
+                                            lang=args.lang)
     write_passages(passages, args.format, sys.stdout)
     return EXIT_OK
+
+
+def _knowledge_ready() -> None:
+    """Build the knowledge index, if it is not whole and current, before a long-running command
+    starts its work (with progress on stderr), not inside its first request."""
+    from tools.knowledge import open_knowledge_base
+
+    open_knowledge_base()
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
     """`csm assess`."""
     from agent.assess import assess_portfolio
 
+    _knowledge_ready()
     return assess_portfolio(args)
 
 
@@ -468,6 +477,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, "1")
     from agent.sweep_command import cmd_sweep as run
 
+    _knowledge_ready()  # once, before the worker processes start
     return run(args)
 
 
@@ -487,6 +497,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         model = chat_model(args.model)
     except ValueError as error:
         raise CliError(str(error)) from None
+    _knowledge_ready()
     return run_chat(args.thread, model=model)
 
 

@@ -109,8 +109,21 @@ def build_server(include_writes: bool = False) -> MCPServer:
 
 def main(transport: Literal["stdio", "http"] = "stdio", host: str = "127.0.0.1",
          port: int = 8000, include_writes: bool = False) -> int:
-    """Serve until the client disconnects (stdio) or the process is stopped (HTTP)."""
+    """Serve until the client disconnects (stdio) or the process is stopped (HTTP).
+
+    The knowledge index is built first, if it is not whole and current (progress on stderr),
+    so no request waits for it; a bad embedding setting stops the server with its sentence."""
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="csm mcp: %(message)s")
+    from tools.kb_docs import KnowledgeError
+    from tools.knowledge import open_knowledge_base
+
+    try:
+        open_knowledge_base()
+    except KnowledgeError:
+        raise
+    except Exception as error:  # noqa: BLE001 - e.g. an embeddings endpoint that is down
+        log.warning("the knowledge index could not be built (%s: %s); search_knowledge will "
+                    "try again when it is called", type(error).__name__, error)
     server = build_server(include_writes)
     if transport == "http":
         print(f"csm mcp: streamable HTTP on http://{host}:{port}/mcp"

@@ -1,6 +1,8 @@
-"""Shared fixtures: the bundled playbook and a fixed as-of date."""
+"""Shared fixtures: the bundled playbook, a fixed as-of date, a fresh data directory per test and
+one knowledge index per session."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +22,17 @@ def make(**fields: object) -> Account:
     return Account(id=str(fields.pop("id", "t-1")), name=str(fields.pop("name", "Test")), **fields)
 
 
+@pytest.fixture(scope="session")
+def knowledge_index_dir(tmp_path_factory) -> Path:
+    """The session's knowledge index of the bundled documents, built once by the first test that
+    searches and only read after that; a test of indexing itself uses its own folder."""
+    return tmp_path_factory.mktemp("knowledge-index")
+
+
 @pytest.fixture(autouse=True)
-def _private_data_dir(tmp_path_factory, monkeypatch):
-    """Tests never touch the user's data directory."""
+def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir):
+    """Tests never touch the user's data directory: each gets a fresh one (store, chat threads,
+    reports) and shares the session's knowledge index, with the default embeddings."""
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path_factory.mktemp("csm-data")))
+    monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(knowledge_index_dir))
+    monkeypatch.delenv("CSM_EMBEDDINGS", raising=False)

@@ -131,6 +131,7 @@ def test_help_teaches(capsys):
 
 def test_kb_search_and_index(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CSM_KNOWLEDGE_DIR")  # its own index, in the data directory: first use
     code, out, err = run(
         capsys, "kb", "search", "what do we do when a client stops logging in?", "--format", "json"
     )

@@ -1,6 +1,7 @@
 """`csm mcp`: the tool surface over MCP, end to end with the SDK's own client (offline)."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -91,7 +92,8 @@ async def test_writes_only_when_allowed():
 async def test_stdio_subprocess(tmp_path, csm_scores):
     server = StdioServerParameters(
         command=sys.executable, args=["-m", "agent.cli", "mcp"], cwd=str(ROOT),
-        env={"CSM_DATA_DIR": str(tmp_path), "CSM_AS_OF": AS_OF},
+        env={"CSM_DATA_DIR": str(tmp_path), "CSM_AS_OF": AS_OF,
+             "CSM_KNOWLEDGE_DIR": os.environ["CSM_KNOWLEDGE_DIR"]},  # the session's index
     )
     with anyio.fail_after(60):
         async with Client(server) as client:
