@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
 
@@ -60,7 +60,10 @@ def sqlite_checkpointer(path: Path | str | None = None) -> Any:
 
 
 class UnconfiguredModel(BaseChatModel):
-    """Stands in when no model is configured: every call fails with how to configure one."""
+    """Stands in for a model that is not configured: every turn answers, as one AI message,
+    the sentence that says how to configure one (`reason`)."""
+
+    reason: str = NO_MODEL.replace("csm chat needs", "the chat graph needs")
 
     @property
     def _llm_type(self) -> str:
@@ -73,18 +76,20 @@ class UnconfiguredModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        raise ValueError(NO_MODEL.replace("csm chat needs", "the chat graph needs"))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reason))])
 
     def bind_tools(self, tools: Any, **kwargs: Any) -> UnconfiguredModel:
         return self
 
 
 def server_graph() -> Any:
-    """The chat agent for `langgraph dev` (the server brings its own checkpointer)."""
+    """The chat agent for `langgraph dev` (the server brings its own checkpointer). Without a
+    usable model it answers each message with the sentence that says how to configure one."""
     try:
         model: BaseChatModel = chat_model()
-    except ValueError:
-        model = UnconfiguredModel()
+    except ValueError as error:
+        reason = str(error).replace("csm chat needs", "the chat graph needs")
+        model = UnconfiguredModel(reason=reason)
     return build_chat_agent(model)
 
 

@@ -7,25 +7,26 @@ knowledge they cite; they never compute a number themselves."""
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, TypedDict, get_type_hints
+from typing import Annotated, Any, Literal, get_type_hints
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
 from agent.models import configured_model
 from agent.prose import ProseWriter
+from agent.source import current, run_day
 from agent.writer import Reports, write_reports
 from tools.account import Account
 from tools.assessment import AccountScore, score_account
 from tools.forecast import AccountForecast, Calibration, calibrate, forecast_account
 from tools.playbook import Playbook, load_playbook
-from tools.portfolio import read_portfolio
 from tools.proposal import ExpansionProposal, build_expansion_proposal
 from tools.risk_plan import RiskPlan, build_risk_plan
 from tools.stakeholders import StakeholderMap, map_stakeholders
@@ -61,23 +62,59 @@ class Citation(BaseModel):
     score: float
 
 
-@dataclass
-class AssessmentContext:
-    """Run configuration: not part of the state, the same for every step.
+class RunSettings(BaseModel):
+    """The public context of an assessment run: what a server client (LangGraph Studio, the
+    SDK) may set. Every field is optional."""
 
-    `model`: None reads CSM_MODEL; "none" disables the model; a `provider:model` string or a
-    chat model instance is used as given. `search`: a knowledge search function with the
-    signature of `tools.knowledge.search_knowledge` (default: that function)."""
+    model_config = ConfigDict(extra="forbid", title="Assessment context")
 
-    as_of: date | None = None
-    lang: Literal["en", "ru"] = "en"
-    playbook: str | None = None
-    portfolio: str | None = None
+    as_of: date | None = Field(
+        None,
+        description="the day to assess as of (default: CSM_AS_OF, else the portfolio's own "
+        "as_of, else today)",
+    )
+    lang: Literal["en", "ru"] = Field("en", description="language of the reports and citations")
+    playbook: str | None = Field(
+        None, description="a playbook YAML file (default: the bundled playbook)"
+    )
+    portfolio: str | None = Field(
+        None,
+        description="the portfolio file `account_id` is looked up in (default: CSM_PORTFOLIO, "
+        "else the store when it holds accounts, else the bundled sample)",
+    )
+    model: str | None = Field(
+        None,
+        description='`provider:model` for the report prose, "none" for no model '
+        "(default: CSM_MODEL)",
+    )
+    max_model_calls: int = Field(5, ge=0, description="model calls allowed per account")
+
+
+class AssessmentContext(RunSettings):
+    """The context Python callers pass (`csm assess`, the sweep, the tools): the public fields,
+    `model` also as a chat model instance, and hooks a server client cannot set: `search` (a
+    function with the signature of `tools.knowledge.search_knowledge`), `calibration` (the
+    portfolio's forecast calibration) and `model_gate` (shared model-call limiter)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
     model: Any = None
-    max_model_calls: int = 5
     search: Any = None
     calibration: Any = None
     model_gate: Any = None
+
+
+def _hook(ctx: RunSettings, name: str) -> Any:
+    """An internal hook of the context (None in a server run, whose context is public)."""
+    return getattr(ctx, name, None)
+
+
+class AssessmentInput(TypedDict, total=False):
+    """What starts an assessment: an `account_id` (looked up in the run's portfolio) or a
+    whole `account` (the fields of SPEC 1)."""
+
+    account_id: Annotated[str, Field(description="an account id of the portfolio, e.g. acc-001")]
+    account: Annotated[Account, Field(description="a whole account instead of an id")]
 
 
 class AssessmentState(TypedDict, total=False):
@@ -96,28 +133,29 @@ class AssessmentState(TypedDict, total=False):
     steps: Annotated[list[str], operator.add]
 
 
-Ctx = Runtime[AssessmentContext]
+Ctx = Runtime[RunSettings]
 
 
-def _playbook(ctx: AssessmentContext) -> Playbook:
+def _playbook(ctx: RunSettings) -> Playbook:
     return load_playbook(ctx.playbook)
 
 
-def _as_of(ctx: AssessmentContext) -> date:
-    if isinstance(ctx.as_of, str):
-        return date.fromisoformat(ctx.as_of)
-    return ctx.as_of or date.today()
+def _as_of(ctx: RunSettings) -> date:
+    """The context's day, else CSM_AS_OF, else the portfolio's own as_of, else today."""
+    if ctx.as_of or os.environ.get("CSM_AS_OF"):
+        return run_day(ctx.as_of)
+    return run_day(None, current(ctx.portfolio))
 
 
-def _search(ctx: AssessmentContext) -> Search:
-    if ctx.search is not None:
-        return ctx.search
+def _search(ctx: RunSettings) -> Search:
+    if _hook(ctx, "search") is not None:
+        return _hook(ctx, "search")
     from tools.knowledge import search_knowledge
 
     return search_knowledge
 
 
-def cite(ctx: AssessmentContext, step: str, queries: list[tuple[str, str]]) -> list[Citation]:
+def cite(ctx: RunSettings, step: str, queries: list[tuple[str, str]]) -> list[Citation]:
     """The best passage of each (topic, question) pair, in the run's language."""
     found: list[Citation] = []
     for topic, question in queries:
@@ -151,7 +189,7 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat[: cut + 1] if cut > limit // 3 else flat[:limit].rstrip() + "…"
 
 
-def _account(state: AssessmentState, ctx: AssessmentContext) -> Account:
+def _account(state: AssessmentState, ctx: RunSettings) -> Account:
     given = state.get("account")
     if isinstance(given, Account):
         return given
@@ -160,13 +198,14 @@ def _account(state: AssessmentState, ctx: AssessmentContext) -> Account:
     wanted = state.get("account_id")
     if not wanted:
         raise AssessmentError("give the assessment an `account` or an `account_id`.")
-    portfolio = read_portfolio(ctx.portfolio)
-    for account in portfolio.accounts:
-        if account.id == wanted:
-            return account
+    source = current(ctx.portfolio)
+    found = source.get(wanted)
+    if found is not None:
+        return found
+    known = ", ".join(a.id for a in source.accounts[:3])
     raise AssessmentError(
-        f"no account with id '{wanted}' in {ctx.portfolio or 'the bundled sample portfolio'}; "
-        "`csm score` lists the ids."
+        f"no account with id '{wanted}' in {source.label()}; use one of its ids "
+        f"(for example {known}), or set the context's `portfolio` to another file."
     )
 
 
@@ -188,7 +227,7 @@ def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
 
 
 def map_stakeholders_node(
-    state: AssessmentState, runtime: Runtime[AssessmentContext]
+    state: AssessmentState, runtime: Runtime[RunSettings]
 ) -> dict[str, Any]:
     """Step 2: who decides, who champions, who resists, and the gaps."""
     ctx = runtime.context
@@ -224,7 +263,7 @@ def plan_success(state: AssessmentState, runtime: Ctx) -> Update:
 
 
 def analyze_expansion(
-    state: AssessmentState, runtime: Runtime[AssessmentContext]
+    state: AssessmentState, runtime: Runtime[RunSettings]
 ) -> dict[str, Any]:
     """Step 4: one proposal per matched opportunity, with ROI and timing."""
     ctx = runtime.context
@@ -244,7 +283,7 @@ def analyze_expansion(
 
 
 def plan_risk_mitigation(
-    state: AssessmentState, runtime: Runtime[AssessmentContext]
+    state: AssessmentState, runtime: Runtime[RunSettings]
 ) -> dict[str, Any]:
     """Step 5: tier interventions, one mitigation per signal, escalation, renewal plan."""
     ctx = runtime.context
@@ -265,7 +304,7 @@ def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
     """Step 6: renewal probability, expected churned MRR and expected expansion."""
     ctx = runtime.context
     playbook = _playbook(ctx)
-    calibration: Calibration | None = ctx.calibration
+    calibration: Calibration | None = _hook(ctx, "calibration")
     if calibration is None:
         calibration = calibrate([state["account"]], playbook, _as_of(ctx))
     result = forecast_account(state["account"], state["score"], playbook, calibration)
@@ -277,14 +316,14 @@ def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
 
 
 def write_reports_node(
-    state: AssessmentState, runtime: Runtime[AssessmentContext]
+    state: AssessmentState, runtime: Runtime[RunSettings]
 ) -> dict[str, Any]:
     """Render the five reports; prose from the model when one is configured and honest."""
     ctx = runtime.context
     model = ctx.model
     if model is None or isinstance(model, str):  # the writer retries on its own
         model = configured_model(model, max_retries=0)
-    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=ctx.model_gate)
+    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=_hook(ctx, "model_gate"))
     reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
     return {"reports": reports, "steps": ["write_reports"]}
 
@@ -315,7 +354,12 @@ def checkpoint_serializer() -> JsonPlusSerializer:
 
 def build_graph(checkpointer: Any = "memory") -> Any:
     """The compiled six-step graph. `checkpointer`: "memory" (default), None, or a saver."""
-    graph = StateGraph(AssessmentState, context_schema=AssessmentContext)
+    graph = StateGraph(
+        AssessmentState,
+        context_schema=RunSettings,
+        input_schema=AssessmentInput,
+        output_schema=AssessmentState,
+    )
     nodes = (
         assess_health,
         map_stakeholders_node,

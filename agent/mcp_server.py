@@ -8,17 +8,29 @@ on stdio, stdout is the wire."""
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, Literal
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError as MCPToolError
 from mcp.server.mcpserver.resources import TextResource
-from mcp.types import ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, ToolAnnotations
+from pydantic import Field, ValidationError
 
-from agent.tool_surface import READ_TOOLS, WRITE_TOOLS, Lang, ToolError
+from agent.tool_surface import (
+    READ_TOOLS,
+    WRITE_TOOLS,
+    AccountId,
+    Lang,
+    ToolError,
+    argument_error,
+    describe,
+)
 
 log = logging.getLogger("csm.mcp")
 
@@ -43,11 +55,68 @@ def _guarded(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str,
     return call
 
 
-def _add_tools(server: MCPServer, tools: dict[str, Callable[..., dict[str, Any]]],
+def package_version() -> str:
+    """The installed csm-agent version (serverInfo.version)."""
+    try:
+        return version("csm-agent")
+    except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "0+unknown"
+
+
+def _cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of `kind` in the chain of causes, if any."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, kind):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
+class CsmServer(MCPServer):
+    """An MCPServer whose argument errors are one sentence (the argument, what it accepts,
+    what it got) instead of pydantic's report, for tools and prompts alike."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.functions: dict[str, Callable[..., Any]] = {}
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except MCPToolError as error:
+            invalid = error.__cause__
+            if isinstance(invalid, ValidationError) and name in self.functions:
+                raise MCPToolError(f"Error executing tool {name}: "
+                                   + argument_error(self.functions[name], invalid)) from invalid
+            raise
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None,
+                         context: Any = None) -> Any:
+        if name in self.functions:
+            for parameter in inspect.signature(self.functions[name]).parameters.values():
+                if parameter.default is parameter.empty and parameter.name not in (arguments or {}):
+                    raise MCPError(code=INVALID_PARAMS, message=f"prompt {name}: the argument "
+                                   f"'{parameter.name}' is required.")
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except MCPError:
+            raise
+        except ValueError as error:
+            invalid = _cause(error, ValidationError)
+            if isinstance(invalid, ValidationError) and name in self.functions:
+                message = argument_error(self.functions[name], invalid)
+            elif str(error).startswith("Unknown prompt"):
+                message = str(error)
+            else:
+                raise
+            raise MCPError(code=INVALID_PARAMS, message=f"prompt {name}: {message}") from None
+
+
+def _add_tools(server: CsmServer, tools: dict[str, Callable[..., dict[str, Any]]],
                annotations: ToolAnnotations) -> None:
     for name, function in tools.items():
-        server.add_tool(_guarded(function), name=name,
-                        description=(function.__doc__ or "").strip(), annotations=annotations)
+        server.functions[name] = function
+        server.add_tool(_guarded(function), name=name, description=describe(function),
+                        annotations=annotations)
 
 
 def _add_resources(server: MCPServer) -> None:
@@ -68,7 +137,10 @@ def _add_resources(server: MCPServer) -> None:
         ))
 
 
-def six_step_assessment(account_id: str, lang: Lang = "en") -> str:
+def six_step_assessment(
+    account_id: AccountId,
+    lang: Annotated[Lang, Field(description="the language of the answer: en or ru")] = "en",
+) -> str:
     """The six-step assessment of one account with the csm tools; numbers from the tools only."""
     language = "Russian" if lang == "ru" else "English"
     return (
@@ -92,18 +164,20 @@ def six_step_assessment(account_id: str, lang: Lang = "en") -> str:
     )
 
 
-def build_server(include_writes: bool = False) -> MCPServer:
+def build_server(include_writes: bool = False) -> CsmServer:
     """The csm MCP server: READ_TOOLS (read-only), WRITE_TOOLS only with include_writes,
     the playbook and knowledge resources and the six-step prompt."""
-    server = MCPServer("csm-agent", instructions=INSTRUCTIONS, log_level="WARNING")
+    server = CsmServer("csm-agent", version=package_version(), instructions=INSTRUCTIONS,
+                       log_level="WARNING")
     _add_tools(server, READ_TOOLS, ToolAnnotations(read_only_hint=True, idempotent_hint=True,
                                                         open_world_hint=False))
     if include_writes:
         _add_tools(server, WRITE_TOOLS, ToolAnnotations(
             read_only_hint=False, destructive_hint=False, open_world_hint=False))
     _add_resources(server)
-    server.prompt(name="six_step_assessment", title="Six-step account assessment")(
-        six_step_assessment)
+    server.functions["six_step_assessment"] = six_step_assessment
+    server.prompt(name="six_step_assessment", title="Six-step account assessment",
+                  description=describe(six_step_assessment))(six_step_assessment)
     return server
 
 

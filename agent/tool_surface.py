@@ -8,22 +8,29 @@ sentence for a bad argument (an unknown account id, say); adapters turn it into 
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from agent.source import Accounts, current, run_day
 from tools.account import Account
 from tools.assessment import score_account as _score
 from tools.paths import store_path
 from tools.playbook import load_playbook
-from tools.portfolio import Portfolio, read_portfolio
 
 Lang = Literal["en", "ru"]
 LIST_LIMIT = 1000  # rows of `errors` / `rejected` a tool returns (the count covers them all)
+AccountId = Annotated[str, Field(min_length=1, description="an account id, e.g. acc-001 "
+                                 "(list_accounts shows them)")]
+Passages = Annotated[int, Field(ge=1, le=10, description="how many passages, 1 to 10")]
+Limit = Annotated[int, Field(ge=1, le=500, description="at most this many accounts, 1 to 500")]
+Days = Annotated[int, Field(ge=0, le=3650, description="renewal within this many days, "
+                            "0 to 3650")]
 
 
 class ToolError(ValueError):
@@ -34,65 +41,139 @@ class Workspace(BaseModel):
     """Where the tools find accounts: a portfolio file and the store, as of a day."""
 
     portfolio: str | None = Field(default=None, description="portfolio file (default: "
-                                  "$CSM_PORTFOLIO, else the bundled sample)")
+                                  "$CSM_PORTFOLIO, else the store when it holds accounts, "
+                                  "else the bundled sample)")
     db: str | None = Field(default=None, description="the store (default: in $CSM_DATA_DIR)")
     as_of: date | None = None
 
 
 def workspace() -> Workspace:
     """The workspace from the environment (CSM_PORTFOLIO, CSM_DB, CSM_AS_OF)."""
-    as_of = os.environ.get("CSM_AS_OF")
     return Workspace(portfolio=os.environ.get("CSM_PORTFOLIO") or None,
                      db=os.environ.get("CSM_DB") or None,
-                     as_of=date.fromisoformat(as_of) if as_of else None)
+                     as_of=run_day(None) if os.environ.get("CSM_AS_OF") else None)
 
 
-_PORTFOLIOS: dict[str | None, Portfolio] = {}
+def _source(ws: Workspace) -> Accounts:
+    """The accounts the tools read now (agent.source: one rule, re-read when it changes)."""
+    return current(ws.portfolio, ws.db)
 
 
-def _portfolio(ws: Workspace) -> Portfolio:
-    if ws.portfolio not in _PORTFOLIOS:
-        _PORTFOLIOS[ws.portfolio] = read_portfolio(ws.portfolio)
-    return _PORTFOLIOS[ws.portfolio]
+def _day(ws: Workspace, source: Accounts) -> date:
+    return run_day(ws.as_of, source)
 
 
-def _day(ws: Workspace) -> date:
-    return ws.as_of or _portfolio(ws).as_of or date.today()
+def _account(source: Accounts, account_id: str) -> Account:
+    found = source.get(account_id)
+    if found is not None:
+        return found
+    known = ", ".join(a.id for a in source.accounts[:5])
+    raise ToolError(f"no account with id '{account_id}' in {source.label()}; list_accounts "
+                    f"shows the ids (for example {known}).")
 
 
-def _account(ws: Workspace, account_id: str) -> Account:
-    for account in _portfolio(ws).accounts:
-        if account.id == account_id:
-            return account
-    known = ", ".join(a.id for a in _portfolio(ws).accounts[:5])
-    raise ToolError(f"no account with id '{account_id}'; list_accounts shows the ids "
-                    f"(for example {known}).")
+# arguments -------------------------------------------------------------------
 
 
-def score_account(account_id: str) -> dict[str, Any]:
+def describe(function: Callable[..., Any]) -> str:
+    """The function's docstring as a tool description (indentation removed)."""
+    return inspect.cleandoc(function.__doc__ or "")
+
+
+def _allowed(schema: dict[str, Any]) -> str | None:
+    """What a JSON schema allows, in words (None when it is not simple to say)."""
+    if "anyOf" in schema:
+        parts = [_allowed(s) for s in schema["anyOf"] if s.get("type") != "null"]
+        if None in parts:
+            return None
+        nullable = len(parts) < len(schema["anyOf"])
+        return " or ".join(p for p in parts if p) + (", or left out" if nullable else "")
+    if "enum" in schema or "const" in schema:
+        values = schema.get("enum", [schema.get("const")])
+        return "one of " + ", ".join(repr(v) for v in values)
+    kind = {"integer": "an integer", "number": "a number", "string": "a string",
+            "boolean": "true or false"}.get(schema.get("type", ""))
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if kind and low is not None and high is not None:
+        return f"{kind} from {low} to {high}"
+    if kind and low is not None:
+        return f"{kind} of at least {low}"
+    if kind == "a string" and schema.get("minLength"):
+        return "a non-empty string"
+    return kind
+
+
+def argument_error(function: Callable[..., Any], error: ValidationError,
+                   name: str | None = None) -> str:
+    """One sentence for an argument that fails the function's types: which one, what it
+    accepts, what it got. `name`: the argument (default: the error's first location)."""
+    first = error.errors()[0]
+    name = name or (str(first["loc"][0]) if first["loc"] else "arguments")
+    if first["type"] in ("missing", "missing_argument"):
+        return f"the argument '{name}' is required."
+    if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"there is no argument '{name}'."
+    hint = get_type_hints(function, include_extras=True).get(name)
+    allowed = _allowed(TypeAdapter(hint).json_schema()) if hint is not None else None
+    if allowed is None:
+        return f"{name}: {first['msg'][:1].lower()}{first['msg'][1:]}."
+    return f"{name} must be {allowed} (got {first.get('input')!r})."
+
+
+def checked(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """The tool with its arguments validated against its type hints (ranges, choices) on every
+    call; a bad one is a ToolError naming the argument and what it accepts."""
+    signature = inspect.signature(function)
+    hints = get_type_hints(function, include_extras=True)
+    adapters = {name: TypeAdapter(hints[name]) for name in signature.parameters}
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise ToolError(f"{error}.") from None
+        for name, value in bound.arguments.items():
+            try:
+                bound.arguments[name] = adapters[name].validate_python(value)
+            except ValidationError as error:
+                raise ToolError(argument_error(function, error, name)) from None
+        return function(*bound.args, **bound.kwargs)
+
+    return call
+
+
+# tools -----------------------------------------------------------------------
+
+
+@checked
+def score_account(account_id: AccountId) -> dict[str, Any]:
     """Health, churn risk, early-warning signals and expansion opportunities of one account,
     each with its explanation (inputs, weights, contributions, evidence)."""
     ws = workspace()
-    return _score(_account(ws, account_id), load_playbook(), _day(ws)).model_dump(mode="json")
+    source = _source(ws)
+    scored = _score(_account(source, account_id), load_playbook(), _day(ws, source))
+    return {**scored.model_dump(mode="json"), "source": source.describe()}
 
 
+@checked
 def list_accounts(
     tier: Literal["low", "medium", "high", "critical"] | None = None,
     color: Literal["green", "yellow", "red"] | None = None,
     signal: str | None = None,
-    renewal_within_days: int | None = None,
-    limit: int = 50,
+    renewal_within_days: Days | None = None,
+    limit: Limit = 50,
 ) -> dict[str, Any]:
     """Accounts of the portfolio with their scores, filtered by churn tier, health colour,
     fired signal and renewal window; riskiest first. `errors` names the rows that could not be
     read or scored (row, id, reason); the other accounts are listed."""
     ws = workspace()
-    playbook, day = load_playbook(), _day(ws)
-    portfolio = _portfolio(ws)
+    source = _source(ws)
+    playbook, day = load_playbook(), _day(ws, source)
     errors = [{"row": e.row, "id": e.id, "reason": f"{e.field}: {e.reason}"}
-              for e in portfolio.errors]
+              for e in source.errors]
     rows = []
-    for account in portfolio.accounts:
+    for account in source.accounts:
         try:
             scored = _score(account, playbook, day)
             fired = [s.id for s in scored.signals]
@@ -103,7 +184,7 @@ def list_accounts(
                    "signals": fired,
                    "renewal_date": account.renewal_date and account.renewal_date.isoformat()}
         except Exception as error:  # noqa: BLE001 - one account never hides the others
-            errors.append({"row": _row_of(ws, account.id), "id": account.id,
+            errors.append({"row": _row_of(source, account.id), "id": account.id,
                            "reason": f"not scored: {type(error).__name__}: {error}"})
             continue
         if tier and row["tier"] != tier or color and row["color"] != color:
@@ -115,27 +196,32 @@ def list_accounts(
             continue
         rows.append(row)
     rows.sort(key=lambda r: -(r["churn_risk"] or 0.0))
-    return {"as_of": day.isoformat(), "total": len(rows), "accounts": rows[: max(1, limit)],
-            "errors": errors[:LIST_LIMIT], "errors_total": len(errors)}
+    return {"as_of": day.isoformat(), "source": source.describe(), "total": len(rows),
+            "accounts": rows[:limit], "errors": errors[:LIST_LIMIT],
+            "errors_total": len(errors)}
 
 
-def _row_of(ws: Workspace, account_id: str) -> int | None:
-    """The row of an account in the workspace's portfolio file (read again: errors only)."""
+def _row_of(source: Accounts, account_id: str) -> int | None:
+    """The row of an account in its portfolio file (read again: errors only); None for the
+    store, whose rows have no number a person could look up."""
     from agent.sweep import numbered_accounts
-    from tools.portfolio import iter_rows, sample_portfolio_path
+    from tools.portfolio import iter_rows
 
-    path = Path(ws.portfolio) if ws.portfolio else sample_portfolio_path()
-    for row, item in numbered_accounts(path.name, iter_rows(path)[1]):
+    if source.kind == "store":
+        return None
+    for row, item in numbered_accounts(source.path.name, iter_rows(source.path)[1]):
         if isinstance(item, Account) and item.id == account_id:
             return row
     return None
 
 
-def account_history(account_id: str) -> dict[str, Any]:
+@checked
+def account_history(account_id: AccountId) -> dict[str, Any]:
     """The stored sweep snapshots of one account, newest first (empty before the first sweep)."""
     from agent.store import Store
     ws = workspace()
-    _account(ws, account_id)
+    source = _source(ws)
+    _account(source, account_id)
     store = Store(store_path(ws.db))
     try:
         rows = store.db.execute(
@@ -146,10 +232,13 @@ def account_history(account_id: str) -> dict[str, Any]:
         store.close()
     import json
 
-    return {"id": account_id, "snapshots": [{"as_of": r[0], **json.loads(r[1])} for r in rows]}
+    return {"id": account_id, "source": source.describe(), "store": str(store.path),
+            "snapshots": [{"as_of": r[0], **json.loads(r[1])} for r in rows]}
 
 
-def search_knowledge(query: str, k: int = 3, topic: str | None = None,
+@checked
+def search_knowledge(query: Annotated[str, Field(min_length=1, description="the question")],
+                     k: Passages = 3, topic: str | None = None,
                      lang: Lang | None = None) -> dict[str, Any]:
     """Passages of the playbook knowledge base (English and Russian) that answer a question."""
     from tools.kb_docs import TOPICS
@@ -160,7 +249,8 @@ def search_knowledge(query: str, k: int = 3, topic: str | None = None,
     return {"results": [p.model_dump() for p in search(query, k=k, topic=topic, lang=lang)]}
 
 
-def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
+@checked
+def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
     """The six-step assessment of one account: the five reports (dashboard, success plan,
     expansion proposal, risk mitigation plan, QBR agenda), the forecast and the citations."""
     from agent.graph import AssessmentContext, build_graph
@@ -168,19 +258,21 @@ def assess_account(account_id: str, lang: Lang = "en") -> dict[str, Any]:
     from tools.forecast import calibrate
 
     ws = workspace()
-    account, playbook, day = _account(ws, account_id), load_playbook(), _day(ws)
+    source = _source(ws)
+    account, playbook, day = _account(source, account_id), load_playbook(), _day(ws, source)
     context = AssessmentContext(as_of=day, lang=lang, model="none",
-                                calibration=calibrate(_portfolio(ws).accounts, playbook, day))
+                                calibration=calibrate(source.accounts, playbook, day))
     state = build_graph(checkpointer=None).invoke({"account": account}, context=context)
     reports = state["reports"]
     return {
-        "id": account.id, "as_of": day.isoformat(), "lang": lang,
+        "id": account.id, "as_of": day.isoformat(), "lang": lang, "source": source.describe(),
         "reports": {name: getattr(reports, name) for name in REPORTS},
         "forecast": state["forecast"].model_dump(mode="json"),
         "citations": [c.model_dump() for c in state["citations"]],
     }
 
 
+@checked
 def write_import_portfolio(path: str) -> dict[str, Any]:
     """WRITES: import a portfolio file into the account store. Rows that cannot be read or
     stored are listed in `rejected` (row, id, reason) and the others imported."""
@@ -202,7 +294,8 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
             except Exception as error:  # noqa: BLE001 - one row never stops the others
                 rejected.append(crash_error(file.name, row, item.id, error).model_dump())
 
-    store = Store(store_path(workspace().db))
+    ws = workspace()
+    store = Store(store_path(ws.db))
     try:
         count, failed = store.import_accounts(good())
     finally:
@@ -215,10 +308,11 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                            f"row {rejected[0]['row']}: {rejected[0]['reason']})."
                            if rejected else "; the file has no rows."))
     return {"imported": count, "rejected": rejected[:LIST_LIMIT],
-            "rejected_rows": len({e["row"] for e in rejected})}
+            "rejected_rows": len({e["row"] for e in rejected}), **_reads_next(ws)}
 
 
-def write_save_report(account_id: str, folder: str, lang: Lang = "en") -> dict[str, Any]:
+@checked
+def write_save_report(account_id: AccountId, folder: str, lang: Lang = "en") -> dict[str, Any]:
     """WRITES: save one account's five reports as Markdown into a folder (created if missing).
     The file name is derived from the account id (`tools.filenames`), never taken from it, and
     is always directly inside the folder."""
@@ -241,7 +335,16 @@ def write_save_report(account_id: str, folder: str, lang: Lang = "en") -> dict[s
     except OSError as error:
         raise ToolError(f"the report cannot be saved in {target} "
                         f"({error.strerror or error}); pass a folder you can write to.") from None
-    return {"path": str(path), "file": path.name}
+    return {"path": str(path), "file": path.name, "source": result["source"]}
+
+
+def _reads_next(ws: Workspace) -> dict[str, Any]:
+    """Where the tools read after an import: the store, unless CSM_PORTFOLIO names a file."""
+    source = _source(ws)
+    if source.kind != "file":
+        return {"source": source.describe()}
+    return {"source": source.describe(), "note": f"CSM_PORTFOLIO is set, so the tools keep "
+            f"reading {source.path}; unset it to read the store."}
 
 
 READ_TOOLS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -261,6 +364,9 @@ def langchain_tools(include_writes: bool = False) -> list[Any]:
     """The same functions as LangChain tools (errors come back to the model as tool errors)."""
     from langchain_core.tools import StructuredTool, ToolException
 
+    def invalid(function: Callable[..., Any]) -> Callable[[ValidationError], str]:
+        return lambda error: argument_error(function, error)
+
     def guarded(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         @functools.wraps(function)
         def call(**kwargs: Any) -> dict[str, Any]:
@@ -273,8 +379,8 @@ def langchain_tools(include_writes: bool = False) -> list[Any]:
     chosen = {**READ_TOOLS, **(WRITE_TOOLS if include_writes else {})}
     return [
         StructuredTool.from_function(
-            func=guarded(function), name=name, description=(function.__doc__ or "").strip(),
-            handle_tool_error=True,
+            func=guarded(function), name=name, description=describe(function),
+            handle_tool_error=True, handle_validation_error=invalid(function),
         )
         for name, function in chosen.items()
     ]

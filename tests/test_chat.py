@@ -127,9 +127,10 @@ def test_run_chat_survives_a_model_error(tmp_path):
     assert "csm> Back again." in text
 
 
-def test_server_graph_without_a_model_fails_with_the_sentence():
+def test_server_graph_without_a_model_answers_with_the_sentence():
     from agent.chat import server_graph
 
-    graph = server_graph()
-    with pytest.raises(ValueError, match="needs a model: set CSM_MODEL=openai:gpt-4.1-mini"):
-        graph.invoke({"messages": [("user", "hi")]})
+    state = server_graph().invoke({"messages": [("user", "hi")]})
+    answers = [m for m in state["messages"] if isinstance(m, AIMessage)]
+    assert len(answers) == 1
+    assert answers[0].content.startswith("the chat graph needs a model: set CSM_MODEL=openai:")
