@@ -7,12 +7,12 @@ Pure functions over snapshot dicts (the compact per-account record a sweep store
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
 
-from tools.numbers import plain, r2
+from tools.numbers import add_days, plain, r2
 
 
 class Retention(BaseModel):
@@ -105,7 +105,7 @@ def forecast_quarter(
 ) -> Forecast:
     """Expected churned MRR of the accounts renewing within the horizon (or with no known
     renewal date) and expected expansion of every account, against current MRR."""
-    until = as_of + timedelta(days=horizon_days)
+    until = add_days(as_of, horizon_days)
     mrr = churn = expansion = 0.0
     renewing = 0
     for s in snapshots:
