@@ -84,6 +84,8 @@ def _check_float(number: float, text: str) -> None:
 
 def bounded(value: object) -> object:
     """Reject a number beyond +-10^15, NaN or an infinity, given as a number or as text."""
+    if (type(value) is int or type(value) is float) and -NUMBER_LIMIT <= value <= NUMBER_LIMIT:
+        return value  # the common case, first (NaN fails the comparison)
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -111,38 +113,55 @@ def bounded(value: object) -> object:
 
 
 Bounded = BeforeValidator(bounded)
-Rating = Annotated[float, Bounded, Field(ge=0, le=10)]
-Percent = Annotated[float, Bounded, Field(ge=0, le=100)]
-Count = Annotated[int, Bounded, Field(ge=0)]
-Amount = Annotated[float, Bounded, Field(ge=0)]
-Score = Annotated[float, Bounded, Field(ge=0, le=100)]
+Rating = Annotated[float, Field(ge=0, le=10), Bounded]
+Percent = Annotated[float, Field(ge=0, le=100), Bounded]
+Count = Annotated[int, Field(ge=0), Bounded]
+Amount = Annotated[float, Field(ge=0), Bounded]
+Score = Annotated[float, Field(ge=0, le=100), Bounded]
 
 LIST_FIELDS = ("weekly_logins", "weekly_tickets", "stakeholders", "history")
 
 
 def _inspect(data: dict[str, Any]) -> None:
     """Reject values nested deeper than MAX_DEPTH and text that is not valid Unicode (lone
-    surrogates from JSON escapes): neither can be stored, printed or written back."""
-    stack: list[tuple[str, object, int]] = [(str(k), v, 1) for k, v in data.items()]
-    stack += [(str(k), k, 1) for k in data]
+    surrogates from JSON escapes): neither can be stored, printed or written back. Runs on
+    every row, so ASCII text and flat values take the shortest path."""
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            _walk(key, value)
+        elif isinstance(value, str) and not value.isascii():
+            _text_ok(key, value)
+        if isinstance(key, str) and not key.isascii():
+            _text_ok(key, key)
+
+
+def _text_ok(key: object, text: str) -> None:
+    if _SURROGATE.search(text):
+        raise ValueError(
+            f"'{_SURROGATE.sub('?', str(key))}' holds text that is not valid Unicode (an "
+            "escaped lone surrogate such as \\ud800); fix that text"
+        )
+
+
+def _walk(key: object, root: dict[Any, Any] | list[Any]) -> None:
+    """Depth and text of one field's nested value, without recursion."""
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = [(root, 1)]
     while stack:
-        key, value, depth = stack.pop()
-        if isinstance(value, str):
-            if _SURROGATE.search(value):
-                raise ValueError(
-                    f"'{_SURROGATE.sub('?', key)}' holds text that is not valid Unicode "
-                    "(an escaped lone surrogate such as \\ud800); fix that text"
-                )
-            continue
-        if not isinstance(value, dict | list):
-            continue
+        node, depth = stack.pop()
         if depth >= MAX_DEPTH:
             raise ValueError(
-                f"'{_SURROGATE.sub('?', key)}' is nested more than {MAX_DEPTH} levels deep; "
-                "account fields are at most 3 levels deep"
+                f"'{_SURROGATE.sub('?', str(key))}' is nested more than {MAX_DEPTH} levels "
+                "deep; account fields are at most 3 levels deep"
             )
-        children = [*value, *value.values()] if isinstance(value, dict) else value
-        stack += [(key, child, depth + 1) for child in children]
+        for child in [*node, *node.values()] if isinstance(node, dict) else node:
+            kind = type(child)
+            if kind is int or kind is float or child is None:
+                continue  # most children: weekly counts
+            if kind is str:
+                if not child.isascii():
+                    _text_ok(key, child)
+            elif isinstance(child, dict | list):
+                stack.append((child, depth + 1))
 
 
 class Stakeholder(BaseModel):
