@@ -18,6 +18,7 @@ from tools.playbook import Playbook, PlaybookError, load_playbook
 from tools.portfolio import (
     PortfolioError,
     RowError,
+    RowWarning,
     sample_portfolio_path,
     stream_accounts,
     write_portfolio,
@@ -329,28 +330,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _scores(
-    accounts: Iterator[Account | list[RowError]], playbook: Playbook, as_of: date
+    accounts: Iterator[Account | list[RowError]],
+    playbook: Playbook,
+    as_of: date,
+    warnings: list[RowWarning],
 ) -> Iterator[AccountScore | list[RowError]]:
+    """Score each account; print rejected rows and warnings on stderr as they come. The
+    reader adds its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    printed = 0
     for item in accounts:
         if isinstance(item, Account):
-            yield score_account(item, playbook, as_of)
+            score = score_account(item, playbook, as_of)
+            source, row = item.origin or ("", 0)
+            warnings.extend(
+                RowWarning(source=source, row=row, id=item.id, **w.model_dump())
+                for w in score.warnings
+            )
         else:
             for error in item:
                 print(f"csm: rejected {error.sentence()}", file=sys.stderr)
-            yield item
+        for warning in warnings[printed:]:
+            print(f"csm: warning: {warning.sentence()}", file=sys.stderr)
+        printed = len(warnings)
+        yield score if isinstance(item, Account) else item
+
+
+def load_checked_playbook(path: Path | None) -> Playbook:
+    """Load a playbook; a custom one's warnings (weights not adding up to 100) go to stderr."""
+    playbook = load_playbook(path)
+    if path is not None:
+        for warning in playbook.warnings():
+            print(f"csm: warning: playbook {path}: {warning}", file=sys.stderr)
+    return playbook
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """`csm score`."""
-    playbook = load_playbook(args.playbook)
+    playbook = load_checked_playbook(args.playbook)
     path = args.portfolio or sample_portfolio_path()
-    file_as_of, accounts = stream_accounts(path)
+    warnings: list[RowWarning] = []
+    file_as_of, accounts = stream_accounts(path, warnings)
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
-    scores = only_scores(_scores(accounts, playbook, as_of), errors)
+    scores = only_scores(_scores(accounts, playbook, as_of, warnings), errors)
     out = sys.stdout
     if args.format == "json":
-        count = write_json(scores, as_of, errors, out)
+        count = write_json(scores, as_of, errors, out, warnings)
     elif args.format == "csv":
         count = write_csv(scores, out)
     else:
@@ -409,10 +434,10 @@ def cmd_playbook(args: argparse.Namespace) -> int:
         print(default_playbook_path())
         return EXIT_OK
     playbook = load_playbook(args.playbook)
-    print(
-        f"playbook {args.playbook or default_playbook_path()}: valid, version {playbook.version}, "
-        f"currency {playbook.currency}"
-    )
+    source = args.playbook or default_playbook_path()
+    print(f"playbook {source}: valid, version {playbook.version}, currency {playbook.currency}")
+    for warning in playbook.warnings():
+        print(f"playbook {source}: warning: {warning}")
     return EXIT_OK
 
 

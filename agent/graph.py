@@ -24,8 +24,9 @@ from agent.prose import ProseWriter
 from agent.source import current, run_day
 from agent.writer import Reports, write_reports
 from tools.account import Account
-from tools.assessment import AccountScore, score_account
+from tools.assessment import AccountScore, score_reviewed
 from tools.forecast import AccountForecast, Calibration, calibrate, forecast_account
+from tools.plausibility import review
 from tools.playbook import Playbook, load_playbook
 from tools.proposal import ExpansionProposal, build_expansion_proposal
 from tools.risk_plan import RiskPlan, build_risk_plan
@@ -210,16 +211,17 @@ def _account(state: AssessmentState, ctx: RunSettings) -> Account:
 
 
 def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
-    """Step 1: health, churn risk, signals and opportunities."""
+    """Step 1: health, churn risk, signals and opportunities. Later steps get the reviewed
+    account: implausible values made unknown (named in `score.warnings`)."""
     ctx = runtime.context
-    account = _account(state, ctx)
-    score = score_account(account, _playbook(ctx), _as_of(ctx))
+    reviewed = review(_account(state, ctx), _as_of(ctx))
+    score = score_reviewed(reviewed, _playbook(ctx), _as_of(ctx))
     queries = [
         ("health_score", f"what a {score.health.color or 'unknown'} health score calls for"),
         ("churn_risk", f"what a {score.churn_risk.tier or 'unknown'} churn risk tier means"),
     ]
     return {
-        "account": account,
+        "account": reviewed.account,
         "score": score,
         "steps": ["assess_health"],
         "citations": cite(ctx, "assess_health", queries),

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from agent.store import Store
 from agent.writer import environment
+from tools.numbers import add_days
 from tools.playbook import Playbook
 from tools.portfolio_metrics import NO_BASELINE, check_targets, forecast_quarter, retention
 from tools.signals import in_renewal_window, renewal_talks_days
@@ -26,7 +27,7 @@ def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
     dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
     if s["next_contact_due"]:
         dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
-    soon = [d for d in dues if date.fromisoformat(d[0]) <= as_of + timedelta(days=WEEK)]
+    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, WEEK)]
     if not soon:
         return None
     return {
@@ -140,7 +141,7 @@ def build_portfolio_report(
         if (
             s["qbr_status"] in ("due", "overdue")
             and s["qbr_date"]
-            and date.fromisoformat(s["qbr_date"]) <= as_of + timedelta(days=QBR_LOOKAHEAD)
+            and date.fromisoformat(s["qbr_date"]) <= add_days(as_of, QBR_LOOKAHEAD)
         ):
             qbrs.append({k: s[k] for k in ("id", "name", "qbr_date", "qbr_status", "tier")})
         if routine == "weekly" and s["color"] == "green" and s["tier"] == "low":

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from tools.assessment import AccountScore
 from tools.expansion import expected_expansion
-from tools.portfolio import RowError
+from tools.portfolio import RowError, RowWarning
 
 if TYPE_CHECKING:
     from tools.knowledge import Passage
@@ -116,17 +116,25 @@ def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
 
 
 def write_json(
-    scores: Iterable[AccountScore], as_of: date, errors: list[RowError], out: IO[str]
+    scores: Iterable[AccountScore],
+    as_of: date,
+    errors: list[RowError],
+    out: IO[str],
+    warnings: list[RowWarning] | None = None,
 ) -> int:
-    """`{"as_of", "accounts": [...], "errors": [...]}`, streamed one account at a time.
+    """`{"as_of", "accounts": [...], "errors": [...], "warnings": [...]}`, streamed one account
+    at a time.
 
-    `errors` is read after the accounts, so a generator may keep filling it while it runs."""
+    `errors` and `warnings` are read after the accounts, so a generator may keep filling them
+    while it runs."""
     out.write('{"as_of": ' + json.dumps(as_of.isoformat()) + ', "accounts": [')
     count = 0
     for s in scores:
         out.write(("\n  " if count == 0 else ",\n  ") + s.model_dump_json())
         count += 1
     out.write('\n], "errors": ' + json.dumps([e.model_dump() for e in errors], ensure_ascii=False))
+    shown = [w.model_dump() for w in warnings or []]
+    out.write(', "warnings": ' + json.dumps(shown, ensure_ascii=False))
     out.write("}\n")
     return count
 

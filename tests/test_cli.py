@@ -20,7 +20,8 @@ def test_score_sample_json_shape(capsys):
     code, out, err = run(capsys, "score", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"as_of", "accounts", "errors"} and data["errors"] == []
+    assert set(data) == {"as_of", "accounts", "errors", "warnings"}
+    assert data["errors"] == [] and data["warnings"] == []
     assert len(data["accounts"]) >= 30
     first = data["accounts"][0]
     assert ACCOUNT_KEYS <= set(first)

@@ -161,7 +161,7 @@ def test_golden_dataset_is_well_formed() -> None:
     cases = load_cases()
     assert 80 <= len(cases) <= 120
     assert {case.suite for case in cases} == set(SUITES)
-    roots = {"churn_risk", "health", "signals", "opportunities", "not_evaluated"}
+    roots = {"churn_risk", "health", "signals", "opportunities", "not_evaluated", "warnings"}
     for case in cases:
         case.to_account()
         assert {path.split(".")[0] for path in case.expect} <= roots, case.id

@@ -224,14 +224,14 @@ def test_resume_after_interruption_with_hostile_ids_uses_the_printed_command(
 
 def crash_for(account_id, monkeypatch):
     """Make the scoring tool of the graph fail for one account only."""
-    real = graph_module.score_account
+    real = graph_module.score_reviewed
 
-    def flaky(account, *args, **kwargs):
-        if account.id == account_id:
+    def flaky(reviewed, *args, **kwargs):
+        if reviewed.account.id == account_id:
             raise RuntimeError("disk on fire")
-        return real(account, *args, **kwargs)
+        return real(reviewed, *args, **kwargs)
 
-    monkeypatch.setattr(graph_module, "score_account", flaky)
+    monkeypatch.setattr(graph_module, "score_reviewed", flaky)
 
 
 FOUR = [{"id": "a", "name": "Alpha", "mrr": 1000}, {"id": "b", "name": "Beta", "mrr": 2000},

@@ -10,6 +10,7 @@ from tools.account import Account
 from tools.churn import ChurnRisk, score_churn_risk
 from tools.expansion import OpportunityResult, match_opportunities
 from tools.health import Health, score_health
+from tools.plausibility import FieldWarning, Reviewed, review
 from tools.playbook import Playbook
 from tools.signals import SignalResult, detect_signals
 
@@ -31,10 +32,17 @@ class AccountScore(BaseModel):
     signals: list[SignalResult]
     opportunities: list[OpportunityResult]
     not_evaluated: NotEvaluated
+    warnings: list[FieldWarning] = []
 
 
 def score_account(account: Account, playbook: Playbook, as_of: date) -> AccountScore:
-    """Run the four scoring tools on one account as of a given date."""
+    """Review the account's plausibility as of a date, then run the four scoring tools on it."""
+    return score_reviewed(review(account, as_of), playbook, as_of)
+
+
+def score_reviewed(reviewed: Reviewed, playbook: Playbook, as_of: date) -> AccountScore:
+    """Score an already reviewed account; its warnings go into the result."""
+    account = reviewed.account
     signals = detect_signals(account, playbook, as_of)
     opportunities = match_opportunities(account, playbook)
     return AccountScore(
@@ -47,4 +55,5 @@ def score_account(account: Account, playbook: Playbook, as_of: date) -> AccountS
         not_evaluated=NotEvaluated(
             signals=signals.not_evaluated, opportunities=opportunities.not_evaluated
         ),
+        warnings=reviewed.warnings,
     )

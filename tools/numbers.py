@@ -15,6 +15,8 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 _WIDE = Context(prec=400, rounding=ROUND_HALF_UP)  # exact for any finite float at 1e-9
 _NOISE, _CENT, _ONE = Decimal("1e-9"), Decimal("0.01"), Decimal(1)
 
+_FIRST, _LAST = date.min.toordinal(), date.max.toordinal()
+
 
 def clamp(value: float, low: float = 0.0, high: float = 100.0) -> float:
     """Keep a value inside [low, high]."""
@@ -65,7 +67,19 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
 
 def days_between(start: date, end: date) -> int:
     """Whole days from start to end (negative when end is earlier)."""
-    return (end - start).days
+    return end.toordinal() - start.toordinal()
+
+
+def add_days(day: date, days: int) -> date:
+    """`day` + `days`, held at the ends of the calendar (0001-01-01, 9999-12-31), never raising."""
+    return date.fromordinal(min(max(day.toordinal() + days, _FIRST), _LAST))
+
+
+def month_start(year: int, month: int) -> date | None:
+    """The 1st of a month, or None when the year is outside the calendar (1..9999)."""
+    if not 1 <= year <= date.max.year:
+        return None
+    return date(year, month, 1)
 
 
 def weighted(

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from tools.account import FIELD_KINDS, nearest_field
 
 CHURN_FACTORS = (
     "contract_value",
@@ -47,6 +58,44 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+KIND_NAMES = {
+    "number": "a number",
+    "date": "a date",
+    "flag": "a yes/no flag",
+    "series": "a weekly series",
+    "list": "a list of records",
+    "text": "text",
+}
+
+
+def account_field(name: str | None) -> str | None:
+    """An `input`/`per` must name a field of the account model (tools/account.py)."""
+    if name is not None and name not in FIELD_KINDS:
+        guess = nearest_field(name, FIELD_KINDS)
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        raise ValueError(f"'{name}' is not a field of the account model{hint}")
+    return name
+
+
+def _needs(name: str, kinds: tuple[str, ...], use: str, key: str = "") -> None:
+    """Raise when the field's kind does not fit its use (`key`: the setting named, if any)."""
+    kind = FIELD_KINDS.get(name)
+    if kind is not None and kind not in kinds:
+        wanted = " or ".join(KIND_NAMES[k] for k in kinds)
+        raise ValueError(f"{key}'{name}' is {KIND_NAMES[kind]}, but {use} needs {wanted}")
+
+
+def number_field(use: str) -> Callable[[str | None], str | None]:
+    """A validator: the name is an account field holding a number."""
+
+    def check(name: str | None) -> str | None:
+        if account_field(name) is not None:
+            _needs(name, ("number",), use)
+        return name
+
+    return check
+
+
 class ChurnFactor(_Strict):
     label: str
     input: str
@@ -54,6 +103,19 @@ class ChurnFactor(_Strict):
     weight: float = Field(ge=0)
     ok: float
     bad: float
+
+    _input = field_validator("input")(account_field)
+
+    @field_validator("transform")
+    @classmethod
+    def _transform_fits(cls, value: str | None, info: ValidationInfo) -> str | None:
+        name = info.data.get("input")
+        if name is not None:
+            if value == "days_since":
+                _needs(name, ("date",), "transform days_since")
+            else:
+                _needs(name, ("number",), "a factor without a transform")
+        return value
 
     @model_validator(mode="after")
     def _bounds_differ(self) -> ChurnFactor:
@@ -104,6 +166,8 @@ class Condition(_Strict):
     input: str
     above: float
 
+    _input = field_validator("input")(number_field("a condition"))
+
 
 class Metric(_Strict):
     input: str
@@ -116,8 +180,17 @@ class Metric(_Strict):
     per_unit: float | None = None
     zero_if: Condition | None = None
 
+    _input = field_validator("input")(account_field)
+    _per = field_validator("per")(number_field("per"))
+
     @model_validator(mode="after")
     def _params(self) -> Metric:
+        if self.kind == "flag":
+            _needs(self.input, ("flag", "number"), "a flag metric", "input ")
+        elif self.window:
+            _needs(self.input, ("series",), "a metric with a window", "input ")
+        else:
+            _needs(self.input, ("number",), f"a {self.kind} metric without a window", "input ")
         if self.kind == "linear" and (
             self.zero is None or self.full is None or self.zero == self.full
         ):
@@ -155,11 +228,21 @@ class Signal(_Strict):
     above: float | None = None
     within_days: int | None = Field(default=None, ge=0)
 
+    _input = field_validator("input")(account_field)
+
+    @model_validator(mode="after")
+    def _fits(self) -> Signal:
+        if self.weeks is not None:
+            _needs(self.input, ("series",), "a signal over weeks", "input ")
+        return self
+
 
 class Clause(_Strict):
     input: str
     op: Literal["lt", "gt"]
     value: float
+
+    _input = field_validator("input")(number_field("a condition"))
 
 
 class Opportunity(_Strict):
@@ -235,6 +318,8 @@ class Kpi(_Strict):
     growth_pct: float | None = None
     lower_is_better: bool = False
     unit: str = ""
+
+    _input = field_validator("input")(number_field("a KPI"))
 
     @model_validator(mode="after")
     def _one_source(self) -> Kpi:
@@ -331,6 +416,21 @@ class Playbook(_Strict):
             raise ValueError(f"risk.mitigations must be exactly {', '.join(SIGNALS)}")
         return self
 
+    def warnings(self) -> list[str]:
+        """Valid but doubtful settings: weights that do not add up to 100."""
+        found = []
+        for key, weights in (
+            ("churn_risk.factors", [f.weight for f in self.churn_risk.factors.values()]),
+            ("health.components", [c.weight for c in self.health.components.values()]),
+        ):
+            total = sum(weights)
+            if abs(total - 100) > 1e-9:
+                found.append(
+                    f"{key}: the weights add up to {total:g}, not 100; each weight counts as "
+                    f"its share of {total:g}, so check for a typo"
+                )
+        return found
+
     def tier(self, rounded_score: int) -> Tier:
         """The churn tier whose band holds a whole-number score."""
         return next(t for t in self.churn_risk.tiers if t.min <= rounded_score <= t.max)
@@ -348,10 +448,11 @@ def default_playbook_path() -> Path:
 def _describe(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
     more = len(error.errors()) - 1
     tail = f" ({more} more problem{'s' if more > 1 else ''})" if more else ""
     return (
-        f"playbook {source}: key '{key}': {first['msg']}{tail}; "
+        f"playbook {source}: key '{key}': {message}{tail}; "
         "fix that key or start from a copy of the bundled playbook."
     )
 

@@ -14,7 +14,15 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tools.account import LIST_FIELDS, Account
+from tools.account import (
+    LIST_FIELDS,
+    Account,
+    HistoryPoint,
+    JsonNestingError,
+    Stakeholder,
+    nearest_field,
+    parse_json,
+)
 
 FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -38,13 +46,31 @@ class RowError(BaseModel):
         return f"{self.source}: row {self.row}{who}: {self.field}: {self.reason}"
 
 
+class RowWarning(BaseModel):
+    """Something read but ignored or doubted: an unknown column, an implausible value."""
+
+    source: str
+    row: int
+    id: str | None
+    field: str
+    value: str | int | float | bool | None = None
+    reason: str
+
+    def sentence(self) -> str:
+        """The warning as one line for stderr."""
+        who = f" (id {self.id})" if self.id else ""
+        return f"{self.source}: row {self.row}{who}: {self.field}: {self.reason}"
+
+
 @dataclass
 class Portfolio:
-    """A portfolio read in full: valid accounts, rejected rows, and the data's own as-of date."""
+    """A portfolio read in full: valid accounts, rejected rows, warnings (unknown columns or
+    keys), and the data's own as-of date."""
 
     accounts: list[Account] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     as_of: date | None = None
+    warnings: list[RowWarning] = field(default_factory=list)
 
 
 def sample_portfolio_path() -> Path:
@@ -77,10 +103,14 @@ def _open_text(path: Path, errors: str = "strict") -> io.TextIOWrapper:
 def _json_rows(path: Path) -> tuple[date | None, Iterator[tuple[int, Any]]]:
     with _open_text(path) as handle:
         try:
-            data = json.load(handle)
+            data = parse_json(handle.read())
         except json.JSONDecodeError as error:
             raise PortfolioError(
                 f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+            ) from None
+        except JsonNestingError as error:
+            raise PortfolioError(
+                f"{path}: {error}; an account needs at most 3 levels, fix the file's structure."
             ) from None
         except UnicodeDecodeError:
             raise PortfolioError(f"{path}: not UTF-8 text; save it as UTF-8.") from None
@@ -123,25 +153,86 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line_no, _Broken(NOT_UTF8)
                 continue
             try:
-                yield line_no, json.loads(line)
+                yield line_no, parse_json(line)
             except json.JSONDecodeError as error:
                 yield line_no, _Broken(f"not valid JSON ({error.msg})")
+            except JsonNestingError as error:
+                yield line_no, _Broken(f"{error}; an account needs at most 3 levels")
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, Any]]:
+KNOWN = {
+    "": tuple(Account.model_fields),
+    "stakeholders": tuple(Stakeholder.model_fields),
+    "history": tuple(HistoryPoint.model_fields),
+}
+
+
+def unknown_field_reason(name: str, kind: str, known: Iterable[str]) -> str:
+    """The warning text, e.g. unknown column 'MRR'; did you mean 'mrr'? (ignored)."""
+    guess = nearest_field(name, known)
+    hint = f"; did you mean '{guess}'?" if guess else ""
+    return f"unknown {kind} '{name}'{hint} (ignored)"
+
+
+def _csv_rows(path: Path, warnings: list[RowWarning] | None) -> Iterator[tuple[int, Any]]:
     with _open_text(path, errors="surrogateescape") as handle:
-        header = handle.readline()
+        first = handle.readline()
         handle.seek(0)
-        delimiter = max(",;\t", key=header.count) if header else ","
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        if not reader.fieldnames:
+        delimiter = max(",;\t", key=first.count) if first else ","
+        reader = csv.reader(handle, delimiter=delimiter)
+        header = [name.strip() for name in next(reader, [])]
+        if not header:
             return
-        for record in reader:
-            record.pop(None, None)  # cells beyond the header
+        if warnings is not None:
+            warnings.extend(_header_warnings(path.name, header))
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:  # e.g. a cell over the csv module's size limit
+                yield reader.line_num, _Broken(f"not valid CSV ({error})")
+                continue
+            if not cells:
+                continue  # a blank line
+            if len(cells) != len(header):
+                yield (
+                    reader.line_num,
+                    _Broken(
+                        f"{len(cells)} cells, but the header has {len(header)} columns; "
+                        "a separator is missing or extra in this row (quote cells that contain one)"
+                    ),
+                )
+                continue
+            record = dict(zip(header, cells, strict=True))
             if any(_not_utf8(f"{k}{v}") for k, v in record.items()):
                 yield reader.line_num, _Broken(NOT_UTF8)
                 continue
             yield reader.line_num, record
+
+
+def _header_warnings(source: str, header: list[str]) -> Iterator[RowWarning]:
+    seen: set[str] = set()
+    for name in header:
+        if _not_utf8(name):
+            continue  # every row says so
+        if name in seen:
+            yield RowWarning(
+                source=source,
+                row=1,
+                id=None,
+                field=name,
+                reason=f"column '{name}' appears more than once; the last one is used",
+            )
+        elif name not in Account.model_fields:
+            yield RowWarning(
+                source=source,
+                row=1,
+                id=None,
+                field=name,
+                reason=unknown_field_reason(name, "column", KNOWN[""]),
+            )
+        seen.add(name)
 
 
 @dataclass
@@ -149,17 +240,20 @@ class _Broken:
     reason: str
 
 
-def iter_rows(path: Path) -> tuple[date | None, Iterator[tuple[int, Any]]]:
+def iter_rows(
+    path: Path, warnings: list[RowWarning] | None = None
+) -> tuple[date | None, Iterator[tuple[int, Any]]]:
     """The file's as-of date (JSON only) and its raw rows with their row numbers.
 
     Row numbers are where a person finds the row: the line for JSONL and CSV (header = line 1),
-    the position in the list for JSON."""
+    the position in the list for JSON. `warnings`, when given, receives one warning per unknown
+    or repeated CSV column as the rows are read."""
     kind = detect_format(path)
     if kind == "json":
         return _json_rows(path)
     if not path.exists():
         raise PortfolioError(f"{path}: file not found; check the path.")
-    return None, (_jsonl_rows(path) if kind == "jsonl" else _csv_rows(path))
+    return None, (_jsonl_rows(path) if kind == "jsonl" else _csv_rows(path, warnings))
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -175,10 +269,21 @@ def _reason(error: dict[str, Any]) -> str:
     message = error["msg"]
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
-    shown = error.get("input")
-    if isinstance(shown, str | int | float | bool):
-        return f"{message} (got {shown!r})"
-    return message
+    shown = _shown(error.get("input"))
+    if not shown or message.startswith("too large"):  # the reason says it already
+        return message
+    return f"{message} (got {shown})"
+
+
+def _shown(value: Any) -> str | None:
+    """A short, printable form of a rejected input, or None for structures and huge values."""
+    if isinstance(value, bool) or (isinstance(value, int) and value.bit_length() <= 64):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
+    return None
 
 
 def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
@@ -196,10 +301,10 @@ def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
             )
         ]
     try:
-        return Account.model_validate(record)
+        return Account.model_validate(record).located(source, row)
     except ValidationError as error:
         raw_id = record.get("id")
-        account_id = str(raw_id).strip() if raw_id not in (None, "") else None
+        account_id = _shown_id(raw_id)
         return [
             RowError(
                 source=source,
@@ -212,15 +317,55 @@ def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
         ]
 
 
-def stream_accounts(path: Path) -> tuple[date | None, Iterator[Account | list[RowError]]]:
-    """Validated accounts, or each bad row's errors, in file order; duplicate ids are rejected."""
-    as_of, rows = iter_rows(path)
+def _shown_id(raw: Any) -> str | None:
+    if raw is None or raw == "" or isinstance(raw, dict | list):
+        return None
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 64:
+        return None
+    text = str(raw).strip()
+    return (text if len(text) <= 60 else text[:60] + "...") or None
+
+
+def _unknown_keys(
+    account: Account, row: int, source: str, top_level: bool, seen: set[str]
+) -> Iterator[RowWarning]:
+    """One warning per unknown key of a row, a stakeholder or a history point, per file."""
+    places: list[tuple[str, str, BaseModel]] = [("", "", account)] if top_level else []
+    for group in ("stakeholders", "history"):
+        items = enumerate(getattr(account, group) or [])
+        places += [(group, f"{group}[{i}].", item) for i, item in items]
+    for group, prefix, item in places:
+        for name in item.model_extra or {}:
+            if f"{group}.{name}" in seen:
+                continue
+            seen.add(f"{group}.{name}")
+            yield RowWarning(
+                source=source,
+                row=row,
+                id=account.id,
+                field=f"{prefix}{name}",
+                reason=unknown_field_reason(name, "key", KNOWN[group]),
+            )
+
+
+def stream_accounts(
+    path: Path, warnings: list[RowWarning] | None = None
+) -> tuple[date | None, Iterator[Account | list[RowError]]]:
+    """Validated accounts, or each bad row's errors, in file order; duplicate ids are rejected.
+
+    `warnings`, when given, receives one warning per unknown column (CSV) or unknown key
+    (JSON, JSONL; also inside stakeholders and history points) per file, as the rows are read."""
+    as_of, rows = iter_rows(path, warnings)
     source = path.name
+    top_level = detect_format(path) != "csv"  # CSV columns are named once, from the header
 
     def generate() -> Iterator[Account | list[RowError]]:
         first_seen: dict[str, int] = {}
+        unknown: set[str] = set()
         for row, record in rows:
             result = parse_row(source, row, record)
+            if isinstance(result, Account) and warnings is not None:
+                warnings.extend(_unknown_keys(result, row, source, top_level, unknown))
             if isinstance(result, Account):
                 if result.id in first_seen:
                     result = [
@@ -243,8 +388,8 @@ def stream_accounts(path: Path) -> tuple[date | None, Iterator[Account | list[Ro
 def read_portfolio(path: str | Path | None = None) -> Portfolio:
     """Read a whole portfolio (the bundled sample by default)."""
     file = Path(path) if path else sample_portfolio_path()
-    as_of, results = stream_accounts(file)
-    portfolio = Portfolio(as_of=as_of)
+    portfolio = Portfolio()
+    portfolio.as_of, results = stream_accounts(file, portfolio.warnings)
     for result in results:
         if isinstance(result, Account):
             portfolio.accounts.append(result)
@@ -296,6 +441,7 @@ __all__ = [
     "Portfolio",
     "PortfolioError",
     "RowError",
+    "RowWarning",
     "detect_format",
     "iter_rows",
     "parse_row",

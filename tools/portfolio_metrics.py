@@ -9,12 +9,12 @@ formula."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from tools.numbers import plain, r2
+from tools.numbers import add_days, plain, r2
 from tools.playbook import Targets
 
 DAYS_PER_YEAR = 365
@@ -311,7 +311,7 @@ def forecast_quarter(
     unknown renewal date counts as renewing) and expected expansion of every account, against
     their MRR. An account whose MRR is unknown, or that renews with an unknown expected churned
     MRR, is left out of every figure (counted in `left_out_accounts`), never taken as zero."""
-    until = as_of + timedelta(days=horizon_days)
+    until = add_days(as_of, horizon_days)
     mrr = churn = expansion = 0.0
     counted = renewing = left_out = 0
     for s in snapshots:

@@ -3,7 +3,7 @@ ROI case, implementation phases with dates, and timing against renewal talks and
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from statistics import fmean
 from typing import Literal
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from tools.account import Account
 from tools.assessment import AccountScore
 from tools.expansion import MONTHS_PER_YEAR, OpportunityResult, expected_expansion
-from tools.numbers import days_between, plain, r2
+from tools.numbers import add_days, days_between, month_start, plain, r2
 from tools.playbook import OfferPlan, Playbook
 from tools.signals import in_renewal_window, renewal_talks_days, renewal_talks_start
 
@@ -259,8 +259,8 @@ def _phases(plan: OfferPlan, start: date | None) -> list[ImplementationPhase]:
     for number, phase in enumerate(plan.phases, start=1):
         begin = end = None
         if start is not None:
-            begin = start + timedelta(weeks=week - 1)
-            end = begin + timedelta(weeks=phase.weeks) - timedelta(days=1)
+            begin = add_days(start, 7 * (week - 1))
+            end = add_days(begin, 7 * phase.weeks - 1)
         phases.append(
             ImplementationPhase(
                 number=number,
@@ -326,9 +326,9 @@ def proposal_timing(
             ),
         )
     month = playbook.expansion.budget_planning_month
-    planning = date(as_of.year, month, 1)
-    if planning < as_of:
-        planning = date(as_of.year + 1, month, 1)
+    planning = month_start(as_of.year, month) or date.max
+    if planning < as_of:  # next year's, held at the calendar's end in year 9999
+        planning = month_start(as_of.year + 1, month) or date.max
     candidates: list[tuple[date, str, str]] = [
         (
             planning,

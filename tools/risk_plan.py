@@ -3,14 +3,14 @@ per fired signal, retention offers, the renewal plan and the rules that could no
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel
 
 from tools.account import Account
 from tools.assessment import AccountScore
-from tools.numbers import days_between, half_up, plain
+from tools.numbers import add_days, days_between, half_up, plain
 from tools.playbook import Playbook
 from tools.signals import (
     in_renewal_window,
@@ -185,7 +185,7 @@ def build_risk_plan(
                 action=signal.action,
                 owner=rule.owner,
                 due_days=rule.due_days,
-                due_date=as_of + timedelta(days=rule.due_days),
+                due_date=add_days(as_of, rule.due_days),
                 steps=list(rule.steps),
                 evidence=signal.evidence,
             )
@@ -199,7 +199,7 @@ def build_risk_plan(
         tier_evidence=_tier_evidence(score, playbook),
         cadence=tier.cadence if tier else None,
         cadence_days=tier.cadence_days if tier else None,
-        next_contact_due=as_of + timedelta(days=tier.cadence_days) if tier else None,
+        next_contact_due=add_days(as_of, tier.cadence_days) if tier else None,
         interventions=list(tier.interventions) if tier else [],
         escalation_path=escalation_path(playbook, tier_id),
         mitigations=mitigations,

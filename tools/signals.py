@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import BaseModel
 
 from tools.account import Account, Stakeholder
-from tools.numbers import days_between, plain
+from tools.numbers import add_days, days_between, plain
 from tools.playbook import Playbook, Signal
 
 NOT_EVALUATED = None
@@ -100,7 +100,7 @@ def renewal_talks_days(playbook: Playbook) -> int:
 
 def renewal_talks_start(renewal_date: date, playbook: Playbook) -> date:
     """The day renewal talks open: the renewal date minus `renewal_window.within_days`."""
-    return renewal_date - timedelta(days=renewal_talks_days(playbook))
+    return add_days(renewal_date, -renewal_talks_days(playbook))
 
 
 def in_renewal_window(renewal_date: date, as_of: date, playbook: Playbook) -> bool:

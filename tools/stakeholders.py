@@ -24,13 +24,13 @@ Rules (playbook section `stakeholders`):
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from statistics import fmean
 
 from pydantic import BaseModel
 
 from tools.account import Account, Stakeholder
-from tools.numbers import days_between, r2
+from tools.numbers import add_days, days_between, r2
 from tools.playbook import Playbook, StakeholderRules
 from tools.signals import new_primary
 
@@ -141,7 +141,7 @@ def _person(s: Stakeholder, rules: StakeholderRules, as_of: date) -> Person:
         cadence_source=source,
         last_contact=s.last_contact,
         days_since_contact=contact_days,
-        next_contact_due=s.last_contact + timedelta(days=cadence) if s.last_contact else None,
+        next_contact_due=add_days(s.last_contact, cadence) if s.last_contact else None,
         contact_overdue=contact_days > cadence if contact_days is not None else None,
     )
 

@@ -43,14 +43,14 @@ playbook (`success_plan`, `qbr`, `onboarding`, `renewal`, `churn_risk.tiers`, `e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import BaseModel
 
 from tools.account import Account
 from tools.assessment import AccountScore
 from tools.expansion import OpportunityResult
-from tools.numbers import plain, r2
+from tools.numbers import add_days, days_between, month_start, plain, r2
 from tools.playbook import Criterion, Industry, Kpi, Playbook, Tier
 from tools.proposal import proposal_timing
 from tools.signals import renewal_talks_days, renewal_talks_start
@@ -246,7 +246,7 @@ class _Ctx:
     industry: IndustryAdaptation | None
 
     def days(self, n: int) -> date:
-        return self.as_of + timedelta(days=n)
+        return add_days(self.as_of, n)
 
     @property
     def due(self) -> date:
@@ -379,10 +379,10 @@ def _qbr_date(ctx: _Ctx) -> tuple[date, date | None, str, int | None, str]:
     asap = pb.success_plan.next_action_days
     due, method = None, "no last_qbr_date on record"
     if account.last_qbr_date is not None:
-        due = account.last_qbr_date + timedelta(days=cadence)
+        due = add_days(account.last_qbr_date, cadence)
         method = f"last_qbr_date {account.last_qbr_date} + qbr.cadence_days {cadence}"
     elif account.contract_start is not None:
-        first = account.contract_start + timedelta(days=pb.onboarding.days)
+        first = add_days(account.contract_start, pb.onboarding.days)
         if first >= ctx.as_of:
             due = first
             method = (
@@ -393,7 +393,7 @@ def _qbr_date(ctx: _Ctx) -> tuple[date, date | None, str, int | None, str]:
     if due is None:
         return ctx.days(asap), None, "unknown", None, method + soon
     if due < ctx.as_of:
-        late = (ctx.as_of - due).days
+        late = days_between(due, ctx.as_of)
         return ctx.days(asap), due, "overdue", late, f"{method} = {due}, {late} days ago{soon}"
     status = "due" if due <= ctx.horizon_end else "scheduled"
     return due, due, status, None, f"{method} = {due}"
@@ -625,7 +625,7 @@ def _criterion_data(c: Criterion, ctx: _Ctx) -> tuple[float, str] | None:
 
 
 def _criterion(c: Criterion, phase: str, start: date, ctx: _Ctx) -> CriterionStatus:
-    due = start + timedelta(days=c.due_day)
+    due = add_days(start, c.due_day)
     data = _criterion_data(c, ctx) if c.target is not None else None
     if data is not None:
         value, text = data
@@ -633,10 +633,10 @@ def _criterion(c: Criterion, phase: str, start: date, ctx: _Ctx) -> CriterionSta
         status = "met" if met else "not_met"
         evidence = f"{text} {'>=' if met else '<'} target {plain(c.target)}"
     elif due >= ctx.as_of:
-        status, evidence = "upcoming", f"due in {(due - ctx.as_of).days} days"
+        status, evidence = "upcoming", f"due in {days_between(ctx.as_of, due)} days"
     else:
         status = "due_unverified"
-        evidence = f"due {(ctx.as_of - due).days} days ago; no data confirms it"
+        evidence = f"due {days_between(due, ctx.as_of)} days ago; no data confirms it"
     return CriterionStatus(
         id=c.id,
         text=c.text,
@@ -652,17 +652,17 @@ def _criterion(c: Criterion, phase: str, start: date, ctx: _Ctx) -> CriterionSta
 def onboarding_status(ctx: _Ctx) -> OnboardingStatus | None:
     """The onboarding position of an account whose contract started < onboarding.days ago."""
     start, rules = ctx.account.contract_start, ctx.playbook.onboarding
-    if start is None or (ctx.as_of - start).days >= rules.days:
+    if start is None or days_between(start, ctx.as_of) >= rules.days:
         return None
-    day = (ctx.as_of - start).days
+    day = days_between(start, ctx.as_of)
     phase = next((p for p in rules.phases if p.start_day <= day <= p.end_day), None)
     return OnboardingStatus(
         contract_start=start,
         day=day,
-        ends=start + timedelta(days=rules.days),
+        ends=add_days(start, rules.days),
         phase=phase.id if phase else None,
-        phase_start=start + timedelta(days=phase.start_day) if phase else None,
-        phase_end=start + timedelta(days=phase.end_day) if phase else None,
+        phase_start=add_days(start, phase.start_day) if phase else None,
+        phase_end=add_days(start, phase.end_day) if phase else None,
         deliverables=list(phase.deliverables) if phase else [],
         criteria=[
             _criterion(c, p.id, start, ctx) for p in rules.phases for c in p.success_criteria
@@ -699,7 +699,7 @@ def _renewal_objective(ctx: _Ctx) -> dict | None:
     renewal = ctx.account.renewal_date
     if signal is None or renewal is None:
         return None
-    ahead = (renewal - ctx.as_of).days
+    ahead = days_between(ctx.as_of, renewal)
     return _objective(
         "protect_renewal",
         "Protect the renewal",
@@ -919,7 +919,7 @@ def build_initiatives(ctx: _Ctx, qbr_date: date) -> list[Initiative]:
                 f"{plain(o.probability)} ({o.evidence})",
                 timeline=f"proposal on {proposed}, then {weeks} weeks: {steps}",
                 start=proposed,
-                end=proposed + timedelta(weeks=weeks),
+                end=add_days(proposed, 7 * weeks),
                 resources=[SEO, CSM, CLIENT_RESOURCES.get(o.id, "client approvals and access")],
                 source=f"opportunities.{o.id}",
             )
@@ -936,8 +936,8 @@ def _peak_start(ctx: _Ctx) -> date | None:
     if quarter is None:
         return None
     for year in (ctx.as_of.year, ctx.as_of.year + 1):
-        start = date(year, 3 * (quarter - 1) + 1, 1)
-        if ctx.as_of < start <= ctx.horizon_end:
+        start = month_start(year, 3 * (quarter - 1) + 1)
+        if start is not None and ctx.as_of < start <= ctx.horizon_end:
             return start
     return None
 
@@ -1160,7 +1160,7 @@ def build_success_plan(
         people=stakeholders,
         playbook=playbook,
         as_of=as_of,
-        horizon_end=as_of + timedelta(days=playbook.success_plan.horizon_days),
+        horizon_end=add_days(as_of, playbook.success_plan.horizon_days),
         due_days=due_days,
         tier=tier,
         industry=industry,
