@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.escaping import terminal_line
 from agent.graph import AssessmentContext, build_graph
 from agent.models import configured_model
 from agent.writer import REPORTS
@@ -52,7 +53,7 @@ def assess_portfolio(args: argparse.Namespace) -> int:
     playbook = load_playbook(args.playbook)
     portfolio = read_portfolio(args.portfolio)
     for error in portfolio.errors:
-        print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+        print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
     as_of: date = args.as_of or portfolio.as_of or date.today()
     accounts = portfolio.accounts
     if args.account:
@@ -91,7 +92,8 @@ def assess_portfolio(args: argparse.Namespace) -> int:
             suffix = "json" if args.format == "json" else "md"
             path = Path(args.out) / f"{account.id}.{args.lang}.{suffix}"
             path.write_text(text, encoding="utf-8")
-            print(f"[{n}/{len(accounts)}] {account.id}: wrote {path}", file=sys.stderr)
+            print(terminal_line(f"[{n}/{len(accounts)}] {account.id}: wrote {path}"),
+                  file=sys.stderr)
         else:
             sys.stdout.write(text)
     if args.out:

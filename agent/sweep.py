@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.assess import markdown
+from agent.escaping import terminal_line
 from agent.graph import AssessmentContext, build_graph
 from agent.store import Store, StoreError
 from tools.account import Account
@@ -312,7 +313,7 @@ def _store_batch(
         if isinstance(item, list):
             result.rejected.extend(item)
             for error in item:
-                print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+                print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
             continue
         if item["id"] in seen:
             error = RowError(
@@ -323,7 +324,7 @@ def _store_batch(
                 reason=f"duplicate id, first used in row {seen[item['id']]}",
             )
             result.rejected.append(error)
-            print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+            print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
             continue
         seen[item["id"]] = row
         snapshots.append(item)

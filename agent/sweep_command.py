@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.escaping import terminal_line
 from agent.portfolio_report import build_portfolio_report, render_portfolio_report
 from agent.store import Store, StoreError
 from agent.sweep import SweepOptions, run_sweep
@@ -35,14 +36,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             else:
                 rejected += 1
                 for error in item:
-                    print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+                    print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
 
     store = Store(store_path(args.db))
     try:
         count = store.import_accounts(good())
     finally:
         store.close()
-    print(f"imported {count} accounts into {store.path} ({rejected} rows rejected)")
+    print(terminal_line(f"imported {count} accounts into {store.path} ({rejected} rows rejected)"))
     return 2 if rejected else 0
 
 
@@ -144,7 +145,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.stop()
         if result.note:
-            print(f"csm sweep: {result.note}.", file=sys.stderr)
+            print(terminal_line(f"csm sweep: {result.note}."), file=sys.stderr)
         elif result.accounts == 0 and result.skipped == 0:
             raise CliError(f"{source or store.path}: no account could be read"
                            + (f" ({len(result.rejected)} problems listed above)."
@@ -156,11 +157,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8"
         )
         rate = result.accounts / result.seconds if result.seconds else 0
-        print(
+        print(terminal_line(
             f"swept {result.accounts} accounts ({result.skipped} already done) as of {as_of} "
             f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts; "
             f"portfolio report: {folder / 'portfolio.md'}"
-        )
+        ))
         if args.notify and result.alerts:
             try:
                 notify(args.notify, {"as_of": as_of.isoformat(), "alerts": result.alerts})
