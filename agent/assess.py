@@ -6,18 +6,19 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.escaping import terminal_line
 from agent.graph import AssessmentContext, build_graph
 from agent.models import configured_model
 from agent.writer import REPORTS
 from tools.account import Account
 from tools.filenames import report_name
 from tools.forecast import calibrate
-from tools.playbook import load_playbook
-from tools.portfolio import iter_rows, sample_portfolio_path
+from tools.portfolio import failed_row, numbered_accounts, sample_portfolio_path
 
 
 class AssessError(ValueError):
@@ -52,20 +53,23 @@ def markdown(state: dict[str, Any]) -> str:
     return join_reports({name: getattr(reports, name) for name in REPORTS})
 
 
-def assess_portfolio(args: argparse.Namespace) -> int:
+def assess_portfolio(
+    args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
+) -> int:
     """Assess the chosen accounts; print them, or write one file per account into --out under
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
     error when none was."""
-    from agent.cli import CliError
-    from agent.sweep import Rejections, crash_error, numbered_accounts, write_report
+    from agent.cli import CliError, load_checked_playbook
+    from agent.sweep import Rejections, write_report
 
-    playbook = load_playbook(args.playbook)
+    playbook = load_checked_playbook(args.playbook)
     path = Path(args.portfolio) if args.portfolio else sample_portfolio_path()
-    file_as_of, rows = iter_rows(path)
     tally = Rejections()
+    file_as_of, rows = numbered_accounts(path, tally.warnings)
     accounts: list[tuple[int, Account]] = []
-    for row, item in numbered_accounts(path.name, rows):
+    for row, item in rows:
+        tally.warn()
         if isinstance(item, Account):
             accounts.append((row, item))
         else:
@@ -86,6 +90,7 @@ def assess_portfolio(args: argparse.Namespace) -> int:
         model = configured_model(args.model, max_retries=0)
     except ValueError as error:
         raise CliError(str(error).replace("csm chat needs a model", "a model is needed")) from None
+    before_work()  # the knowledge index, once the input is known to be usable
     context = AssessmentContext(
         as_of=as_of,
         lang=args.lang,
@@ -114,14 +119,15 @@ def assess_portfolio(args: argparse.Namespace) -> int:
                 suffix = "json" if args.format == "json" else "md"
                 name = report_name(account.id, args.lang, suffix)
                 written = write_report(Path(args.out), name, text)
-                print(f"[{n}/{len(accounts)}] {account.id}: wrote {written}", file=sys.stderr)
+                line = f"[{n}/{len(accounts)}] {account.id}: wrote {written}"
+                print(terminal_line(line), file=sys.stderr)
             else:
                 sys.stdout.write(text)
             done += 1
         except BrokenPipeError:
             raise
         except Exception as error:  # noqa: BLE001 - one row never stops the others
-            tally.reject([crash_error(path.name, row, account.id, error)])
+            tally.reject([failed_row(path.name, row, account.id, error)])
     if done == 0:
         raise CliError(
             f"{path}: no account could be assessed ({tally.rows} rows not processed, "

@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from agent.escaping import terminal_line, terminal_text
 from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
 
 __all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout", "run_chat"]
@@ -190,12 +191,12 @@ def chat_turn(agent: Any, config: dict[str, Any], text: str, output: TextIO) -> 
         {"messages": [{"role": "user", "content": text}]}, config, stream_mode="messages"
     ):
         if isinstance(chunk, ToolMessage):
-            output.write(("\n" if started else "") + f"  [tool {chunk.name}]\n")
+            output.write(("\n" if started else "") + f"  [tool {terminal_line(chunk.name)}]\n")
             started = False
             continue
         if not isinstance(chunk, AIMessage) or meta.get("langgraph_node") != "model":
             continue
-        piece = _text(chunk)
+        piece = terminal_text(_text(chunk))  # the model may echo account text
         if piece:
             if not started:
                 output.write("csm> ")
@@ -229,7 +230,7 @@ def run_chat(
                 output.write("\n(interrupted)\n")
                 _close_open_tool_calls(agent, config)
             except Exception as error:  # noqa: BLE001 - one sentence; the session goes on
-                output.write(f"\ncsm: {explain(error)}\n")
+                output.write(f"\ncsm: {terminal_line(explain(error))}\n")
                 _close_open_tool_calls(agent, config)
             output.flush()
     finally:

@@ -10,10 +10,12 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+from agent.escaping import terminal_line
 from agent.render import only_scores, write_csv, write_json, write_table
 from tools.account import Account
 from tools.assessment import AccountScore, score_account
 from tools.kb_docs import TOPICS, KnowledgeError
+from tools.paths import DataDirError
 from tools.playbook import Playbook, PlaybookError, load_playbook
 from tools.portfolio import (
     PortfolioError,
@@ -348,9 +350,9 @@ def _scores(
             )
         else:
             for error in item:
-                print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+                print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
         for warning in warnings[printed:]:
-            print(f"csm: warning: {warning.sentence()}", file=sys.stderr)
+            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
         printed = len(warnings)
         yield score if isinstance(item, Account) else item
 
@@ -483,8 +485,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     """`csm assess`."""
     from agent.assess import assess_portfolio
 
-    _knowledge_ready()
-    return assess_portfolio(args)
+    return assess_portfolio(args, before_work=_knowledge_ready)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -502,8 +503,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         os.environ.setdefault(name, "1")
     from agent.sweep_command import cmd_sweep as run
 
-    _knowledge_ready()  # once, before the worker processes start
-    return run(args)
+    return run(args, before_work=_knowledge_ready)  # once, before the workers start
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -551,22 +551,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     try:
-        return COMMANDS[args.command](args)
-    except (CliError, PlaybookError, PortfolioError, KnowledgeError) as error:
-        print(f"csm: error: {error}", file=sys.stderr)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `csm score | head`: the reader has what it wanted
+        _detach_stdout()
+        return EXIT_OK
+    except (CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError) as error:
+        _say(f"csm: error: {error}")
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("csm: interrupted", file=sys.stderr)
+        _say("csm: interrupted")
         return 130
     except Exception as error:  # noqa: BLE001 - the last resort: one sentence, no traceback
         if os.environ.get("CSM_DEBUG"):
             raise
-        print(f"csm: internal error in `csm {args.command}`: {type(error).__name__}: {error}. "
-              "Run again with CSM_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        _say(f"csm: internal error in `csm {args.command}`: {type(error).__name__}: {error}. "
+             "Run again with CSM_DEBUG=1 for the traceback and report it.")
         return EXIT_FAILED
-    except BrokenPipeError:
-        sys.stderr.close()
-        return EXIT_OK
+
+
+def _say(line: str) -> None:
+    """One line on stderr, cleaned for the terminal (it may quote account text)."""
+    try:
+        print(terminal_line(line), file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):  # stderr closed too: nothing left to tell
+        pass
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of the unwritten rest does
+    not fail again ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file descriptor (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from agent.escaping import csv_cell, terminal_line, terminal_text
 from tools.assessment import AccountScore
 from tools.expansion import expected_expansion
 from tools.portfolio import RowError, RowWarning
@@ -38,12 +39,28 @@ CSV_COLUMNS = [
 ]
 
 
+class _Console(Console):
+    """A rich console that lets a closed pipe (`csm score | head`) reach the CLI, which ends
+    quietly, instead of rich's own exit with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def _num(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
 
+def _plain(value: object, style: str = "") -> Text:
+    """Account (or playbook) text for rich: a `Text`, so no markup or emoji code is read in
+    it, with terminal escape sequences and control characters removed."""
+    return Text(terminal_line(value), style=style)
+
+
 def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out: IO[str]) -> int:
-    """A readable terminal table with coloured tier and health; returns the account count."""
+    """A readable terminal table with coloured tier and health; returns the account count.
+
+    Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed."""
     table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
     for column, justify in [
         ("ID", "left"),
@@ -56,7 +73,7 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
         ("Signals", "left"),
         (f"Upsell EV, {currency}/mo", "right"),
     ]:
-        table.add_column(column, justify=justify, overflow="fold")
+        table.add_column(_plain(column), justify=justify, overflow="fold")
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
     count = 0
@@ -64,54 +81,56 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
         count += 1
         tiers[s.churn_risk.tier or "unknown"] += 1
         colors[s.health.color or "unknown"] += 1
+        signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
         table.add_row(
-            s.id,
-            s.name,
-            _num(s.health.score),
-            Text(s.health.color or "unknown", style=COLOR_STYLE.get(s.health.color or "", "dim")),
-            _num(s.churn_risk.score),
-            Text(
-                s.churn_risk.tier or "unknown", style=TIER_STYLE.get(s.churn_risk.tier or "", "dim")
-            ),
-            f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}",
-            "\n".join(sig.id for sig in s.signals) or "[dim]none[/dim]",
-            _num(expected_expansion(s.opportunities), 0) if s.opportunities else "[dim]—[/dim]",
+            _plain(s.id),
+            _plain(s.name),
+            _plain(_num(s.health.score)),
+            _plain(s.health.color or "unknown", COLOR_STYLE.get(s.health.color or "", "dim")),
+            _plain(_num(s.churn_risk.score)),
+            _plain(s.churn_risk.tier or "unknown", TIER_STYLE.get(s.churn_risk.tier or "", "dim")),
+            _plain(f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}"),
+            Text(signals) if signals else Text("none", style="dim"),
+            _plain(_num(expected_expansion(s.opportunities), 0))
+            if s.opportunities
+            else Text("—", style="dim"),
         )
     probe = Console(file=out)
-    console = Console(file=out, width=probe.width if probe.is_terminal else 160)
+    console = _Console(file=out, width=probe.width if probe.is_terminal else 160)
     console.print(table)
     console.print(
-        f"{count} account{'s' if count != 1 else ''}. Tiers: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(tiers.items()))
-        + ". Health: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(colors.items()))
-        + "."
+        _plain(
+            f"{count} account{'s' if count != 1 else ''}. Tiers: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(tiers.items()))
+            + ". Health: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(colors.items()))
+            + "."
+        )
     )
     return count
 
 
 def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
-    """One flat row per account."""
+    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`)."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     count = 0
     for s in scores:
         count += 1
-        writer.writerow(
-            [
-                s.id,
-                s.name,
-                s.health.score,
-                s.health.color,
-                s.health.coverage,
-                s.churn_risk.score,
-                s.churn_risk.tier,
-                s.churn_risk.coverage,
-                ";".join(sig.id for sig in s.signals),
-                ";".join(o.id for o in s.opportunities),
-                expected_expansion(s.opportunities),
-            ]
-        )
+        row = [
+            s.id,
+            s.name,
+            s.health.score,
+            s.health.color,
+            s.health.coverage,
+            s.churn_risk.score,
+            s.churn_risk.tier,
+            s.churn_risk.coverage,
+            ";".join(sig.id for sig in s.signals),
+            ";".join(o.id for o in s.opportunities),
+            expected_expansion(s.opportunities),
+        ]
+        writer.writerow([csv_cell(cell) for cell in row])
     return count
 
 
@@ -156,15 +175,18 @@ def write_passages(passages: list[Passage], fmt: str, out: IO[str]) -> None:
         results = [p.model_dump() for p in passages]
         out.write(json.dumps({"results": results}, ensure_ascii=False, indent=2) + "\n")
         return
-    console = Console(file=out)
+    console = _Console(file=out)
     if not passages:
         console.print("no passages found")
     for rank, p in enumerate(passages, start=1):
         console.print(
-            f"[bold]{rank}. {p.heading}[/bold]  [dim]{p.topic} · {p.lang} · "
-            f"{p.source} · score {p.score:.3f}[/dim]"
+            Text.assemble(
+                _plain(f"{rank}. {p.heading}", "bold"),
+                "  ",
+                _plain(f"{p.topic} · {p.lang} · {p.source} · score {p.score:.3f}", "dim"),
+            )
         )
-        console.print(unwrap(p.text), markup=False, highlight=False)
+        console.print(Text(terminal_text(unwrap(p.text))), highlight=False)
         console.print()
 
 

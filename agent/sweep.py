@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.assess import markdown
+from agent.escaping import terminal_line
 from agent.graph import AssessmentContext, build_graph
 from agent.store import ERRORS_KEPT, Store, StoreError
 from tools.account import Account
 from tools.filenames import inside, report_name
 from tools.playbook import Playbook
-from tools.portfolio import RowError, iter_rows, parse_row
+from tools.portfolio import RowError, RowWarning, failed_row, iter_rows, validated_rows
 
 BATCH = 100
 REPORT_KIND = "assessment"
@@ -59,14 +60,22 @@ class Rejections:
 
     errors: list[RowError] = field(default_factory=list)
     rows: int = 0
+    warnings: list[RowWarning] = field(default_factory=list)
+    warned: int = 0
 
     def reject(self, errors: list[RowError]) -> None:
         """Name one row that is not processed and count it."""
         for error in errors:
-            print(f"csm: rejected {error.sentence()}", file=sys.stderr)
+            print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
         if self.rows < ERRORS_KEPT:
             self.errors.extend(errors)
         self.rows += 1
+
+    def warn(self) -> None:
+        """Print the reader's warnings (unknown columns, say) found since the last call."""
+        for warning in self.warnings[self.warned :]:
+            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
+        self.warned = len(self.warnings)
 
 
 @dataclass
@@ -81,56 +90,6 @@ class SweepResult:
     alerts: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     note: str = ""
-
-
-def crash_error(source: str, row: int, account_id: str | None, error: BaseException) -> RowError:
-    """A row that failed while it was being processed, as a row error."""
-    detail = " ".join(str(error).split())[:200]
-    return RowError(
-        source=source,
-        row=row,
-        id=account_id,
-        field="(row)",
-        reason=f"not processed: {type(error).__name__}" + (f": {detail}" if detail else ""),
-    )
-
-
-def validated_rows(
-    source: str, rows: Iterator[tuple[int, Any]]
-) -> Iterator[tuple[int, Any, Account | list[RowError]]]:
-    """Each raw row with its row number and its validation: the account, or the row's errors.
-    A duplicate id is rejected (the first row with an id wins) and a row whose validation
-    itself fails is named, never raised."""
-    first: dict[str, int] = {}
-    for row, record in rows:
-        try:
-            result = parse_row(source, row, record)
-        except Exception as error:  # noqa: BLE001 - one row never stops the others
-            raw = record.get("id") if isinstance(record, dict) else None
-            result = [crash_error(source, row, None if raw is None else str(raw), error)]
-        if isinstance(result, Account):
-            if result.id in first:
-                result = [
-                    RowError(
-                        source=source,
-                        row=row,
-                        id=result.id,
-                        field="id",
-                        reason=f"duplicate id, first used in row {first[result.id]}; "
-                        "give each account its own id",
-                    )
-                ]
-            else:
-                first[result.id] = row
-        yield row, record, result
-
-
-def numbered_accounts(
-    source: str, rows: Iterator[tuple[int, Any]]
-) -> Iterator[tuple[int, Account | list[RowError]]]:
-    """Each row's account or errors with its row number (see validated_rows)."""
-    for row, _, result in validated_rows(source, rows):
-        yield row, result
 
 
 def write_report(folder: Path, name: str, text: str) -> Path:
@@ -235,7 +194,7 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None
                 path = str(write_report(options.out, name, markdown(state)))
             out.append((row, result, path))
         except Exception as error:  # noqa: BLE001 - one row never stops the others
-            out.append((row, [crash_error(source_name(options), row, account_id, error)], None))
+            out.append((row, [failed_row(source_name(options), row, account_id, error)], None))
     return out
 
 
@@ -275,9 +234,9 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     return digest.hexdigest()[:32]
 
 
-def _rows(options: SweepOptions, store: Store) -> Iterator[tuple[int, Any]]:
+def _rows(options: SweepOptions, store: Store, result: SweepResult) -> Iterator[tuple[int, Any]]:
     if options.source is not None:
-        return iter_rows(options.source)[1]
+        return iter_rows(options.source, result.rejected.warnings)[1]
     return store.iter_accounts()
 
 
@@ -287,7 +246,12 @@ def _batches(
     """Batches of the raw rows that are valid, first with their id and not yet done; every
     other row is rejected here, before any worker sees it."""
     batch: list[tuple[int, Any]] = []
-    for row, record, item in validated_rows(source_name(options), _rows(options, store)):
+    top_level = options.source is None or options.source.suffix.lower() != ".csv"
+    rows = _rows(options, store, result)
+    for row, record, item in validated_rows(
+        source_name(options), rows, result.rejected.warnings, top_level
+    ):
+        result.rejected.warn()
         if not isinstance(item, Account):
             result.rejected.reject(item)
             continue
@@ -450,4 +414,4 @@ def _store_batch(
         except Exception as error:  # noqa: BLE001 - reported per row
             if entry[2]:
                 Path(entry[2]).unlink(missing_ok=True)  # no report for a row not stored
-            result.rejected.reject([crash_error(source, entry[0], entry[1]["id"], error)])
+            result.rejected.reject([failed_row(source, entry[0], entry[1]["id"], error)])

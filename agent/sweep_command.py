@@ -8,19 +8,25 @@ import os
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.escaping import terminal_line
 from agent.portfolio_report import build_portfolio_report, render_portfolio_report
 from agent.store import Store, StoreError
-from agent.sweep import Rejections, SweepOptions, crash_error, numbered_accounts, run_sweep
+from agent.sweep import Rejections, SweepOptions, run_sweep
 from tools.account import Account
 from tools.forecast import calibrate
 from tools.paths import data_dir, store_path
-from tools.playbook import load_playbook
-from tools.portfolio import iter_rows, stream_accounts
+from tools.portfolio import (
+    failed_row,
+    iter_rows,
+    numbered_accounts,
+    stream_accounts,
+    validated_rows,
+)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -28,19 +34,20 @@ def cmd_import(args: argparse.Namespace) -> int:
     stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
     from agent.cli import CliError
 
-    _, rows = iter_rows(args.portfolio)
     source = args.portfolio.name
     tally = Rejections()
+    _, rows = numbered_accounts(args.portfolio, tally.warnings)
 
     def good() -> Iterator[tuple[int, dict[str, Any]]]:
-        for row, item in numbered_accounts(source, rows):
+        for row, item in rows:
+            tally.warn()
             if not isinstance(item, Account):
                 tally.reject(item)
                 continue
             try:
                 record = item.model_dump(mode="json", exclude_none=True)
             except Exception as error:  # noqa: BLE001 - one row never stops the others
-                tally.reject([crash_error(source, row, item.id, error)])
+                tally.reject([failed_row(source, row, item.id, error)])
                 continue
             yield row, record
 
@@ -50,14 +57,16 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         store.close()
     for failure in failed:
-        tally.reject([crash_error(source, failure.row, failure.record["id"], failure.error)])
+        tally.reject([failed_row(source, failure.row, failure.record["id"], failure.error)])
     if count == 0:
         raise CliError(
             f"{args.portfolio}: no account could be read"
             + (f" ({tally.rows} rows rejected, listed above); fix them and import again."
                if tally.rows else "; the file has no rows.")
         )
-    print(f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)")
+    print(terminal_line(
+        f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)"
+    ))
     return 2 if tally.rows else 0
 
 
@@ -65,7 +74,7 @@ def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
     """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
     rows = store.iter_accounts() if source is None else iter_rows(source)[1]
     name = source.name if source is not None else "store"
-    for _, item in numbered_accounts(name, rows):
+    for _, _, item in validated_rows(name, rows):
         if isinstance(item, Account):
             yield item
 
@@ -134,11 +143,13 @@ def notify(target: str, payload: dict[str, Any]) -> None:
         subprocess.run(target, shell=True, input=body, text=True, check=True, timeout=60)  # noqa: S602
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+def cmd_sweep(
+    args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
+) -> int:
     """`csm sweep`."""
-    from agent.cli import CliError
+    from agent.cli import CliError, load_checked_playbook
 
-    playbook = load_playbook(args.playbook)
+    playbook = load_checked_playbook(args.playbook)
     source: Path | None = args.portfolio
     file_as_of = None
     if source is not None:
@@ -169,6 +180,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             playbook=str(args.playbook) if args.playbook else None,
             resume=args.resume,
         )
+        before_work()  # the knowledge index, once the inputs are known to be usable
         calibration = calibrate(_accounts(source, store), playbook, as_of)
         total = store.account_count() if source is None else None
         bar, progress = _progress(total)
@@ -196,7 +208,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                            + (f" ({result.rejected.rows} rows rejected, listed above)."
                               if result.rejected.rows else "; it has no rows."))
         if result.note:
-            print(f"csm sweep: {result.note}.", file=sys.stderr)
+            print(terminal_line(f"csm sweep: {result.note}."), file=sys.stderr)
         report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(
@@ -204,11 +216,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         rate = result.accounts / result.seconds if result.seconds else 0
         rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
-        print(
+        print(terminal_line(
             f"swept {result.accounts} accounts ({result.skipped} already done) as of {as_of} "
             f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts{rejected}; "
             f"portfolio report: {folder / 'portfolio.md'}"
-        )
+        ))
         if args.notify and result.alerts:
             try:
                 notify(args.notify, {"as_of": as_of.isoformat(), "alerts": result.alerts})

@@ -204,12 +204,11 @@ def list_accounts(
 def _row_of(source: Accounts, account_id: str) -> int | None:
     """The row of an account in its portfolio file (read again: errors only); None for the
     store, whose rows have no number a person could look up."""
-    from agent.sweep import numbered_accounts
-    from tools.portfolio import iter_rows
+    from tools.portfolio import numbered_accounts
 
     if source.kind == "store":
         return None
-    for row, item in numbered_accounts(source.path.name, iter_rows(source.path)[1]):
+    for row, item in numbered_accounts(source.path)[1]:
         if isinstance(item, Account) and item.id == account_id:
             return row
     return None
@@ -277,22 +276,21 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
     """WRITES: import a portfolio file into the account store. Rows that cannot be read or
     stored are listed in `rejected` (row, id, reason) and the others imported."""
     from agent.store import Store
-    from agent.sweep import crash_error, numbered_accounts
-    from tools.portfolio import iter_rows
+    from tools.portfolio import failed_row, numbered_accounts
 
     file = Path(path).expanduser()
-    _, raw = iter_rows(file)
+    _, raw = numbered_accounts(file)
     rejected: list[dict[str, Any]] = []
 
     def good() -> Any:
-        for row, item in numbered_accounts(file.name, raw):
+        for row, item in raw:
             if not isinstance(item, Account):
                 rejected.extend(e.model_dump() for e in item)
                 continue
             try:
                 yield row, item.model_dump(mode="json", exclude_none=True)
             except Exception as error:  # noqa: BLE001 - one row never stops the others
-                rejected.append(crash_error(file.name, row, item.id, error).model_dump())
+                rejected.append(failed_row(file.name, row, item.id, error).model_dump())
 
     ws = workspace()
     store = Store(store_path(ws.db))
@@ -300,7 +298,7 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
         count, failed = store.import_accounts(good())
     finally:
         store.close()
-    rejected += [crash_error(file.name, f.row, f.record["id"], f.error).model_dump()
+    rejected += [failed_row(file.name, f.row, f.record["id"], f.error).model_dump()
                  for f in failed]
     if count == 0:
         raise ToolError(f"{file}: no account could be imported"

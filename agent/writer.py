@@ -2,7 +2,15 @@
 
 Every figure comes from the state. Each report has one summary paragraph: deterministic (from
 the playbook, the tool results and the cited knowledge) unless a model is configured and its
-paragraph passes the number check (agent.prose)."""
+paragraph passes the number check (agent.prose).
+
+Every value a report template prints is account data until proven otherwise, so the
+environment's `finalize` hook escapes each `{{ ... }}` for Markdown (`markdown_inline`: one
+line, syntax characters escaped). Two kinds of templates write plain text instead, escaped where
+their output is printed: helper templates (a name starting with `_`, the macros) and the
+summary drafts (`*_summary.md.j2`, also the model's input); their values are only kept on one
+line and cleaned of control characters (`terminal_line`). The summary paragraph goes into a
+report through the `paragraph` filter (`markdown_block`: its lines kept, each escaped)."""
 
 from __future__ import annotations
 
@@ -10,9 +18,11 @@ from datetime import date
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from pydantic import BaseModel
 
+from agent.escaping import markdown_block, markdown_inline, terminal_line
 from agent.prose import ProseRecord, ProseWriter
 from tools.playbook import Playbook
 
@@ -40,8 +50,29 @@ def _number(value: Any, digits: int, lang: str) -> str:
     return text.replace(",", " ").replace(".", ",") if lang == "ru" else text
 
 
+class Escaped(str):
+    """Text already escaped for Markdown (the output of the `paragraph` filter)."""
+
+
+def writes_plain_text(template: str | None) -> bool:
+    """Whether a template writes plain text (macros, summary drafts), not Markdown."""
+    name = (template or "").rsplit("/", 1)[-1]
+    return name.startswith("_") or name.endswith("_summary.md.j2")
+
+
+@pass_context
+def _finalize(context: Context, value: Any) -> Any:
+    """Escape every printed value of a Markdown template (see the module docstring)."""
+    if isinstance(value, Escaped):
+        return value
+    if writes_plain_text(context.name):
+        return terminal_line(value)
+    return markdown_inline(value)
+
+
 def make_environment(lang: str, currency: str) -> Environment:
-    """A Jinja environment with the formatting filters of one language."""
+    """A Jinja environment with the formatting filters of one language; Markdown templates
+    escape every value they print."""
     env = Environment(
         loader=PackageLoader("prompts", "reports"),
         undefined=StrictUndefined,
@@ -49,6 +80,7 @@ def make_environment(lang: str, currency: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=_finalize,
     )
     unknown = UNKNOWN[lang]
 
@@ -68,6 +100,7 @@ def make_environment(lang: str, currency: str) -> Environment:
         known=lambda v: unknown if v is None or v == [] else v,
         label=lambda v: str(v).replace("_", " "),
         sentence=lambda v: str(v)[:1].upper() + str(v)[1:],
+        paragraph=lambda v: Escaped(markdown_block(v)),
     )
     terms = _terms(lang)
     env.filters["t"] = lambda v: terms.get(str(v), str(v)) if v is not None else unknown

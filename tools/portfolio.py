@@ -348,6 +348,66 @@ def _unknown_keys(
             )
 
 
+def failed_row(source: str, row: int, account_id: str | None, error: BaseException) -> RowError:
+    """A row that failed while it was being processed (not a validation error), as a row error."""
+    detail = " ".join(str(error).split())[:200]
+    return RowError(
+        source=source,
+        row=row,
+        id=account_id,
+        field="(row)",
+        reason=f"not processed: {type(error).__name__}" + (f": {detail}" if detail else ""),
+    )
+
+
+def validated_rows(
+    source: str,
+    rows: Iterable[tuple[int, Any]],
+    warnings: list[RowWarning] | None = None,
+    top_level: bool = True,
+) -> Iterator[tuple[int, Any, Account | list[RowError]]]:
+    """Each raw row with its row number and its validation: the account, or the row's errors.
+
+    A duplicate id is rejected (the first row with an id wins); a row whose validation itself
+    fails is named, never raised. `warnings`, when given, receives one warning per unknown key
+    per source (`top_level` False: only inside stakeholders and history, as for CSV, whose
+    columns the reader names once from the header)."""
+    first_seen: dict[str, int] = {}
+    unknown: set[str] = set()
+    for row, record in rows:
+        try:
+            result = parse_row(source, row, record)
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            raw = record.get("id") if isinstance(record, dict) else None
+            result = [failed_row(source, row, None if raw is None else str(raw), error)]
+        if isinstance(result, Account):
+            if warnings is not None:
+                warnings.extend(_unknown_keys(result, row, source, top_level, unknown))
+            if result.id in first_seen:
+                result = [
+                    RowError(
+                        source=source,
+                        row=row,
+                        id=result.id,
+                        field="id",
+                        reason=f"duplicate id, first used in row {first_seen[result.id]}; "
+                        "give each account its own id",
+                    )
+                ]
+            else:
+                first_seen[result.id] = row
+        yield row, record, result
+
+
+def numbered_accounts(
+    path: Path, warnings: list[RowWarning] | None = None
+) -> tuple[date | None, Iterator[tuple[int, Account | list[RowError]]]]:
+    """The file's as-of date and each row's account or errors with its row number."""
+    as_of, rows = iter_rows(path, warnings)
+    results = validated_rows(path.name, rows, warnings, detect_format(path) != "csv")
+    return as_of, ((row, result) for row, _, result in results)
+
+
 def stream_accounts(
     path: Path, warnings: list[RowWarning] | None = None
 ) -> tuple[date | None, Iterator[Account | list[RowError]]]:
@@ -355,34 +415,8 @@ def stream_accounts(
 
     `warnings`, when given, receives one warning per unknown column (CSV) or unknown key
     (JSON, JSONL; also inside stakeholders and history points) per file, as the rows are read."""
-    as_of, rows = iter_rows(path, warnings)
-    source = path.name
-    top_level = detect_format(path) != "csv"  # CSV columns are named once, from the header
-
-    def generate() -> Iterator[Account | list[RowError]]:
-        first_seen: dict[str, int] = {}
-        unknown: set[str] = set()
-        for row, record in rows:
-            result = parse_row(source, row, record)
-            if isinstance(result, Account) and warnings is not None:
-                warnings.extend(_unknown_keys(result, row, source, top_level, unknown))
-            if isinstance(result, Account):
-                if result.id in first_seen:
-                    result = [
-                        RowError(
-                            source=source,
-                            row=row,
-                            id=result.id,
-                            field="id",
-                            reason=f"duplicate id, first used in row {first_seen[result.id]}; "
-                            "give each account its own id",
-                        )
-                    ]
-                else:
-                    first_seen[result.id] = row
-            yield result
-
-    return as_of, generate()
+    as_of, results = numbered_accounts(path, warnings)
+    return as_of, (result for _, result in results)
 
 
 def read_portfolio(path: str | Path | None = None) -> Portfolio:
@@ -443,10 +477,13 @@ __all__ = [
     "RowError",
     "RowWarning",
     "detect_format",
+    "failed_row",
     "iter_rows",
+    "numbered_accounts",
     "parse_row",
     "read_portfolio",
     "sample_portfolio_path",
     "stream_accounts",
+    "validated_rows",
     "write_portfolio",
 ]

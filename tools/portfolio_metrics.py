@@ -153,7 +153,7 @@ def retention(
         annualised = "not measurable: no account has a known MRR at both ends"
     else:
         annualised = (
-            f"annual = period rate ** ({DAYS_PER_YEAR} / {p.days}), as if the period's pace "
+            f"annual = period rate ^ ({DAYS_PER_YEAR} / {p.days}), as if the period's pace "
             f"held for a year"
         )
     return Retention(
@@ -218,7 +218,7 @@ def _unmeasured(
 def retention_target(r: Retention | None, targets: Targets) -> TargetCheck:
     """Annual retention: the annualised GRR against `targets.annual_retention`."""
     key, goal = "annual_retention", targets.annual_retention
-    method = f"annualised GRR = period GRR ** ({DAYS_PER_YEAR} / period days)"
+    method = f"annualised GRR = period GRR ^ ({DAYS_PER_YEAR} / period days)"
     if r is None:
         return _unmeasured(key, goal, f"not measurable: {NO_BASELINE}", None, method)
     if r.annual_grr is None:
@@ -228,7 +228,7 @@ def retention_target(r: Retention | None, targets: Targets) -> TargetCheck:
         goal,
         r.annual_grr,
         r.period,
-        f"{method} = {plain(r.grr or 0.0)} ** ({DAYS_PER_YEAR} / {r.period.days})",
+        f"{method} = {plain(r.grr or 0.0)} ^ ({DAYS_PER_YEAR} / {r.period.days})",
     )
 
 
