@@ -56,7 +56,7 @@ def test_retention_annualises_by_compounding_from_the_minimum_days():
     # 90 days. GRR = (1000 - 50) / 1000 = 0.95; NRR = (1000 + 50 - 50) / 1000 = 1.0.
     # Annual GRR = 0.95 ** (365 / 90) = exp(4.0556 x ln 0.95 = -0.05129) = exp(-0.20802) = 0.8122
     assert (r.grr, r.nrr, r.annual_grr, r.annual_nrr) == (0.95, 1.0, 0.8122, 1.0)
-    assert r.annualised.startswith("annual = period rate ** (365 / 90)")
+    assert r.annualised.startswith("annual = period rate ^ (365 / 90)")
     short = retention(start, end, "2026-01-02", "2026-04-01", 90)  # 89 days: one too few
     assert (short.period.days, short.grr, short.annual_grr, short.annual_nrr) == (
         89, 0.95, None, None,
