@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 import os
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal, get_type_hints
@@ -175,14 +176,21 @@ def cite(ctx: RunSettings, step: str, queries: list[tuple[str, str]]) -> list[Ci
     return found
 
 
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_BLOCK_MARK = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|#+\s+)")
+
+
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The prose of a passage (no tables or code), cut at a sentence end near `limit`."""
+    """The prose of a passage as plain text (no tables, code, list or quote markers, emphasis
+    or link syntax), cut at a sentence end near `limit`."""
     prose, fenced = [], False
     for line in text.splitlines():
         if line.lstrip().startswith("```"):
             fenced = not fenced
         elif not fenced and not line.lstrip().startswith("|"):
-            prose.append(line.strip())
+            plain_line = _LINK.sub(r"\1", _BLOCK_MARK.sub("", line.strip()))
+            prose.append(_EMPHASIS.sub("", plain_line))
     flat = " ".join(" ".join(prose).split())
     if len(flat) <= limit:
         return flat

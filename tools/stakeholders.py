@@ -215,7 +215,8 @@ def _role_gaps(people: list[Person], rules: StakeholderRules) -> list[Stakeholde
             gaps.append(
                 _gap(
                     gap_id,
-                    f"none of {len(people)} stakeholders has a role in stakeholders.{key} {roles}",
+                    f"none of {len(people)} stakeholders has a role in stakeholders.{key} "
+                    f"({', '.join(roles)})",
                 )
             )
     return gaps
