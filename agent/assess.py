@@ -60,7 +60,7 @@ def assess_portfolio(
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
     error when none was."""
-    from agent.cli import CliError, load_checked_playbook
+    from agent.cli_errors import CliError, load_checked_playbook
     from agent.sweep import Rejections, write_report
 
     playbook = load_checked_playbook(args.playbook)

@@ -10,6 +10,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+from agent.cli_errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    load_checked_playbook,
+)
 from agent.escaping import terminal_line
 from agent.render import only_scores, write_csv, write_json, write_table
 from tools.account import Account
@@ -25,12 +32,6 @@ from tools.portfolio import (
     stream_accounts,
     write_portfolio,
 )
-
-EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
-
-
-class CliError(Exception):
-    """A user error: printed as one sentence, exit code 1."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -355,15 +356,6 @@ def _scores(
             print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
         printed = len(warnings)
         yield score if isinstance(item, Account) else item
-
-
-def load_checked_playbook(path: Path | None) -> Playbook:
-    """Load a playbook; a custom one's warnings (weights not adding up to 100) go to stderr."""
-    playbook = load_playbook(path)
-    if path is not None:
-        for warning in playbook.warnings():
-            print(f"csm: warning: playbook {path}: {warning}", file=sys.stderr)
-    return playbook
 
 
 def cmd_score(args: argparse.Namespace) -> int:

@@ -32,7 +32,7 @@ from tools.portfolio import (
 def cmd_import(args: argparse.Namespace) -> int:
     """`csm import PORTFOLIO`: validated accounts into the store; a row that cannot be read or
     stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
-    from agent.cli import CliError
+    from agent.cli_errors import CliError
 
     source = args.portfolio.name
     tally = Rejections()
@@ -147,7 +147,7 @@ def cmd_sweep(
     args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
 ) -> int:
     """`csm sweep`."""
-    from agent.cli import CliError, load_checked_playbook
+    from agent.cli_errors import CliError, load_checked_playbook
 
     playbook = load_checked_playbook(args.playbook)
     source: Path | None = args.portfolio
