@@ -37,7 +37,7 @@ def test_roi_traffic_value_method(playbook):
     assert "(10800000 - 6000000) / 6000000 x 100 = 80%" in roi.method
     assert offer.benefits[0] == "+30000 organic visits a month (15% of 200000)"
     assert any("10800000 RUB over 12 months" in line for line in offer.benefits)
-    assert offer.problem == playbook.expansion.offers["technical_seo"].problem
+    assert offer.problem == "technical issues hold back crawling, indexing and rankings"
     assert offer.evidence == "mrr 300000 < 1000000; technical_score 50 < 70"
     assert (offer.probability, offer.expected_value) == (0.65, 325_000)
 

@@ -18,9 +18,15 @@ def test_score_account_equals_csm_score(capsys):
     main(["score", "--format", "json", "--as-of", "2026-11-20"])
     scored = {a["id"]: a for a in json.loads(capsys.readouterr().out)["accounts"]}
     tool = {t.name: t for t in langchain_tools()}["score_account"]
-    result = tool.invoke({"account_id": "acc-037"})
-    assert result.pop("source") == {"kind": "sample", "path": str(sample_portfolio_path())}
-    assert result == scored["acc-037"]
+    answer = tool.invoke({"account_id": "acc-037"})
+    assert answer.pop("source") == {"kind": "sample", "path": str(sample_portfolio_path())}
+    assert answer == scored["acc-037"]
+    # Both surfaces call score_account, so the equality alone proves no number. Churn of acc-037
+    # by hand, risk x weight: mrr 80,000 -> 84 x 25 = 2100; engagement 15 -> 75 x 20 = 1500;
+    # 3 payment delays -> 100 x 15; 21 tickets -> 100 x 15; adoption 14 -> 65 x 10 = 650;
+    # CSAT 2.3 -> 4.7 / 7 = 67.143 x 10 = 671.43; last login 31 days -> 100 x 5 = 500.
+    # (2100 + 1500 + 1500 + 1500 + 650 + 671.43 + 500) / 100 = 84.21: critical.
+    assert (answer["churn_risk"]["score"], answer["churn_risk"]["tier"]) == (84.21, "critical")
 
 
 def test_unknown_account_is_a_tool_error_not_a_crash():
