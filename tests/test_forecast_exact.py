@@ -117,9 +117,10 @@ def test_unknown_score_with_a_known_mrr(playbook):
     assert result.method == "renewal probability unknown: the churn-risk score has no known input"
     assert result.expected_churned_mrr_method == "expected churned MRR unknown: mrr is unknown"
     # mrr is a churn input, so a known mrr makes the score known; unknown probability with a
-    # known mrr comes from a playbook whose mrr factor is absent: use an extra column instead.
+    # known mrr comes from a playbook whose contract-value factor reads another input (budget,
+    # unknown here).
     data = yaml.safe_load(default_playbook_path().read_text(encoding="utf-8"))
-    data["churn_risk"]["factors"]["contract_value"]["input"] = "contract_mrr"
+    data["churn_risk"]["factors"]["contract_value"]["input"] = "budget"
     custom = parse_playbook(data)
     result = forecast(custom, mrr=300_000)
     assert result.renewal_probability is None

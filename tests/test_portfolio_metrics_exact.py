@@ -36,7 +36,7 @@ def test_retention_target_method_shows_the_period_grr():
     r = retention({"A": 600.0, "B": 400.0}, {"A": 650.0, "B": 350.0}, *Q1, 90)  # GRR 0.95
     check = check_targets(r, 1000.0, [], 2, Q1[1], TARGETS)["annual_retention"]
     assert check.method == (
-        "annualised GRR = period GRR ** (365 / period days) = 0.95 ** (365 / 90)"
+        "annualised GRR = period GRR ^ (365 / period days) = 0.95 ^ (365 / 90)"
     )
 
 
@@ -45,7 +45,7 @@ def test_every_account_churning_is_a_retention_of_zero():
     # GRR = (100 - 0 - 100) / 100 = 0; 0 ** (365 / 90) = 0: missed, and said as 0
     check = check_targets(r, 0.0, [], 1, Q1[1], TARGETS)["annual_retention"]
     assert (r.grr, check.value, check.status) == (0, 0, "missed")
-    assert check.method.endswith("= 0 ** (365 / 90)")
+    assert check.method.endswith("= 0 ^ (365 / 90)")
 
 
 def test_expansion_share_states_its_period():

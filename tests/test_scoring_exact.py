@@ -70,76 +70,78 @@ def test_a_series_rule_without_weeks_looks_at_the_last_week():
     }
 
 
-# --- inputs from an extra column ----------------------------------------------------------
+# --- inputs read from another account field ----------------------------------------------
 
 
-def test_a_churn_factor_on_an_extra_column():
+def test_a_churn_factor_on_another_field():
     def engagement_column(data):
-        data["churn_risk"]["factors"]["engagement"]["input"] = "engagement_index"
+        data["churn_risk"]["factors"]["engagement"]["input"] = "meeting_attendance_pct"
 
     book = custom(engagement_column)
-    # engagement_index 30 -> (60 - 30) / 60 x 100 = 50, the only known factor
-    known = score_churn_risk(make(engagement_index=30), book, AS_OF)
+    # meeting_attendance_pct 30 -> (60 - 30) / 60 x 100 = 50, the only known factor
+    known = score_churn_risk(make(meeting_attendance_pct=30), book, AS_OF)
     assert (known.score, known.tier) == (50, "medium")
-    absent = score_churn_risk(make(engagement_score=30), book, AS_OF)  # no such column
+    absent = score_churn_risk(make(engagement_score=30), book, AS_OF)  # no longer read
     assert (absent.score, absent.missing) == (None, list(book.churn_risk.factors))
 
 
-def test_health_metrics_on_extra_columns():
+def test_health_metrics_on_other_fields():
     def columns(data):
         metrics = data["health"]["components"]
-        metrics["growth"]["metrics"]["nps"]["input"] = "nps_score"
-        metrics["performance"]["metrics"]["complaints"]["per"] = "conversations"
-        metrics["financial"]["metrics"]["payment_timeliness"]["zero_if"]["input"] = "overdue"
+        metrics["growth"]["metrics"]["nps"]["input"] = "technical_score"
+        metrics["performance"]["metrics"]["complaints"]["per"] = "open_tickets"
+        metrics["financial"]["metrics"]["payment_timeliness"]["zero_if"]["input"] = (
+            "tickets_last_month"
+        )
 
     book = custom(columns)
-    # growth: nps_score 5 -> 50; performance: complaints 2 per 8 conversations = 0.25 ->
-    # (0.25 - 1) / (0 - 1) x 100 = 75; financial: 1 delay -> 100 - 33.33 = 66.67 (no overdue
-    # column: the guard is unknown, so it does not zero the metric).
+    # growth: technical_score 5 -> 50; performance: complaints 2 per 8 open_tickets = 0.25 ->
+    # (0.25 - 1) / (0 - 1) x 100 = 75; financial: 1 delay -> 100 - 33.33 = 66.67 (the guard,
+    # tickets_last_month, is unknown, so it does not zero the metric).
     # Score = (10 x 50 + 20 x 75 + 25 x 66.67) / 55 = (500 + 1500 + 1666.75) / 55 = 66.67
-    account = make(nps_score=5, complaints=2, conversations=8, payment_delays_last_quarter=1)
+    account = make(technical_score=5, complaints=2, open_tickets=8, payment_delays_last_quarter=1)
     result = score_health(account, book)
     assert {c.id: c.score for c in result.components} == {
         "financial": 66.67, "performance": 75, "growth": 50,
     }
     assert result.score == 66.67
-    # the same inputs without the extra columns: growth and performance unknown
+    # the same inputs without those fields: growth and performance unknown
     bare = score_health(make(complaints=2, payment_delays_last_quarter=1), book)
     assert [c.id for c in bare.components] == ["financial"]
-    # the guard's column over 30 zeroes the metric, with the note naming it
-    zeroed = score_health(make(payment_delays_last_quarter=1, overdue=31), book)
+    # the guard's field over 30 zeroes the metric, with the note naming it
+    zeroed = score_health(make(payment_delays_last_quarter=1, tickets_last_month=31), book)
     [metric] = zeroed.components[0].metrics
     assert (metric.mapped, metric.note) == (
-        0, "0 because overdue is 31 (> 30), whatever payment_delays_last_quarter is",
+        0, "0 because tickets_last_month is 31 (> 30), whatever payment_delays_last_quarter is",
     )
 
 
-def test_signals_on_extra_columns():
+def test_signals_on_other_fields():
     def columns(data):
-        data["signals"]["engagement_drop"]["input"] = "weekly_sessions"
-        data["signals"]["payment_delay"]["input"] = "overdue"
+        data["signals"]["engagement_drop"]["input"] = "weekly_tickets"
+        data["signals"]["payment_delay"]["input"] = "open_tickets"
 
     book = custom(columns)
     result = detect_signals(make(weekly_logins=[0, 0], days_overdue=40), book, AS_OF)
     assert result.fired == []
     assert {"engagement_drop", "payment_delay"} <= set(result.not_evaluated)
-    assert fired(make(weekly_sessions=[1, 1], overdue=8), book) == {
-        "engagement_drop": "weekly_sessions last 2 weeks [1, 1] all < 2",
-        "payment_delay": "overdue is 8 (> 7)",
+    assert fired(make(weekly_tickets=[1, 1], open_tickets=8), book) == {
+        "engagement_drop": "weekly_tickets last 2 weeks [1, 1] all < 2",
+        "payment_delay": "open_tickets is 8 (> 7)",
     }
 
 
-def test_an_offer_clause_on_an_extra_column():
+def test_an_offer_clause_on_another_field():
     def column(data):
-        data["opportunities"]["local_seo"]["when"][0]["input"] = "branches"
+        data["opportunities"]["local_seo"]["when"][0]["input"] = "open_tickets"
 
     book = custom(column)
     clause = book.opportunities["local_seo"].when[0]
     assert (clause.op, clause.value) == ("gt", 5)  # locations > 5 in the bundled playbook
     result = match_opportunities(make(locations=8), book)
-    assert "local_seo" in result.not_evaluated  # branches unknown: not a crash, not a match
-    matched = match_opportunities(make(branches=8), book).matched
-    assert [(o.id, o.evidence) for o in matched] == [("local_seo", "branches 8 > 5")]
+    assert "local_seo" in result.not_evaluated  # open_tickets unknown: not a match
+    matched = match_opportunities(make(open_tickets=8), book).matched
+    assert [(o.id, o.evidence) for o in matched] == [("local_seo", "open_tickets 8 > 5")]
 
 
 # --- penalty without zero_if, zero weights ------------------------------------------------
