@@ -4,8 +4,8 @@ from typing import Any
 
 
 def build_graph(checkpointer: Any = "memory") -> Any:
-    """The compiled six-step assessment graph (see agent.graph)."""
-    from agent.graph import build_graph as build
+    """The compiled six-step assessment graph (see agent.assessment.graph)."""
+    from agent.assessment.graph import build_graph as build
 
     return build(checkpointer)
 

@@ -44,7 +44,7 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
 def query_latency(data: Path) -> tuple[float, float, float, float]:
     """(warm-up ms, p50 ms, p95 ms, CPU ms per query) over the retrieval questions."""
     from evals.retrieval import OTHER, load_questions
-    from tools.knowledge import KnowledgeBase
+    from tools.knowledge.index import KnowledgeBase
 
     kb = KnowledgeBase(path=data / "knowledge-index")
     started = time.perf_counter()
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.kb_bench", description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="fresh builds to time (default 3)")
     args = parser.parse_args(argv)
-    csm = [sys.executable, "-m", "agent.cli"]
+    csm = [sys.executable, "-m", "agent.interfaces.cli"]
     threads = os.environ.get("CSM_EMBED_THREADS", "default")
     print(f"CSM_EMBED_THREADS={threads}, {os.cpu_count()} cores")
     for run in range(args.repeat):

@@ -48,18 +48,18 @@ def graph_overhead(accounts: int = 500) -> tuple[float, float, float]:
     """(ms per account through the graph, share of LangGraph overhead, share of retrieval)."""
     import json
 
-    from agent.graph import AssessmentContext, build_graph
-    from agent.prose import ProseWriter
-    from agent.writer import write_reports
-    from tools.account import Account
-    from tools.assessment import score_account
-    from tools.forecast import forecast_account
+    from agent.assessment.graph import AssessmentContext, build_graph
+    from agent.assessment.prose import ProseWriter
+    from agent.assessment.writer import write_reports
+    from tools.planning.forecast import forecast_account
+    from tools.planning.proposal import build_expansion_proposal
+    from tools.planning.risk_plan import build_risk_plan
+    from tools.planning.stakeholders import map_stakeholders
+    from tools.planning.success_plan import build_success_plan
     from tools.playbook import load_playbook
-    from tools.proposal import build_expansion_proposal
-    from tools.risk_plan import build_risk_plan
-    from tools.sample import generate_accounts
-    from tools.stakeholders import map_stakeholders
-    from tools.success_plan import build_success_plan
+    from tools.portfolio.account import Account
+    from tools.portfolio.sample import generate_accounts
+    from tools.scoring.score import score_account
 
     day = date.fromisoformat(AS_OF)
     playbook = load_playbook()

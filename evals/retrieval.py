@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from tools.knowledge import KnowledgeBase
+from tools.knowledge.index import KnowledgeBase
 
 DEPTH = 10
 OTHER = {"en": "ru", "ru": "en"}

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
-from tools.account import Account
 from tools.playbook import Playbook, PlaybookError, load_playbook
+from tools.portfolio.account import Account
 
 SUITES = ("churn_risk", "health", "signals", "opportunities", "unknowns")
 TOLERANCE = 0.01
@@ -201,7 +201,7 @@ def check(case: EvalCase, result: dict[str, Any]) -> list[Failure]:
 
 def load_scorer() -> Scorer:
     """The project's scoring function (imported late: evals load without it)."""
-    from tools.assessment import score_account
+    from tools.scoring.score import score_account
 
     return score_account
 

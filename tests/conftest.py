@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.account import Account
 from tools.playbook import Playbook, load_playbook
+from tools.portfolio.account import Account
 
 AS_OF = date(2026, 11, 20)
 

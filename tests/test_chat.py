@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.chat import NO_MODEL, build_chat_agent, run_chat, sqlite_checkpointer
-from agent.cli import main
+from agent.chat.agent import NO_MODEL, build_chat_agent, run_chat, sqlite_checkpointer
+from agent.interfaces.cli import main
 from tests.scripted_model import ScriptedChatModel
 
 
@@ -128,7 +128,7 @@ def test_run_chat_survives_a_model_error(tmp_path):
 
 
 def test_server_graph_without_a_model_answers_with_the_sentence():
-    from agent.chat import server_graph
+    from agent.chat.agent import server_graph
 
     state = server_graph().invoke({"messages": [("user", "hi")]})
     answers = [m for m in state["messages"] if isinstance(m, AIMessage)]

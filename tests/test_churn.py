@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.churn import score_churn_risk
+from tools.scoring.churn import score_churn_risk
 
 
 def churn(playbook, **fields):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from agent.cli import main
+from agent.interfaces.cli import main
 from tools.playbook import default_playbook_path
 
 ACCOUNT_KEYS = {"id", "name", "health", "churn_risk", "signals", "opportunities", "not_evaluated"}
@@ -166,7 +166,7 @@ def test_kb_bad_embedding_setting_is_one_sentence(tmp_path, monkeypatch, capsys)
 
 
 def test_an_unexpected_error_is_one_sentence(monkeypatch, capsys):
-    import agent.cli as cli
+    import agent.interfaces.cli as cli
 
     def broken(args):
         raise RuntimeError("disk on fire")

@@ -20,15 +20,15 @@ from langchain_core.messages import AIMessage, ToolMessage
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from agent.chat import chat_turn
-from agent.cli import main
-from agent.escaping import csv_cell, markdown_block, markdown_inline, terminal_line, terminal_text
-from agent.graph import AssessmentContext, build_graph
-from agent.render import write_passages
+from agent.assessment.graph import AssessmentContext, build_graph
+from agent.chat.agent import chat_turn
+from agent.interfaces.cli import main
+from agent.interfaces.render import write_passages
 from tests.scripted_model import ScriptedChatModel, prose_answer
-from tools.account import Account
-from tools.knowledge import Passage
-from tools.portfolio import read_portfolio
+from tools.escaping import csv_cell, markdown_block, markdown_inline, terminal_line, terminal_text
+from tools.knowledge.index import Passage
+from tools.portfolio.account import Account
+from tools.portfolio.readers import read_portfolio
 
 AS_OF = date(2026, 11, 20)
 ESC = "\x1b"
@@ -277,7 +277,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path, fmt):
     assert main(["sample", "--accounts", "400", "--seed", "1", "--as-of", "2026-11-20",
                  "--out", str(big)]) == 0
     process = subprocess.Popen(
-        [sys.executable, "-m", "agent.cli", "score", str(big), "--format", fmt],
+        [sys.executable, "-m", "agent.interfaces.cli", "score", str(big), "--format", fmt],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     assert process.stdout is not None and process.stderr is not None

@@ -21,8 +21,8 @@ from evals.runner import (
     matches,
     run_evals,
 )
-from tools.account import Account
 from tools.playbook import Playbook
+from tools.portfolio.account import Account
 
 RESULT: dict[str, Any] = {
     "churn_risk": {

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from agent.sweep import write_report
+from agent.sweeps.sweep import write_report
 from tools.filenames import UnsafePath, file_stem, inside, is_readable, report_name
 
 HOSTILE = [

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.assessment import score_account
-from tools.forecast import calibrate, forecast_account
+from tools.planning.forecast import calibrate, forecast_account
+from tools.scoring.score import score_account
 
 
 def forecast(playbook, calibration=None, **fields):

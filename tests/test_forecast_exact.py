@@ -1,15 +1,16 @@
-"""Forecast (tools/forecast.py) at its edges: a raw probability exactly at the floor and at the
-ceiling in the code's own float arithmetic, the full method text a user reads, calibration at
-the as-of day, and playbook variants; every expectation worked out by hand in the comments."""
+"""Forecast (tools/planning/forecast.py) at its edges: a raw probability exactly at the floor
+and at the ceiling in the code's own float arithmetic, the full method text a user reads,
+calibration at the as-of day, and playbook variants; every expectation worked out by hand in
+the comments."""
 
 from datetime import timedelta
 
 import yaml
 
 from tests.conftest import AS_OF, make
-from tools.assessment import score_account
-from tools.forecast import calibrate, forecast_account
+from tools.planning.forecast import calibrate, forecast_account
 from tools.playbook import default_playbook_path, parse_playbook
+from tools.scoring.score import score_account
 
 TAIL = " (forecast.signal_penalty, forecast.floor, forecast.ceiling)"
 

@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from agent.graph import STEPS, AssessmentContext, AssessmentError, build_graph
-from agent.prose import stray_numbers
+from agent.assessment.graph import STEPS, AssessmentContext, AssessmentError, build_graph
+from agent.assessment.prose import stray_numbers
 from tests.scripted_model import ScriptedChatModel, prose_answer
-from tools.assessment import score_account
 from tools.playbook import load_playbook
-from tools.portfolio import read_portfolio
+from tools.portfolio.readers import read_portfolio
+from tools.scoring.score import score_account
 
 AS_OF = date(2026, 11, 20)
 

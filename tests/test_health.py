@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import make
-from tools.health import score_health
+from tools.scoring.health import score_health
 
 
 def health(playbook, **fields):

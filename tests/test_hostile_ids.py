@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-import agent.graph as graph_module
-import agent.sweep as sweep_module
-import agent.sweep_command as sweep_command
-import agent.tool_surface as tool_surface
-from agent.cli import main
-from agent.store import Store
+import agent.assessment.graph as graph_module
+import agent.chat.tool_surface as tool_surface
+import agent.interfaces.commands.sweep as sweep_command
+import agent.sweeps.sweep as sweep_module
+from agent.interfaces.cli import main
+from agent.sweeps.store import Store
 from tools.filenames import report_name
-from tools.portfolio import sample_portfolio_path, write_portfolio
-from tools.sample import generate_accounts
+from tools.portfolio.readers import sample_portfolio_path, write_portfolio
+from tools.portfolio.sample import generate_accounts
 
 AS_OF = "2026-11-20"
 
@@ -422,8 +422,8 @@ def test_a_killed_sweep_is_incomplete_and_resumes(tmp_path):
     portfolio = tmp_path / "big.jsonl"
     write_portfolio(generate_accounts(400, 3, date(2026, 11, 20)), portfolio)
     db, out = tmp_path / "s.db", tmp_path / "out"
-    argv = [sys.executable, "-m", "agent.cli", *sweep_args(portfolio, db, out, "--workers", "1",
-                                                             "--as-of", AS_OF)]
+    argv = [sys.executable, "-m", "agent.interfaces.cli",
+            *sweep_args(portfolio, db, out, "--workers", "1", "--as-of", AS_OF)]
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300

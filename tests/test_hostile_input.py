@@ -6,14 +6,13 @@ from datetime import date
 
 import pytest
 
-from agent.cli import main
-from agent.graph import STEPS, AssessmentContext, build_graph
-from tools.account import NUMBER_LIMIT, Account
-from tools.assessment import score_account
+from agent.assessment.graph import STEPS, AssessmentContext, build_graph
+from agent.interfaces.cli import main
 from tools.numbers import add_days, days_between, month_start
-from tools.plausibility import review
 from tools.playbook import PlaybookError, default_playbook_path, load_playbook
-from tools.portfolio import (
+from tools.portfolio.account import NUMBER_LIMIT, Account
+from tools.portfolio.plausibility import review
+from tools.portfolio.readers import (
     PortfolioError,
     RowWarning,
     nearest_field,
@@ -21,6 +20,7 @@ from tools.portfolio import (
     read_portfolio,
     stream_accounts,
 )
+from tools.scoring.score import score_account
 
 AS_OF = date(2026, 11, 20)
 

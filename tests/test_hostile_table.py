@@ -205,8 +205,9 @@ def tree(root: Path) -> set[str]:
 
 def _in_process(argv: list[str], work: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
                 capfd: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """`csm ARGV` through `agent.cli.main` in this process (a traceback would fail the test)."""
-    from agent.cli import main
+    """`csm ARGV` through `agent.interfaces.cli.main` in this process (a traceback would fail
+    the test)."""
+    from agent.interfaces.cli import main
 
     for key in [k for k in os.environ if k.startswith(("CSM_", "OPENAI_"))]:
         monkeypatch.delenv(key)
@@ -241,8 +242,8 @@ def test_hostile_input(case: Case, tmp_path: Path, knowledge_index_dir: Path,
     if case.argv[0] in ("sweep", "assess"):  # the graph's imports are paid once, in-process
         code, out, err = _in_process(case.argv, work, env, monkeypatch, capfd)
     else:
-        run = subprocess.run([sys.executable, "-m", "agent.cli", *case.argv], cwd=work, env=env,
-                             capture_output=True, timeout=300)
+        run = subprocess.run([sys.executable, "-m", "agent.interfaces.cli", *case.argv], cwd=work,
+                             env=env, capture_output=True, timeout=300)
         code = run.returncode
         out = run.stdout.decode("utf-8", "replace")
         err = run.stderr.decode("utf-8", "replace")

@@ -9,10 +9,9 @@ import threading
 
 import pytest
 
-import tools.knowledge as knowledge
-from agent.cli import main
-from tools.embeddings import EmbeddingError, UseEmbedding, embed_threads
-from tools.kb_docs import (
+import tools.knowledge.index as knowledge
+from agent.interfaces.cli import main
+from tools.knowledge.documents import (
     LANGS,
     TOPICS,
     KnowledgeError,
@@ -21,7 +20,8 @@ from tools.kb_docs import (
     load_docs,
     parse_doc,
 )
-from tools.knowledge import KnowledgeBase, TerminalProgress, open_knowledge_base
+from tools.knowledge.embeddings import EmbeddingError, UseEmbedding, embed_threads
+from tools.knowledge.index import KnowledgeBase, TerminalProgress, open_knowledge_base
 
 DOC = """---
 topic: qbr
@@ -260,7 +260,7 @@ def test_the_in_process_cache_is_keyed_by_index_and_documents(tmp_path, monkeypa
 
 
 def test_mcp_builds_the_index_before_it_serves(small_root, tmp_path, monkeypatch, capsys):
-    from agent import mcp_server
+    from agent.interfaces import mcp_server
 
     monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(tmp_path / "index"))
     monkeypatch.setattr(knowledge, "knowledge_root", lambda: small_root)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.kb_docs import load_docs
+from tools.knowledge.documents import load_docs
 from tools.playbook import default_playbook_path
 
 FREE = {float(n) for n in range(13)}

@@ -13,11 +13,11 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
 
-from agent.cli import main
-from agent.mcp_server import build_server
-from agent.tool_surface import READ_TOOLS, WRITE_TOOLS
+from agent.chat.tool_surface import READ_TOOLS, WRITE_TOOLS
+from agent.interfaces.cli import main
+from agent.interfaces.mcp_server import build_server
 from tools.playbook import default_playbook_path
-from tools.portfolio import read_portfolio, sample_portfolio_path, write_portfolio
+from tools.portfolio.readers import read_portfolio, sample_portfolio_path, write_portfolio
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2026-11-20"
@@ -113,7 +113,7 @@ async def test_writes_only_when_allowed():
 @pytest.mark.anyio
 async def test_stdio_subprocess(tmp_path, csm_scores):
     server = StdioServerParameters(
-        command=sys.executable, args=["-m", "agent.cli", "mcp"], cwd=str(ROOT),
+        command=sys.executable, args=["-m", "agent.interfaces.cli", "mcp"], cwd=str(ROOT),
         env={"CSM_DATA_DIR": str(tmp_path), "CSM_AS_OF": AS_OF,
              "CSM_KNOWLEDGE_DIR": os.environ["CSM_KNOWLEDGE_DIR"]},  # the session's index
     )
@@ -194,7 +194,8 @@ async def test_stdio_import_then_list_and_a_bad_prompt_argument(tmp_path):
     """One `csm mcp --allow-writes` process: an import is listed at once, an edited portfolio
     file is re-read, and a bad prompt argument is one sentence with nothing on stderr."""
     server = StdioServerParameters(
-        command=sys.executable, args=["-m", "agent.cli", "mcp", "--allow-writes"], cwd=str(ROOT),
+        command=sys.executable, args=["-m", "agent.interfaces.cli", "mcp", "--allow-writes"],
+        cwd=str(ROOT),
         env={"CSM_DATA_DIR": str(tmp_path / "data"), "CSM_AS_OF": AS_OF,
              "CSM_KNOWLEDGE_DIR": os.environ["CSM_KNOWLEDGE_DIR"]},
     )

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import AS_OF, make
-from tools.churn import score_churn_risk
-from tools.health import score_health
 from tools.numbers import cents_summing_to, half_up, r2
+from tools.scoring.churn import score_churn_risk
+from tools.scoring.health import score_health
 
 PROPERTY = settings(
     max_examples=400,

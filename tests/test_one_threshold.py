@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from agent.cli import main
+from agent.interfaces.cli import main
 from tests.conftest import AS_OF, make
-from tools.assessment import score_account
+from tools.planning.proposal import proposal_timing
+from tools.planning.risk_plan import build_risk_plan
+from tools.planning.stakeholders import map_stakeholders
+from tools.planning.success_plan import build_success_plan
 from tools.playbook import PlaybookError, default_playbook_path, parse_playbook
-from tools.proposal import proposal_timing
-from tools.risk_plan import build_risk_plan
-from tools.stakeholders import map_stakeholders
-from tools.success_plan import build_success_plan
+from tools.scoring.score import score_account
 
 
 def bundled() -> dict:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tools.portfolio import PortfolioError, read_portfolio, write_portfolio
+from tools.portfolio.readers import PortfolioError, read_portfolio, write_portfolio
 
 BROKEN_CSV = """id,name,mrr,csat,contract_start,weekly_logins,crm_owner
 a1,Alpha,345000,8,2026-01-01,"[3,4,5]",Ivan

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from tools.playbook import load_playbook
-from tools.portfolio_metrics import (
+from tools.scoring.portfolio_metrics import (
     NO_BASELINE,
     check_targets,
     forecast_quarter,

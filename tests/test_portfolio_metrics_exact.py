@@ -1,4 +1,4 @@
-"""Portfolio metrics (tools/portfolio_metrics.py) where the hand-computed tests of
+"""Portfolio metrics (tools/scoring/portfolio_metrics.py) where the hand-computed tests of
 test_portfolio_metrics.py leave room: several accounts churning or shrinking, ratios that need
 their four decimals, an empty first snapshot, and the exact text of each target. Figures are
 worked out by hand in the comments."""
@@ -6,7 +6,7 @@ worked out by hand in the comments."""
 from datetime import date
 
 from tools.playbook import load_playbook
-from tools.portfolio_metrics import check_targets, forecast_quarter, retention
+from tools.scoring.portfolio_metrics import check_targets, forecast_quarter, retention
 
 TARGETS = load_playbook().targets  # 0.90, 0.20, 2, 8.5; min_annualise_days 90
 Q1 = ("2026-01-01", "2026-04-01")  # 90 days

@@ -17,12 +17,12 @@ import annotated_types
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.graph import STEPS, AssessmentContext, build_graph
-from tools.account import FIELD_KINDS, Account
-from tools.assessment import AccountScore, score_account
-from tools.plausibility import review
+from agent.assessment.graph import STEPS, AssessmentContext, build_graph
 from tools.playbook import load_playbook
-from tools.portfolio import RowError, RowWarning, parse_row, stream_accounts
+from tools.portfolio.account import FIELD_KINDS, Account
+from tools.portfolio.plausibility import review
+from tools.portfolio.readers import RowError, RowWarning, parse_row, stream_accounts
+from tools.scoring.score import AccountScore, score_account
 
 PLAYBOOK = load_playbook()
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -270,7 +270,7 @@ def test_csm_score_never_crashes_and_keeps_every_valid_row(tmp_path_factory, bat
     import contextlib
     import io
 
-    from agent.cli import main
+    from agent.interfaces.cli import main
 
     path = tmp_path_factory.mktemp("score") / "rows.jsonl"
     valid, _ = _jsonl_of(batch, path)
@@ -292,9 +292,9 @@ def test_a_sweep_of_any_rows_never_crashes_and_stores_every_valid_row(
 ):
     """A sweep (one worker, every report written) of any file stores every valid row, writes
     one report each and names the rest."""
-    from agent.store import Store
-    from agent.sweep import SweepOptions, run_sweep
-    from tools.forecast import calibrate
+    from agent.sweeps.store import Store
+    from agent.sweeps.sweep import SweepOptions, run_sweep
+    from tools.planning.forecast import calibrate
 
     folder = tmp_path_factory.mktemp("sweep")
     path = folder / "rows.jsonl"

@@ -5,9 +5,9 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.account import Account
-from tools.assessment import score_account
-from tools.proposal import build_expansion_proposal, proposal_timing
+from tools.planning.proposal import build_expansion_proposal, proposal_timing
+from tools.portfolio.account import Account
+from tools.scoring.score import score_account
 
 
 def propose(playbook, as_of=AS_OF, **fields):

@@ -1,5 +1,5 @@
-"""The prose number guard (agent/prose.py) without a graph run: how numbers are read, which
-forms of a fact's number are allowed (percentages, rounding, free numbers), the tolerance, and
+"""The prose number guard (agent/assessment/prose.py) without a graph run: how numbers are read,
+which forms of a fact's number are allowed (percentages, rounding, free numbers), the tolerance, and
 the writer's budget, retries and fallbacks, each against an expectation worked out by hand."""
 
 import json
@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from agent.prose import ProseWriter, read_numbers, stray_numbers, system_prompt
+from agent.assessment.prose import ProseWriter, read_numbers, stray_numbers, system_prompt
 from tests.scripted_model import ScriptedChatModel, prose_answer
 
 # --- reading numbers ----------------------------------------------------------------------

@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.assessment import score_account
-from tools.risk_plan import build_risk_plan
+from tools.planning.risk_plan import build_risk_plan
+from tools.scoring.score import score_account
 
 
 def plan(playbook, **fields):

@@ -10,9 +10,9 @@ from importlib import resources
 
 import pytest
 
-from tools.account import Account
-from tools.assessment import score_account
-from tools.sample import generate_accounts
+from tools.portfolio.account import Account
+from tools.portfolio.sample import generate_accounts
+from tools.scoring.score import score_account
 
 AS_OF = date(2026, 11, 20)
 INDUSTRIES = {"ecommerce", "saas", "local", "enterprise", "other"}

@@ -8,11 +8,11 @@ from datetime import timedelta
 import yaml
 
 from tests.conftest import AS_OF, make
-from tools.churn import score_churn_risk
-from tools.expansion import match_opportunities
-from tools.health import score_health
 from tools.playbook import default_playbook_path, parse_playbook
-from tools.signals import detect_signals
+from tools.scoring.churn import score_churn_risk
+from tools.scoring.expansion import match_opportunities
+from tools.scoring.health import score_health
+from tools.scoring.signals import detect_signals
 
 
 def custom(edit) -> object:

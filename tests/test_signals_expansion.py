@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.expansion import match_opportunities
-from tools.signals import detect_signals
+from tools.scoring.expansion import match_opportunities
+from tools.scoring.signals import detect_signals
 
 
 def fired(playbook, **fields):

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import AS_OF, make
-from tools.signals import detect_signals
-from tools.stakeholders import map_stakeholders
+from tools.planning.stakeholders import map_stakeholders
+from tools.scoring.signals import detect_signals
 
 
 def ago(days: int):

@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from tests.conftest import AS_OF, make
-from tools.assessment import score_account
+from tools.planning.stakeholders import map_stakeholders
+from tools.planning.success_plan import build_success_plan, quarter_label
 from tools.playbook import default_playbook_path, parse_playbook
-from tools.portfolio import read_portfolio
-from tools.stakeholders import map_stakeholders
-from tools.success_plan import build_success_plan, quarter_label
+from tools.portfolio.readers import read_portfolio
+from tools.scoring.score import score_account
 
 HORIZON_END = date(2027, 2, 18)  # AS_OF 2026-11-20 + 90 days
 TEAM = [

@@ -5,14 +5,14 @@ from datetime import date
 
 import pytest
 
-import agent.sweep as sweep_module
-from agent.cli import main
-from agent.store import Store, StoreError
-from agent.sweep import SweepOptions, run_sweep
+import agent.sweeps.sweep as sweep_module
+from agent.interfaces.cli import main
+from agent.sweeps.store import Store, StoreError
+from agent.sweeps.sweep import SweepOptions, run_sweep
 from tools.filenames import file_stem
-from tools.forecast import calibrate
+from tools.planning.forecast import calibrate
 from tools.playbook import load_playbook
-from tools.portfolio import read_portfolio, sample_portfolio_path
+from tools.portfolio.readers import read_portfolio, sample_portfolio_path
 
 WEEK1 = [
     {"id": "A", "name": "Alpha", "mrr": 400000},

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from agent.cli import main
-from agent.tool_surface import READ_TOOLS, WRITE_TOOLS, ToolError, langchain_tools
-from tools.portfolio import sample_portfolio_path
+from agent.chat.tool_surface import READ_TOOLS, WRITE_TOOLS, ToolError, langchain_tools
+from agent.interfaces.cli import main
+from tools.portfolio.readers import sample_portfolio_path
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def test_writes_are_separate_and_named():
 
 def _write(path, ids, mrr=None, as_of=None):
     """A portfolio of sample accounts under new ids (and, when given, another MRR)."""
-    from tools.portfolio import read_portfolio, write_portfolio
+    from tools.portfolio.readers import read_portfolio, write_portfolio
 
     sample = read_portfolio().accounts
     extra = {"mrr": mrr} if mrr is not None else {}
@@ -108,7 +108,7 @@ def test_an_explicit_portfolio_wins_and_an_edit_is_seen(tmp_path, monkeypatch):
 def test_the_graph_reads_the_same_source_and_its_day(tmp_path, monkeypatch):
     from datetime import date
 
-    from agent.graph import RunSettings, _account, _as_of
+    from agent.assessment.graph import RunSettings, _account, _as_of
 
     monkeypatch.delenv("CSM_AS_OF")
     assert _as_of(RunSettings()) == date(2026, 11, 20)  # the sample's own as_of, as csm assess

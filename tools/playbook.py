@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from tools.account import FIELD_KINDS, nearest_field
+from tools.portfolio.account import FIELD_KINDS, nearest_field
 
 CHURN_FACTORS = (
     "contract_value",
@@ -69,7 +69,7 @@ KIND_NAMES = {
 
 
 def account_field(name: str | None) -> str | None:
-    """An `input`/`per` must name a field of the account model (tools/account.py)."""
+    """An `input`/`per` must name a field of the account model (tools/portfolio/account.py)."""
     if name is not None and name not in FIELD_KINDS:
         guess = nearest_field(name, FIELD_KINDS)
         hint = f"; did you mean '{guess}'?" if guess else ""

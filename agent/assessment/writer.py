@@ -1,0 +1,162 @@
+"""The writer: renders the reports from the state through the templates in `prompts/reports/`.
+
+Every figure comes from the state. Each report has one summary paragraph: deterministic (from
+the playbook, the tool results and the cited knowledge) unless a model is configured and its
+paragraph passes the number check (agent.assessment.prose).
+
+Every value a report template prints is account data until proven otherwise, so the
+environment's `finalize` hook escapes each `{{ ... }}` for Markdown (`markdown_inline`: one
+line, syntax characters escaped). Two kinds of templates write plain text instead, escaped where
+their output is printed: helper templates (a name starting with `_`, the macros) and the
+summary drafts (`*_summary.md.j2`, also the model's input); their values are only kept on one
+line and cleaned of control characters (`terminal_line`). The summary paragraph goes into a
+report through the `paragraph` filter (`markdown_block`: its lines kept, each escaped)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from pydantic import BaseModel
+
+from agent.assessment.prose import ProseRecord, ProseWriter
+from tools.escaping import markdown_block, markdown_inline, terminal_line
+from tools.playbook import Playbook
+
+REPORTS = ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")
+UNKNOWN = {"en": "unknown", "ru": "нет данных"}
+
+
+class Reports(BaseModel):
+    """The rendered reports of one account and where their prose came from."""
+
+    lang: str
+    dashboard: str
+    success_plan: str
+    expansion_proposal: str
+    risk_plan: str
+    qbr_agenda: str
+    prose: list[ProseRecord]
+    model_calls: int
+
+
+def _number(value: Any, digits: int, lang: str) -> str:
+    if value is None:
+        return UNKNOWN[lang]
+    text = f"{value:,.{digits}f}"
+    return text.replace(",", " ").replace(".", ",") if lang == "ru" else text
+
+
+class Escaped(str):
+    """Text already escaped for Markdown (the output of the `paragraph` filter)."""
+
+
+def writes_plain_text(template: str | None) -> bool:
+    """Whether a template writes plain text (macros, summary drafts), not Markdown."""
+    name = (template or "").rsplit("/", 1)[-1]
+    return name.startswith("_") or name.endswith("_summary.md.j2")
+
+
+@pass_context
+def _finalize(context: Context, value: Any) -> Any:
+    """Escape every printed value of a Markdown template (see the module docstring)."""
+    if isinstance(value, Escaped):
+        return value
+    if writes_plain_text(context.name):
+        return terminal_line(value)
+    return markdown_inline(value)
+
+
+def make_environment(lang: str, currency: str) -> Environment:
+    """A Jinja environment with the formatting filters of one language; Markdown templates
+    escape every value they print."""
+    env = Environment(
+        loader=PackageLoader("prompts", "reports"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=_finalize,
+    )
+    unknown = UNKNOWN[lang]
+
+    def num(value: Any, digits: int = 2) -> str:
+        """A number with its decimals trimmed: 31.0 -> 31, 62.70 -> 62.7."""
+        if value is None:
+            return unknown
+        text = _number(value, digits, lang)
+        sep = "," if lang == "ru" else "."
+        return text.rstrip("0").rstrip(sep) if sep in text else text
+
+    env.filters.update(
+        num=num,
+        money=lambda v: unknown if v is None else f"{_number(v, 0, lang)} {currency}",
+        pct=lambda v, digits=0: unknown if v is None else f"{_number(v * 100, digits, lang)}%",
+        day=lambda v: unknown if v is None else (v.isoformat() if isinstance(v, date) else str(v)),
+        known=lambda v: unknown if v is None or v == [] else v,
+        label=lambda v: str(v).replace("_", " "),
+        sentence=lambda v: str(v)[:1].upper() + str(v)[1:],
+        paragraph=lambda v: Escaped(markdown_block(v)),
+    )
+    terms = _terms(lang)
+    env.filters["t"] = lambda v: terms.get(str(v), str(v)) if v is not None else unknown
+    env.globals.update(unknown=unknown, lang=lang, currency=currency)
+    return env
+
+
+def _terms(lang: str) -> dict[str, str]:
+    """Playbook phrases and ids in a language (prompts/reports/<lang>/terms.yaml)."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("prompts").joinpath(f"reports/{lang}/terms.yaml")
+    if not path.is_file():
+        return {}
+    return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text("utf-8")) or {}).items()}
+
+
+@lru_cache(maxsize=8)
+def environment(lang: str, currency: str) -> Environment:
+    """The cached environment for a language and currency."""
+    return make_environment(lang, currency)
+
+
+def write_reports(
+    state: dict[str, Any], playbook: Playbook, as_of: date, lang: str, prose: ProseWriter
+) -> Reports:
+    """Render every report; its summary from the model when valid, else deterministic."""
+    env = environment(lang, playbook.currency)
+    values = {**state, "playbook": playbook, "as_of": as_of}
+    rendered: dict[str, str] = {}
+    for report in REPORTS:
+        draft = env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip()
+        summary = prose.write(report, lambda r=report: _facts(r, state), draft, lang)
+        rendered[report] = (
+            env.get_template(f"{lang}/{report}.md.j2").render(values, summary=summary).strip()
+            + "\n"
+        )
+    return Reports(lang=lang, prose=prose.records, model_calls=prose.calls, **rendered)
+
+
+FACT_KEYS = {
+    "dashboard": ("score", "risk_plan", "expansion", "stakeholders"),
+    "success_plan": ("score", "success_plan", "stakeholders"),
+    "expansion_proposal": ("score", "expansion"),
+    "risk_plan": ("score", "risk_plan", "forecast"),
+    "qbr_agenda": ("score", "success_plan", "forecast"),
+}
+
+
+def _facts(report: str, state: dict[str, Any]) -> dict[str, Any]:
+    """The part of the state a report's prose may draw on, as JSON-ready data."""
+    facts: dict[str, Any] = {"client": state["account"].name}
+    for key in FACT_KEYS[report]:
+        value = state.get(key)
+        if value is not None:
+            facts[key] = value.model_dump(mode="json")
+    return facts

@@ -1,0 +1,1 @@
+"""The chat agent (LangChain `create_agent`) and the tool surface it shares with the MCP server."""

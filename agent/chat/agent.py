@@ -1,0 +1,238 @@
+"""`csm chat`: a tool-calling chat agent over the csm tools, with memory per thread.
+
+The agent is LangChain's `create_agent` with the read-only tools of `agent.chat.tool_surface`, the
+system prompt in `prompts/chat_system.md`, a bounded tool loop (CSM_CHAT_MAX_STEPS) and, in
+the terminal, a SQLite checkpointer in the data directory. Model failures end in one sentence
+and the session goes on."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
+from tools.escaping import terminal_line, terminal_text
+
+__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout", "run_chat"]
+
+PROMPT = "you> "
+
+
+def system_prompt() -> str:
+    """The chat agent's instructions (prompts/chat_system.md)."""
+    return resources.files("prompts").joinpath("chat_system.md").read_text(encoding="utf-8")
+
+
+def build_chat_agent(model: BaseChatModel | str, checkpointer: Any = None) -> Any:
+    """The chat agent: `create_agent` over the read-only tools, bounded to `max_steps()`."""
+    from langchain.agents import create_agent
+
+    from agent.chat.tool_surface import langchain_tools
+
+    agent = create_agent(
+        model, tools=langchain_tools(), system_prompt=system_prompt(), checkpointer=checkpointer
+    )
+    return agent.with_config({"recursion_limit": max_steps()})
+
+
+def chat_db_path() -> Path:
+    """Where the chat threads live: chat.sqlite3 in the data directory."""
+    from tools.paths import data_dir
+
+    return data_dir() / "chat.sqlite3"
+
+
+def sqlite_checkpointer(path: Path | str | None = None) -> Any:
+    """A SqliteSaver on `path` (default: chat.sqlite3 in the data directory); close its `conn`."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    target = Path(path) if path else chat_db_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteSaver(sqlite3.connect(str(target), check_same_thread=False))
+
+
+class UnconfiguredModel(BaseChatModel):
+    """Stands in for a model that is not configured: every turn answers, as one AI message,
+    the sentence that says how to configure one (`reason`)."""
+
+    reason: str = NO_MODEL.replace("csm chat needs", "the chat graph needs")
+
+    @property
+    def _llm_type(self) -> str:
+        return "unconfigured"
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reason))])
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> UnconfiguredModel:
+        return self
+
+
+def server_graph() -> Any:
+    """The chat agent for `langgraph dev` (the server brings its own checkpointer). Without a
+    usable model it answers each message with the sentence that says how to configure one."""
+    try:
+        model: BaseChatModel = chat_model()
+    except ValueError as error:
+        reason = str(error).replace("csm chat needs", "the chat graph needs")
+        model = UnconfiguredModel(reason=reason)
+    return build_chat_agent(model)
+
+
+def explain(error: BaseException) -> str:
+    """One sentence for a failed turn, without a traceback."""
+    from langgraph.errors import GraphRecursionError
+
+    if isinstance(error, GraphRecursionError):
+        return (
+            f"stopped after {max_steps()} steps without a final answer; ask a narrower "
+            "question or raise CSM_CHAT_MAX_STEPS."
+        )
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai comes with langchain-openai
+        openai = None  # type: ignore[assignment]
+    if openai is not None:
+        if isinstance(error, openai.AuthenticationError):
+            return "the model server rejected the API key; check OPENAI_API_KEY."
+        if isinstance(error, openai.APITimeoutError):
+            return (
+                f"the model did not answer within {model_timeout():g} s (after retries); "
+                "try again or raise CSM_MODEL_TIMEOUT."
+            )
+        if isinstance(error, openai.RateLimitError):
+            return "the model server is still rate-limiting after retries; wait and try again."
+        if isinstance(error, openai.APIConnectionError):
+            return (
+                "cannot reach the model server; check OPENAI_BASE_URL and that the server "
+                "is running."
+            )
+        if isinstance(error, openai.APIStatusError):
+            return (
+                f"the model server answered HTTP {error.status_code} "
+                f"({_first_line(error.message)})."
+            )
+    if isinstance(error, ValueError) and str(error).startswith(("csm chat needs", "the chat")):
+        return str(error)
+    return f"the model call failed ({type(error).__name__}: {_first_line(str(error))})."
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return (lines[0] if lines else "no details")[:200]
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(
+        part.get("text", "") if isinstance(part, dict) else str(part)
+        for part in content
+        if isinstance(part, str) or part.get("type") == "text"
+    )
+
+
+def _close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:
+    """After a failed turn, answer tool calls left without results so the thread stays valid."""
+    try:
+        messages = agent.get_state(config).values.get("messages", [])
+    except Exception:  # noqa: BLE001 - nothing to repair without a checkpointer
+        return
+    if not messages or not isinstance(messages[-1], AIMessage) or not messages[-1].tool_calls:
+        return
+    closing = [
+        ToolMessage(
+            content="not run: the turn was stopped.",
+            tool_call_id=call["id"],
+            name=call["name"],
+            status="error",
+        )
+        for call in messages[-1].tool_calls
+    ]
+    agent.update_state(config, {"messages": closing}, as_node="tools")
+
+
+def _lines(source: TextIO, output: TextIO) -> Iterator[str]:
+    """The user's lines until EOF or /exit, prompting before each."""
+    while True:
+        output.write(PROMPT)
+        output.flush()
+        line = source.readline()
+        if not line:
+            output.write("\n")
+            return
+        text = line.strip()
+        if text in ("/exit", "/quit"):
+            return
+        if text:
+            yield text
+
+
+def chat_turn(agent: Any, config: dict[str, Any], text: str, output: TextIO) -> None:
+    """Send one user message and stream the answer's tokens to `output`."""
+    started = False
+    for chunk, meta in agent.stream(
+        {"messages": [{"role": "user", "content": text}]}, config, stream_mode="messages"
+    ):
+        if isinstance(chunk, ToolMessage):
+            output.write(("\n" if started else "") + f"  [tool {terminal_line(chunk.name)}]\n")
+            started = False
+            continue
+        if not isinstance(chunk, AIMessage) or meta.get("langgraph_node") != "model":
+            continue
+        piece = terminal_text(_text(chunk))  # the model may echo account text
+        if piece:
+            if not started:
+                output.write("csm> ")
+                started = True
+            output.write(piece)
+            output.flush()
+    output.write("\n")
+    output.flush()
+
+
+def run_chat(
+    thread: str = "default",
+    model: BaseChatModel | None = None,
+    input: TextIO = sys.stdin,  # noqa: A002 - the REPL's input stream
+    output: TextIO = sys.stdout,
+    db: Path | str | None = None,
+) -> int:
+    """The terminal chat: `you> ` prompts, streamed answers, memory per thread, /exit quits."""
+    model = model if model is not None else chat_model()
+    saver = sqlite_checkpointer(db)
+    try:
+        agent = build_chat_agent(model, saver)
+        config: dict[str, Any] = {
+            "configurable": {"thread_id": thread},
+            "recursion_limit": max_steps(),
+        }
+        for text in _lines(input, output):
+            try:
+                chat_turn(agent, config, text, output)
+            except KeyboardInterrupt:
+                output.write("\n(interrupted)\n")
+                _close_open_tool_calls(agent, config)
+            except Exception as error:  # noqa: BLE001 - one sentence; the session goes on
+                output.write(f"\ncsm: {terminal_line(explain(error))}\n")
+                _close_open_tool_calls(agent, config)
+            output.flush()
+    finally:
+        saver.conn.close()
+    return 0

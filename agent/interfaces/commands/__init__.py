@@ -1,0 +1,1 @@
+"""The commands of `csm`, one module per command group."""

@@ -1,0 +1,236 @@
+"""`csm import` and `csm sweep`: load a portfolio into the store, run the routine, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
+from agent.sweeps.store import Store, StoreError
+from agent.sweeps.sweep import Rejections, SweepOptions, run_sweep
+from tools.escaping import terminal_line
+from tools.paths import data_dir, store_path
+from tools.planning.forecast import calibrate
+from tools.portfolio.account import Account
+from tools.portfolio.readers import (
+    failed_row,
+    iter_rows,
+    numbered_accounts,
+    stream_accounts,
+    validated_rows,
+)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """`csm import PORTFOLIO`: validated accounts into the store; a row that cannot be read or
+    stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
+    from agent.interfaces.errors import CliError
+
+    source = args.portfolio.name
+    tally = Rejections()
+    _, rows = numbered_accounts(args.portfolio, tally.warnings)
+
+    def good() -> Iterator[tuple[int, dict[str, Any]]]:
+        for row, item in rows:
+            tally.warn()
+            if not isinstance(item, Account):
+                tally.reject(item)
+                continue
+            try:
+                record = item.model_dump(mode="json", exclude_none=True)
+            except Exception as error:  # noqa: BLE001 - one row never stops the others
+                tally.reject([failed_row(source, row, item.id, error)])
+                continue
+            yield row, record
+
+    store = Store(store_path(args.db))
+    try:
+        count, failed = store.import_accounts(good())
+    finally:
+        store.close()
+    for failure in failed:
+        tally.reject([failed_row(source, failure.row, failure.record["id"], failure.error)])
+    if count == 0:
+        raise CliError(
+            f"{args.portfolio}: no account could be read"
+            + (f" ({tally.rows} rows rejected, listed above); fix them and import again."
+               if tally.rows else "; the file has no rows.")
+        )
+    print(terminal_line(
+        f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)"
+    ))
+    return 2 if tally.rows else 0
+
+
+def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
+    """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    rows = store.iter_accounts() if source is None else iter_rows(source)[1]
+    name = source.name if source is not None else "store"
+    for _, _, item in validated_rows(name, rows):
+        if isinstance(item, Account):
+            yield item
+
+
+def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path) -> str:
+    """The shell command that resumes this sweep: the same inputs, store and folder."""
+    argv = ["csm", "sweep"]
+    if args.portfolio is not None:
+        argv.append(str(args.portfolio.resolve()))
+    argv += ["--resume", "--as-of", as_of.isoformat(), "--db", str(db.resolve()),
+             "--out", str(folder)]
+    if args.no_reports:
+        argv.append("--no-reports")
+    if args.routine != "daily":
+        argv.append(f"--{args.routine}")
+    if args.lang != "en":
+        argv += ["--lang", args.lang]
+    if args.with_model:
+        argv.append("--with-model")
+    if args.playbook:
+        argv += ["--playbook", str(Path(args.playbook).resolve())]
+    if args.workers:
+        argv += ["--workers", str(args.workers)]
+    if args.notify:
+        argv += ["--notify", args.notify]
+    return shlex.join(argv)
+
+
+def _progress(total: int | None) -> Any:
+    """A rich progress bar on a terminal, plain log lines otherwise."""
+    if sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        bar = Progress(
+            "sweeping", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        )
+        task = bar.add_task("sweep", total=total)
+        bar.start()
+        return bar, lambda done, _: bar.update(task, completed=done)
+    step = max(1000, (total or 0) // 10)
+    last = [0]
+
+    def log(done: int, _: int | None) -> None:
+        if done - last[0] >= step:
+            last[0] = done
+            print(
+                f"csm sweep: {done} accounts done" + (f" of {total}" if total else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return None, log
+
+
+def notify(target: str, payload: dict[str, Any]) -> None:
+    """Send the alerts JSON to a webhook URL (POST) or a command (on its stdin)."""
+    body = json.dumps(payload, ensure_ascii=False)
+    if target.startswith(("http://", "https://")):
+        import httpx
+
+        response = httpx.post(
+            target, content=body, timeout=15, headers={"content-type": "application/json"}
+        )
+        response.raise_for_status()
+    else:
+        subprocess.run(target, shell=True, input=body, text=True, check=True, timeout=60)  # noqa: S602
+
+
+def cmd_sweep(
+    args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
+) -> int:
+    """`csm sweep`."""
+    from agent.interfaces.errors import CliError, load_checked_playbook
+
+    playbook = load_checked_playbook(args.playbook)
+    source: Path | None = args.portfolio
+    file_as_of = None
+    if source is not None:
+        if not source.exists():
+            raise CliError(f"{source}: file not found; check the path.")
+        file_as_of, _ = stream_accounts(source)
+    store = Store(store_path(args.db))
+    try:
+        store.lock()
+        if source is None and store.account_count() == 0:
+            raise CliError(f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
+                           "or pass a portfolio file to `csm sweep`.")
+        as_of: date = args.as_of or file_as_of or date.today()
+        folder = (args.out or data_dir() / "reports" / as_of.isoformat()).expanduser().resolve()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"--out {folder}: cannot be used as the reports folder "
+                           f"({error.strerror}); pass a folder you can write to.") from None
+        options = SweepOptions(
+            as_of=as_of,
+            routine=args.routine,
+            source=source,
+            out=None if args.no_reports else folder,
+            workers=args.workers or os.cpu_count() or 1,
+            lang=args.lang,
+            model=None if args.with_model else "none",
+            playbook=str(args.playbook) if args.playbook else None,
+            resume=args.resume,
+        )
+        before_work()  # the knowledge index, once the inputs are known to be usable
+        calibration = calibrate(_accounts(source, store), playbook, as_of)
+        total = store.account_count() if source is None else None
+        bar, progress = _progress(total)
+        try:
+            result = run_sweep(options, store, playbook, calibration, progress)
+        except KeyboardInterrupt:
+            row = store.sweep(as_of.isoformat())
+            if row is None or row["status"] == "complete":
+                print("csm: interrupted before the sweep started; run the same command again.",
+                      file=sys.stderr)
+                return 130
+            done = len(store.done_ids(row["id"]))
+            print(
+                f"csm: interrupted; the {done} finished accounts are stored and the sweep is "
+                f"marked incomplete; finish it with: "
+                f"{resume_command(args, as_of, store.path, folder)}",
+                file=sys.stderr,
+            )
+            return 130
+        finally:
+            if bar is not None:
+                bar.stop()
+        if result.accounts == 0 and result.skipped == 0:
+            raise CliError(f"{source or store.path}: no account could be read"
+                           + (f" ({result.rejected.rows} rows rejected, listed above)."
+                              if result.rejected.rows else "; it has no rows."))
+        if result.note:
+            print(terminal_line(f"csm sweep: {result.note}."), file=sys.stderr)
+        report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
+        (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
+        (folder / "portfolio.json").write_text(
+            json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
+        )
+        rate = result.accounts / result.seconds if result.seconds else 0
+        rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
+        print(terminal_line(
+            f"swept {result.accounts} accounts ({result.skipped} already done) as of {as_of} "
+            f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts{rejected}; "
+            f"portfolio report: {folder / 'portfolio.md'}"
+        ))
+        if args.notify and result.alerts:
+            try:
+                notify(args.notify, {"as_of": as_of.isoformat(), "alerts": result.alerts})
+            except Exception as error:  # noqa: BLE001 - any delivery failure is reported
+                raise CliError(
+                    f"--notify {args.notify}: delivery failed ({error}); the sweep "
+                    "itself is stored."
+                ) from None
+        return 2 if result.rejected.rows else 0
+    except StoreError as error:
+        raise CliError(str(error)) from None
+    finally:
+        store.close()

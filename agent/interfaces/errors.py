@@ -1,0 +1,25 @@
+"""What every command shares with `csm`'s entry point: the user-error type, the exit codes and
+the checked playbook load (a light module, so commands never import `agent.interfaces.cli` back)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tools.escaping import terminal_line
+from tools.playbook import Playbook, load_playbook
+
+EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user error: printed as one sentence, exit code 1."""
+
+
+def load_checked_playbook(path: Path | None) -> Playbook:
+    """Load a playbook; a custom one's warnings (weights not adding up to 100) go to stderr."""
+    playbook = load_playbook(path)
+    if path is not None:
+        for warning in playbook.warnings():
+            print(terminal_line(f"csm: warning: playbook {path}: {warning}"), file=sys.stderr)
+    return playbook

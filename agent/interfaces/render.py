@@ -1,0 +1,205 @@
+"""Render scored accounts for people (rich table), spreadsheets (CSV) and programs (JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import IO, TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tools.escaping import csv_cell, terminal_line, terminal_text
+from tools.portfolio.readers import RowError, RowWarning
+from tools.scoring.expansion import expected_expansion
+from tools.scoring.score import AccountScore
+
+if TYPE_CHECKING:
+    from tools.knowledge.index import Passage
+
+TIER_STYLE = {"low": "green", "medium": "yellow", "high": "red", "critical": "bold white on red"}
+COLOR_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "health_score",
+    "health_color",
+    "health_coverage",
+    "churn_risk_score",
+    "churn_tier",
+    "churn_coverage",
+    "signals",
+    "opportunities",
+    "expected_expansion",
+]
+
+
+class _Console(Console):
+    """A rich console that lets a closed pipe (`csm score | head`) reach the CLI, which ends
+    quietly, instead of rich's own exit with status 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _plain(value: object, style: str = "") -> Text:
+    """Account (or playbook) text for rich: a `Text`, so no markup or emoji code is read in
+    it, with terminal escape sequences and control characters removed."""
+    return Text(terminal_line(value), style=style)
+
+
+def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out: IO[str]) -> int:
+    """A readable terminal table with coloured tier and health; returns the account count.
+
+    Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed."""
+    table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
+    for column, justify in [
+        ("ID", "left"),
+        ("Account", "left"),
+        ("Health", "right"),
+        ("Colour", "left"),
+        ("Churn risk", "right"),
+        ("Tier", "left"),
+        ("Coverage h/c", "right"),
+        ("Signals", "left"),
+        (f"Upsell EV, {currency}/mo", "right"),
+    ]:
+        table.add_column(_plain(column), justify=justify, overflow="fold")
+    tiers: Counter[str] = Counter()
+    colors: Counter[str] = Counter()
+    count = 0
+    for s in scores:
+        count += 1
+        tiers[s.churn_risk.tier or "unknown"] += 1
+        colors[s.health.color or "unknown"] += 1
+        signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
+        table.add_row(
+            _plain(s.id),
+            _plain(s.name),
+            _plain(_num(s.health.score)),
+            _plain(s.health.color or "unknown", COLOR_STYLE.get(s.health.color or "", "dim")),
+            _plain(_num(s.churn_risk.score)),
+            _plain(s.churn_risk.tier or "unknown", TIER_STYLE.get(s.churn_risk.tier or "", "dim")),
+            _plain(f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}"),
+            Text(signals) if signals else Text("none", style="dim"),
+            _plain(_num(expected_expansion(s.opportunities), 0))
+            if s.opportunities
+            else Text("—", style="dim"),
+        )
+    probe = Console(file=out)
+    console = _Console(file=out, width=probe.width if probe.is_terminal else 160)
+    console.print(table)
+    console.print(
+        _plain(
+            f"{count} account{'s' if count != 1 else ''}. Tiers: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(tiers.items()))
+            + ". Health: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(colors.items()))
+            + "."
+        )
+    )
+    return count
+
+
+def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
+    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`)."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for s in scores:
+        count += 1
+        row = [
+            s.id,
+            s.name,
+            s.health.score,
+            s.health.color,
+            s.health.coverage,
+            s.churn_risk.score,
+            s.churn_risk.tier,
+            s.churn_risk.coverage,
+            ";".join(sig.id for sig in s.signals),
+            ";".join(o.id for o in s.opportunities),
+            expected_expansion(s.opportunities),
+        ]
+        writer.writerow([csv_cell(cell) for cell in row])
+    return count
+
+
+def write_json(
+    scores: Iterable[AccountScore],
+    as_of: date,
+    errors: list[RowError],
+    out: IO[str],
+    warnings: list[RowWarning] | None = None,
+) -> int:
+    """`{"as_of", "accounts": [...], "errors": [...], "warnings": [...]}`, streamed one account
+    at a time.
+
+    `errors` and `warnings` are read after the accounts, so a generator may keep filling them
+    while it runs."""
+    out.write('{"as_of": ' + json.dumps(as_of.isoformat()) + ', "accounts": [')
+    count = 0
+    for s in scores:
+        out.write(("\n  " if count == 0 else ",\n  ") + s.model_dump_json())
+        count += 1
+    out.write('\n], "errors": ' + json.dumps([e.model_dump() for e in errors], ensure_ascii=False))
+    shown = [w.model_dump() for w in warnings or []]
+    out.write(', "warnings": ' + json.dumps(shown, ensure_ascii=False))
+    out.write("}\n")
+    return count
+
+
+def only_scores(
+    items: Iterable[AccountScore | list[RowError]], errors: list[RowError]
+) -> Iterator[AccountScore]:
+    """Pass scores through; collect row errors into `errors`."""
+    for item in items:
+        if isinstance(item, list):
+            errors.extend(item)
+        else:
+            yield item
+
+
+def write_passages(passages: list[Passage], fmt: str, out: IO[str]) -> None:
+    """Knowledge-base search results as a readable list or `{"results": [...]}`."""
+    if fmt == "json":
+        results = [p.model_dump() for p in passages]
+        out.write(json.dumps({"results": results}, ensure_ascii=False, indent=2) + "\n")
+        return
+    console = _Console(file=out)
+    if not passages:
+        console.print("no passages found")
+    for rank, p in enumerate(passages, start=1):
+        console.print(
+            Text.assemble(
+                _plain(f"{rank}. {p.heading}", "bold"),
+                "  ",
+                _plain(f"{p.topic} · {p.lang} · {p.source} · score {p.score:.3f}", "dim"),
+            )
+        )
+        console.print(Text(terminal_text(unwrap(p.text))), highlight=False)
+        console.print()
+
+
+_BLOCK_START = re.compile(r"^\s*([|#>*-]|\d+\.|```)")
+
+
+def unwrap(text: str) -> str:
+    """Join the hard-wrapped lines of Markdown paragraphs (lists, tables and headings stay)."""
+    lines: list[str] = []
+    for line in text.strip().splitlines():
+        joinable = lines and lines[-1].strip() and line.strip()
+        if joinable and not _BLOCK_START.match(line) and not lines[-1].lstrip().startswith("|"):
+            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)

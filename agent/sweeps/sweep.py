@@ -1,0 +1,417 @@
+"""`csm sweep`: the daily or weekly routine over every account, through the six-step graph.
+
+Accounts stream from a file or the store; the main process validates each row and rejects
+duplicate ids (the first row wins), then sends batches to workers (processes) that run the
+graph and write each account's reports under a file name derived from its id
+(`tools.filenames`); the main process stores every finished batch in one transaction with the
+alerts it raises against the previous sweep. A row that cannot be processed, for any reason,
+is named and skipped; the others go on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.assessment.graph import AssessmentContext, build_graph
+from agent.interfaces.commands.assess import markdown
+from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
+from tools.escaping import terminal_line
+from tools.filenames import inside, report_name
+from tools.playbook import Playbook
+from tools.portfolio.account import Account
+from tools.portfolio.readers import RowError, RowWarning, failed_row, iter_rows, validated_rows
+
+BATCH = 100
+REPORT_KIND = "assessment"
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class SweepOptions:
+    """What to sweep and how."""
+
+    as_of: date
+    routine: str = "daily"
+    source: Path | None = None  # None: the accounts in the store
+    out: Path | None = None
+    workers: int = 1
+    lang: str = "en"
+    model: Any = "none"
+    model_concurrency: int = 2
+    playbook: str | None = None
+    resume: bool = False
+
+
+@dataclass
+class Rejections:
+    """The rows a run did not process: each named on stderr as it is found, all counted, the
+    errors of the first ERRORS_KEPT kept (memory stays flat on a huge bad file)."""
+
+    errors: list[RowError] = field(default_factory=list)
+    rows: int = 0
+    warnings: list[RowWarning] = field(default_factory=list)
+    warned: int = 0
+
+    def reject(self, errors: list[RowError]) -> None:
+        """Name one row that is not processed and count it."""
+        for error in errors:
+            print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
+        if self.rows < ERRORS_KEPT:
+            self.errors.extend(errors)
+        self.rows += 1
+
+    def warn(self) -> None:
+        """Print the reader's warnings (unknown columns, say) found since the last call."""
+        for warning in self.warnings[self.warned :]:
+            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
+        self.warned = len(self.warnings)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep did."""
+
+    sweep_id: int
+    status: str
+    accounts: int = 0
+    skipped: int = 0
+    rejected: Rejections = field(default_factory=Rejections)
+    alerts: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str = ""
+
+
+def write_report(folder: Path, name: str, text: str) -> Path:
+    """Write one report file inside `folder` (never outside it), atomically: a reader sees the
+    whole file or none."""
+    target = inside(folder, name)
+    partial = inside(folder, f".{name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+    return target
+
+
+def snapshot(state: dict[str, Any]) -> dict[str, Any]:
+    """The compact record of one assessed account that the store keeps."""
+    account, score, risk = state["account"], state["score"], state["risk_plan"]
+    forecast, plan, expansion = state["forecast"], state["success_plan"], state["expansion"]
+    return {
+        "id": account.id,
+        "name": account.name,
+        "mrr": account.mrr,
+        "csat": account.csat,
+        "nps": account.nps,
+        "health_score": score.health.score,
+        "color": score.health.color,
+        "churn_score": score.churn_risk.score,
+        "tier": score.churn_risk.tier,
+        "signals": [s.id for s in score.signals],
+        "mitigations": [
+            {
+                "signal": m.signal,
+                "action": m.action,
+                "owner": m.owner,
+                "due": m.due_date.isoformat(),
+            }
+            for m in risk.mitigations
+        ],
+        "cadence": risk.cadence,
+        "next_contact_due": _iso(risk.next_contact_due),
+        "primary_contact": state["stakeholders"].primary_contact,
+        "opportunities": [
+            {
+                "id": o.id,
+                "offer": o.offer,
+                "price": o.price,
+                "probability": o.probability,
+                "expected_value": o.expected_value,
+            }
+            for o in score.opportunities
+        ],
+        "expansion_hold": expansion.hold,
+        "expected_expansion": forecast.expected_expansion_monthly,
+        "renewal_date": _iso(account.renewal_date),
+        "renewal_status": risk.renewal.status,
+        "renewal_probability": forecast.renewal_probability,
+        "expected_churned_mrr": forecast.expected_churned_mrr,
+        "qbr_date": _iso(plan.qbr.date),
+        "qbr_status": plan.qbr.status,
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+# workers ---------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
+    _WORKER.update(
+        graph=build_graph(checkpointer=None),
+        options=options,
+        limit=limit,
+        context=AssessmentContext(
+            as_of=options.as_of,
+            lang=options.lang,  # type: ignore[arg-type]
+            playbook=options.playbook,
+            model=options.model,
+            calibration=calibration,
+        ),
+    )
+
+
+def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None]]:
+    """Assess a batch of rows the main process found valid: (row, snapshot or row errors,
+    report path). The raw rows travel (a validated model costs four times more to pickle)
+    and are validated again here. A row that fails (graph, snapshot, report file) comes back
+    as its error; the batch goes on."""
+    options: SweepOptions = _WORKER["options"]
+    out: list[tuple[int, Any, str | None]] = []
+    for row, record in rows:
+        account_id = None
+        try:
+            account = Account.model_validate(record)
+            account_id = account.id
+            state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
+            result = snapshot(state)
+            path = None
+            if options.out is not None:
+                name = report_name(account.id, options.lang)
+                path = str(write_report(options.out, name, markdown(state)))
+            out.append((row, result, path))
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            out.append((row, [failed_row(source_name(options), row, account_id, error)], None))
+    return out
+
+
+def source_name(options: SweepOptions) -> str:
+    """How errors name the input: the portfolio file's name, or `store`."""
+    return options.source.name if options.source else "store"
+
+
+# the main loop -----------------------------------------------------------------
+
+
+def _in_order(pool: Any, batches: Iterator[list[tuple[int, Any]]], window: int) -> Iterator[Any]:
+    """Results of the batches in order, at most `window` in flight; the input is read here, in
+    the calling thread (a pool's feeder thread would read the store from another thread)."""
+    pending: deque[Any] = deque()
+    for batch in batches:
+        pending.append(pool.apply_async(assess_batch, (batch,)))
+        if len(pending) >= window:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
+def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
+    """Changes when the inputs of a sweep change: the portfolio, the playbook, the options and
+    the reports folder (a sweep into a new folder writes its reports there)."""
+    digest = hashlib.sha256()
+    if options.source is not None:
+        with open(options.source, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    else:
+        digest.update(store.accounts_fingerprint().encode())
+    digest.update(f"|{playbook.model_dump_json()}|{options.routine}|{options.lang}".encode())
+    folder = str(options.out.resolve()) if options.out is not None else ""
+    digest.update(f"|{folder}|{options.model}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:32]
+
+
+def _rows(options: SweepOptions, store: Store, result: SweepResult) -> Iterator[tuple[int, Any]]:
+    if options.source is not None:
+        return iter_rows(options.source, result.rejected.warnings)[1]
+    return store.iter_accounts()
+
+
+def _batches(
+    options: SweepOptions, store: Store, skip: set[str], result: SweepResult
+) -> Iterator[list[tuple[int, Any]]]:
+    """Batches of the raw rows that are valid, first with their id and not yet done; every
+    other row is rejected here, before any worker sees it."""
+    batch: list[tuple[int, Any]] = []
+    top_level = options.source is None or options.source.suffix.lower() != ".csv"
+    rows = _rows(options, store, result)
+    for row, record, item in validated_rows(
+        source_name(options), rows, result.rejected.warnings, top_level
+    ):
+        result.rejected.warn()
+        if not isinstance(item, Account):
+            result.rejected.reject(item)
+            continue
+        if item.id in skip:
+            continue
+        batch.append((row, record))
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def alerts_for(current: dict[str, Any], before: Any) -> list[tuple[str, str, str]]:
+    """Tier or colour changes and newly fired signals since the previous snapshot."""
+    if before is None:
+        return []
+    found = []
+    if before["tier"] != current["tier"]:
+        found.append((current["id"], "tier_change", f"{before['tier']} -> {current['tier']}"))
+    if before["color"] != current["color"]:
+        found.append((current["id"], "color_change", f"{before['color']} -> {current['color']}"))
+    for signal in sorted(set(current["signals"]) - set(json.loads(before["signals"]))):
+        found.append((current["id"], "new_signal", signal))
+    return found
+
+
+def run_sweep(
+    options: SweepOptions,
+    store: Store,
+    playbook: Playbook,
+    calibration: Any,
+    progress: Progress | None = None,
+) -> SweepResult:
+    """Sweep every account; store each finished batch; raise on interruption after marking the
+    sweep incomplete (every finished account stays stored)."""
+    started = time.perf_counter()
+    as_of = options.as_of.isoformat()
+    fingerprint = input_hash(options, store, playbook)
+    existing = store.sweep(as_of)
+    skip: set[str] = set()
+    if options.resume:
+        if existing is None or existing["status"] == "complete":
+            raise StoreError(f"no unfinished sweep for {as_of} to resume; run without --resume.")
+        if existing["input_hash"] != fingerprint:
+            raise StoreError(
+                f"the inputs changed since the sweep of {as_of} started (portfolio, playbook, "
+                "routine, language, model or reports folder); resume with the command the "
+                "interrupted sweep printed, or run it again without --resume."
+            )
+        sweep_id = int(existing["id"])
+        skip = store.done_ids(sweep_id)
+        store.reopen_sweep(sweep_id)
+    elif (
+        existing is not None
+        and existing["status"] == "complete"
+        and existing["input_hash"] == fingerprint
+    ):
+        return SweepResult(
+            sweep_id=int(existing["id"]),
+            status="complete",
+            accounts=int(existing["accounts"]),
+            rejected=Rejections(
+                [RowError.model_validate(e) for e in store.rejections(existing["id"])[1]],
+                int(existing["rejected"]),
+            ),
+            alerts=store.alerts(existing["id"]),
+            note=f"the sweep of {as_of} already ran on these inputs; nothing to do",
+        )
+    else:
+        sweep_id = store.start_sweep(
+            as_of, options.routine, str(options.source or "store"), fingerprint, playbook.version
+        )
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+    previous = store.previous_sweep(as_of)
+    result = SweepResult(sweep_id=sweep_id, status="running", skipped=len(skip))
+    # forkserver: workers start from a clean process, never from one whose threads (a
+    # knowledge-base client, say) may hold locks at fork time
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["agent.sweeps.sweep"])
+    limit = context.BoundedSemaphore(options.model_concurrency)
+    batches = _batches(options, store, skip, result)
+    pool = None
+    try:
+        if options.workers > 1:
+            pool = context.Pool(
+                options.workers, initializer=_start_worker, initargs=(options, calibration, limit)
+            )
+            outcomes = _in_order(pool, batches, window=2 * options.workers)
+        else:
+            _start_worker(options, calibration, limit)
+            outcomes = map(assess_batch, batches)
+        for outcome in outcomes:
+            _store_batch(store, sweep_id, previous, outcome, result, source_name(options))
+            if progress:
+                progress(result.accounts, None)
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        _finish(store, sweep_id, "incomplete", result)
+        result.status = "incomplete"
+        raise
+    if pool is not None:
+        pool.close()
+        pool.join()
+    _finish(store, sweep_id, "complete", result)
+    result.status = "complete"
+    result.alerts = store.alerts(sweep_id)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _finish(store: Store, sweep_id: int, status: str, result: SweepResult) -> None:
+    errors = [e.model_dump() for e in result.rejected.errors]
+    store.finish_sweep(sweep_id, status, result.rejected.rows, errors)
+
+
+def _store_batch(
+    store: Store,
+    sweep_id: int,
+    previous: Any,
+    outcome: list[tuple[int, Any, str | None]],
+    result: SweepResult,
+    source: str,
+) -> None:
+    """Store a finished batch in one transaction; when the database refuses it, store its rows
+    one by one and name the ones it refuses (a full disk still stops the sweep)."""
+    done: list[tuple[int, dict[str, Any], str | None]] = []
+    for row, item, path in outcome:
+        if isinstance(item, list):
+            result.rejected.reject(item)
+        else:
+            done.append((row, item, path))
+    ids = [item["id"] for _, item, _ in done]
+    before = store.previous_snapshots(int(previous["id"]), ids) if previous is not None else {}
+
+    def save(part: list[tuple[int, dict[str, Any], str | None]]) -> None:
+        store.record(
+            sweep_id,
+            [s for _, s, _ in part],
+            [a for _, s, _ in part for a in alerts_for(s, before.get(s["id"]))],
+            [(s["id"], REPORT_KIND, path) for _, s, path in part if path],
+        )
+
+    try:
+        save(done)
+        result.accounts += len(done)
+        return
+    except sqlite3.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - some row is unstorable: find it, keep the rest
+        pass
+    for entry in done:
+        try:
+            save([entry])
+            result.accounts += 1
+        except sqlite3.OperationalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - reported per row
+            if entry[2]:
+                Path(entry[2]).unlink(missing_ok=True)  # no report for a row not stored
+            result.rejected.reject([failed_row(source, entry[0], entry[1]["id"], error)])
