@@ -1,4 +1,7 @@
-"""csm-agent: the LangGraph graphs, the writer and the command line."""
+"""csm-agent's agent side: the six-step assessment graph (`assessment/`), the chat agent and its
+tools (`chat/`), portfolio sweeps with their store (`sweeps/`) and the interfaces people and
+programs use (`interfaces/`); `models.py` configures the language model and `accounts.py` says
+which accounts a run reads. docs/architecture.md draws the layers."""
 
 from typing import Any
 

@@ -48,7 +48,8 @@ def graph_overhead(accounts: int = 500) -> tuple[float, float, float]:
     """(ms per account through the graph, share of LangGraph overhead, share of retrieval)."""
     import json
 
-    from agent.assessment.graph import AssessmentContext, build_graph
+    from agent.assessment.context import AssessmentContext
+    from agent.assessment.graph import build_graph
     from agent.assessment.prose import ProseWriter
     from agent.assessment.writer import write_reports
     from tools.planning.forecast import forecast_account

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.chat.agent import NO_MODEL, build_chat_agent, run_chat, sqlite_checkpointer
+from agent.chat.agent import NO_MODEL, build_chat_agent, sqlite_checkpointer
 from agent.interfaces.cli import main
+from agent.interfaces.commands.chat import run_chat
 from tests.scripted_model import ScriptedChatModel
 
 

@@ -166,12 +166,12 @@ def test_kb_bad_embedding_setting_is_one_sentence(tmp_path, monkeypatch, capsys)
 
 
 def test_an_unexpected_error_is_one_sentence(monkeypatch, capsys):
-    import agent.interfaces.cli as cli
+    import agent.interfaces.commands.score as score_command
 
     def broken(args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(cli.COMMANDS, "score", broken)
+    monkeypatch.setattr(score_command, "run", broken)
     monkeypatch.delenv("CSM_DEBUG", raising=False)
     code, _, err = run(capsys, "score")
     assert code == 1 and "internal error in `csm score`: RuntimeError: disk on fire" in err

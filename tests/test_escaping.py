@@ -20,9 +20,10 @@ from langchain_core.messages import AIMessage, ToolMessage
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from agent.assessment.graph import AssessmentContext, build_graph
-from agent.chat.agent import chat_turn
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import build_graph
 from agent.interfaces.cli import main
+from agent.interfaces.commands.chat import chat_turn
 from agent.interfaces.render import write_passages
 from tests.scripted_model import ScriptedChatModel, prose_answer
 from tools.escaping import csv_cell, markdown_block, markdown_inline, terminal_line, terminal_text

@@ -6,7 +6,9 @@ from datetime import date
 
 import pytest
 
-from agent.assessment.graph import STEPS, AssessmentContext, AssessmentError, build_graph
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import STEPS, build_graph
+from agent.assessment.nodes import AssessmentError
 from agent.assessment.prose import stray_numbers
 from tests.scripted_model import ScriptedChatModel, prose_answer
 from tools.playbook import load_playbook

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import agent.assessment.graph as graph_module
+import agent.assessment.nodes as graph_module
 import agent.chat.tool_surface as tool_surface
 import agent.interfaces.commands.sweep as sweep_command
 import agent.sweeps.sweep as sweep_module

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from agent.assessment.graph import STEPS, AssessmentContext, build_graph
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import STEPS, build_graph
 from agent.interfaces.cli import main
 from tools.numbers import add_days, days_between, month_start
 from tools.playbook import PlaybookError, default_playbook_path, load_playbook

@@ -18,7 +18,8 @@ import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 
-from agent.assessment.graph import STEPS, AssessmentContext, build_graph
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import STEPS, build_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = date(2026, 11, 20)  # the bundled sample portfolio's own as_of

@@ -12,7 +12,8 @@ import pytest
 from langchain_core.messages import AIMessage
 from langchain_openai import ChatOpenAI
 
-from agent.chat.agent import chat_model, run_chat
+from agent.chat.agent import chat_model
+from agent.interfaces.commands.chat import run_chat
 from tests.fake_openai import FakeOpenAI, Reply, Sleep, Status
 from tests.scripted_model import ScriptedChatModel
 

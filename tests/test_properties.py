@@ -17,7 +17,8 @@ import annotated_types
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from agent.assessment.graph import STEPS, AssessmentContext, build_graph
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import STEPS, build_graph
 from tools.playbook import load_playbook
 from tools.portfolio.account import FIELD_KINDS, Account
 from tools.portfolio.plausibility import review

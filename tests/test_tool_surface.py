@@ -108,7 +108,8 @@ def test_an_explicit_portfolio_wins_and_an_edit_is_seen(tmp_path, monkeypatch):
 def test_the_graph_reads_the_same_source_and_its_day(tmp_path, monkeypatch):
     from datetime import date
 
-    from agent.assessment.graph import RunSettings, _account, _as_of
+    from agent.assessment.context import RunSettings
+    from agent.assessment.nodes import _account, _as_of
 
     monkeypatch.delenv("CSM_AS_OF")
     assert _as_of(RunSettings()) == date(2026, 11, 20)  # the sample's own as_of, as csm assess

@@ -1,38 +1,29 @@
 """The six-step assessment as a LangGraph `StateGraph`, one node per step, then the reports.
 
 assess_health -> map_stakeholders -> plan_success -> analyze_expansion -> plan_risk_mitigation
--> forecast -> write_reports. Nodes call the deterministic tools and retrieve the playbook
-knowledge they cite; they never compute a number themselves."""
+-> forecast -> write_reports. The context (`context.py`), the state (`state.py`) and the nodes
+(`nodes.py`) live beside this module; this one wires them and compiles the graph."""
 
 from __future__ import annotations
 
-import operator
-import os
-import re
-from collections.abc import Callable
-from datetime import date
-from typing import Annotated, Any, Literal, get_type_hints
+from typing import Any, get_type_hints
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
-from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
+from pydantic import BaseModel
 
-from agent.accounts import current, run_day
-from agent.assessment.prose import ProseWriter
-from agent.assessment.writer import Reports, write_reports
-from agent.models import configured_model
-from tools.planning.forecast import AccountForecast, Calibration, calibrate, forecast_account
-from tools.planning.proposal import ExpansionProposal, build_expansion_proposal
-from tools.planning.risk_plan import RiskPlan, build_risk_plan
-from tools.planning.stakeholders import StakeholderMap, map_stakeholders
-from tools.planning.success_plan import SuccessPlan, build_success_plan
-from tools.playbook import Playbook, load_playbook
-from tools.portfolio.account import Account
-from tools.portfolio.plausibility import review
-from tools.scoring.score import AccountScore, score_reviewed
+from agent.assessment.context import RunSettings
+from agent.assessment.nodes import (
+    analyze_expansion,
+    assess_health,
+    forecast_node,
+    map_stakeholders_node,
+    plan_risk_mitigation,
+    plan_success,
+    write_reports_node,
+)
+from agent.assessment.state import AssessmentInput, AssessmentState
 
 STEPS = (
     "assess_health",
@@ -43,299 +34,6 @@ STEPS = (
     "forecast",
     "write_reports",
 )
-EXCERPT_CHARS = 400
-Search = Callable[..., list[Any]]
-Update = dict[str, Any]
-
-
-class AssessmentError(ValueError):
-    """The assessment cannot start (no account given, unknown account id)."""
-
-
-class Citation(BaseModel):
-    """A knowledge-base passage a step relied on."""
-
-    step: str
-    topic: str
-    lang: str
-    source: str
-    heading: str
-    excerpt: str
-    score: float
-
-
-class RunSettings(BaseModel):
-    """The public context of an assessment run: what a server client (LangGraph Studio, the
-    SDK) may set. Every field is optional."""
-
-    model_config = ConfigDict(extra="forbid", title="Assessment context")
-
-    as_of: date | None = Field(
-        None,
-        description="the day to assess as of (default: CSM_AS_OF, else the portfolio's own "
-        "as_of, else today)",
-    )
-    lang: Literal["en", "ru"] = Field("en", description="language of the reports and citations")
-    playbook: str | None = Field(
-        None, description="a playbook YAML file (default: the bundled playbook)"
-    )
-    portfolio: str | None = Field(
-        None,
-        description="the portfolio file `account_id` is looked up in (default: CSM_PORTFOLIO, "
-        "else the store when it holds accounts, else the bundled sample)",
-    )
-    model: str | None = Field(
-        None,
-        description='`provider:model` for the report prose, "none" for no model '
-        "(default: CSM_MODEL)",
-    )
-    max_model_calls: int = Field(5, ge=0, description="model calls allowed per account")
-
-
-class AssessmentContext(RunSettings):
-    """The context Python callers pass (`csm assess`, the sweep, the tools): the public fields,
-    `model` also as a chat model instance, and hooks a server client cannot set: `search` (a
-    function with the signature of `tools.knowledge.index.search_knowledge`), `calibration` (the
-    portfolio's forecast calibration) and `model_gate` (shared model-call limiter)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    model: Any = None
-    search: Any = None
-    calibration: Any = None
-    model_gate: Any = None
-
-
-def _hook(ctx: RunSettings, name: str) -> Any:
-    """An internal hook of the context (None in a server run, whose context is public)."""
-    return getattr(ctx, name, None)
-
-
-class AssessmentInput(TypedDict, total=False):
-    """What starts an assessment: an `account_id` (looked up in the run's portfolio) or a
-    whole `account` (the fields of SPEC 1)."""
-
-    account_id: Annotated[str, Field(description="an account id of the portfolio, e.g. acc-001")]
-    account: Annotated[Account, Field(description="a whole account instead of an id")]
-
-
-class AssessmentState(TypedDict, total=False):
-    """What the steps add, in order. Input: `account` (fields of SPEC 1) or `account_id`."""
-
-    account_id: str
-    account: Account
-    score: AccountScore
-    stakeholders: StakeholderMap
-    success_plan: SuccessPlan
-    expansion: ExpansionProposal
-    risk_plan: RiskPlan
-    forecast: AccountForecast
-    reports: Reports
-    citations: Annotated[list[Citation], operator.add]
-    steps: Annotated[list[str], operator.add]
-
-
-Ctx = Runtime[RunSettings]
-
-
-def _playbook(ctx: RunSettings) -> Playbook:
-    return load_playbook(ctx.playbook)
-
-
-def _as_of(ctx: RunSettings) -> date:
-    """The context's day, else CSM_AS_OF, else the portfolio's own as_of, else today."""
-    if ctx.as_of or os.environ.get("CSM_AS_OF"):
-        return run_day(ctx.as_of)
-    return run_day(None, current(ctx.portfolio))
-
-
-def _search(ctx: RunSettings) -> Search:
-    if _hook(ctx, "search") is not None:
-        return _hook(ctx, "search")
-    from tools.knowledge.index import search_knowledge
-
-    return search_knowledge
-
-
-def cite(ctx: RunSettings, step: str, queries: list[tuple[str, str]]) -> list[Citation]:
-    """The best passage of each (topic, question) pair, in the run's language."""
-    found: list[Citation] = []
-    for topic, question in queries:
-        for passage in _search(ctx)(question, k=1, topic=topic, lang=ctx.lang):
-            found.append(
-                Citation(
-                    step=step,
-                    topic=passage.topic,
-                    lang=passage.lang,
-                    source=passage.source,
-                    heading=passage.heading,
-                    score=passage.score,
-                    excerpt=excerpt(passage.text),
-                )
-            )
-    return found
-
-
-_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_BLOCK_MARK = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|#+\s+)")
-
-
-def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The prose of a passage as plain text (no tables, code, list or quote markers, emphasis
-    or link syntax), cut at a sentence end near `limit`."""
-    prose, fenced = [], False
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            fenced = not fenced
-        elif not fenced and not line.lstrip().startswith("|"):
-            plain_line = _LINK.sub(r"\1", _BLOCK_MARK.sub("", line.strip()))
-            prose.append(_EMPHASIS.sub("", plain_line))
-    flat = " ".join(" ".join(prose).split())
-    if len(flat) <= limit:
-        return flat
-    cut = flat.rfind(". ", 0, limit)
-    return flat[: cut + 1] if cut > limit // 3 else flat[:limit].rstrip() + "…"
-
-
-def _account(state: AssessmentState, ctx: RunSettings) -> Account:
-    given = state.get("account")
-    if isinstance(given, Account):
-        return given
-    if isinstance(given, dict):
-        return Account.model_validate(given)
-    wanted = state.get("account_id")
-    if not wanted:
-        raise AssessmentError("give the assessment an `account` or an `account_id`.")
-    source = current(ctx.portfolio)
-    found = source.get(wanted)
-    if found is not None:
-        return found
-    known = ", ".join(a.id for a in source.accounts[:3])
-    raise AssessmentError(
-        f"no account with id '{wanted}' in {source.label()}; use one of its ids "
-        f"(for example {known}), or set the context's `portfolio` to another file."
-    )
-
-
-def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
-    """Step 1: health, churn risk, signals and opportunities. Later steps get the reviewed
-    account: implausible values made unknown (named in `score.warnings`)."""
-    ctx = runtime.context
-    reviewed = review(_account(state, ctx), _as_of(ctx))
-    score = score_reviewed(reviewed, _playbook(ctx), _as_of(ctx))
-    queries = [
-        ("health_score", f"what a {score.health.color or 'unknown'} health score calls for"),
-        ("churn_risk", f"what a {score.churn_risk.tier or 'unknown'} churn risk tier means"),
-    ]
-    return {
-        "account": reviewed.account,
-        "score": score,
-        "steps": ["assess_health"],
-        "citations": cite(ctx, "assess_health", queries),
-    }
-
-
-def map_stakeholders_node(
-    state: AssessmentState, runtime: Runtime[RunSettings]
-) -> dict[str, Any]:
-    """Step 2: who decides, who champions, who resists, and the gaps."""
-    ctx = runtime.context
-    result = map_stakeholders(state["account"], _playbook(ctx), _as_of(ctx))
-    gaps = ", ".join(sorted({g.id.replace("_", " ") for g in result.gaps})) or "stakeholder mapping"
-    return {
-        "stakeholders": result,
-        "steps": ["map_stakeholders"],
-        "citations": cite(ctx, "map_stakeholders", [("stakeholders", gaps)]),
-    }
-
-
-def plan_success(state: AssessmentState, runtime: Ctx) -> Update:
-    """Step 3: objectives, milestones, KPIs, QBR agenda, onboarding, next actions."""
-    ctx = runtime.context
-    account = state["account"]
-    plan = build_success_plan(
-        account, state["score"], state["stakeholders"], _playbook(ctx), _as_of(ctx)
-    )
-    queries = [
-        ("success_plan", "objectives milestones and KPIs of a success plan"),
-        ("qbr", "how to prepare and run the quarterly business review"),
-    ]
-    if plan.onboarding is not None:
-        queries.append(("onboarding", f"onboarding {plan.onboarding.phase or 'foundation'} phase"))
-    if account.industry in ("ecommerce", "saas"):
-        queries.append((f"industry_{account.industry}", f"{account.industry} client success"))
-    return {
-        "success_plan": plan,
-        "steps": ["plan_success"],
-        "citations": cite(ctx, "plan_success", queries),
-    }
-
-
-def analyze_expansion(
-    state: AssessmentState, runtime: Runtime[RunSettings]
-) -> dict[str, Any]:
-    """Step 4: one proposal per matched opportunity, with ROI and timing."""
-    ctx = runtime.context
-    proposal = build_expansion_proposal(
-        state["account"],
-        state["score"],
-        _playbook(ctx),
-        _as_of(ctx),
-        next_qbr=state["success_plan"].qbr.date,
-    )
-    offers = ", ".join(sorted(o.offer for o in proposal.offers)) or "expansion readiness"
-    return {
-        "expansion": proposal,
-        "steps": ["analyze_expansion"],
-        "citations": cite(ctx, "analyze_expansion", [("upsell", f"how to propose {offers}")]),
-    }
-
-
-def plan_risk_mitigation(
-    state: AssessmentState, runtime: Runtime[RunSettings]
-) -> dict[str, Any]:
-    """Step 5: tier interventions, one mitigation per signal, escalation, renewal plan."""
-    ctx = runtime.context
-    plan = build_risk_plan(state["account"], state["score"], _playbook(ctx), _as_of(ctx))
-    queries = [("interventions", f"interventions for the {plan.tier or 'unknown'} risk tier")]
-    queries += [
-        ("early_warning", f"what to do about {m.signal.replace('_', ' ')}")
-        for m in plan.mitigations
-    ]
-    return {
-        "risk_plan": plan,
-        "steps": ["plan_risk_mitigation"],
-        "citations": cite(ctx, "plan_risk_mitigation", queries),
-    }
-
-
-def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
-    """Step 6: renewal probability, expected churned MRR and expected expansion."""
-    ctx = runtime.context
-    playbook = _playbook(ctx)
-    calibration: Calibration | None = _hook(ctx, "calibration")
-    if calibration is None:
-        calibration = calibrate([state["account"]], playbook, _as_of(ctx))
-    result = forecast_account(state["account"], state["score"], playbook, calibration)
-    return {
-        "forecast": result,
-        "steps": ["forecast"],
-        "citations": cite(ctx, "forecast", [("forecasting", "renewal probability method")]),
-    }
-
-
-def write_reports_node(
-    state: AssessmentState, runtime: Runtime[RunSettings]
-) -> dict[str, Any]:
-    """Render the five reports; prose from the model when one is configured and honest."""
-    ctx = runtime.context
-    model = ctx.model
-    if model is None or isinstance(model, str):  # the writer retries on its own
-        model = configured_model(model, max_retries=0)
-    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=_hook(ctx, "model_gate"))
-    reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
-    return {"reports": reports, "steps": ["write_reports"]}
 
 
 def _state_models() -> list[type]:

@@ -160,3 +160,27 @@ def _facts(report: str, state: dict[str, Any]) -> dict[str, Any]:
         if value is not None:
             facts[key] = value.model_dump(mode="json")
     return facts
+
+
+def state_json(state: dict[str, Any]) -> dict[str, Any]:
+    """The graph's final state as JSON-ready data."""
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        if hasattr(value, "model_dump"):
+            out[key] = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            out[key] = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+        else:
+            out[key] = value
+    return out
+
+
+def join_reports(texts: dict[str, str]) -> str:
+    """The five reports of one account (name -> text), one after another, as one file."""
+    return "\n\n".join(texts[name] for name in REPORTS).rstrip() + "\n"
+
+
+def markdown(state: dict[str, Any]) -> str:
+    """The five reports of one account, one after another."""
+    reports = state["reports"]
+    return join_reports({name: getattr(reports, name) for name in REPORTS})

@@ -8,11 +8,9 @@ and the session goes on."""
 from __future__ import annotations
 
 import sqlite3
-import sys
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -20,11 +18,8 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
-from tools.escaping import terminal_line, terminal_text
 
-__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout", "run_chat"]
-
-PROMPT = "you> "
+__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout"]
 
 
 def system_prompt() -> str:
@@ -137,7 +132,7 @@ def _first_line(text: str) -> str:
     return (lines[0] if lines else "no details")[:200]
 
 
-def _text(message: BaseMessage) -> str:
+def message_text(message: BaseMessage) -> str:
     content = message.content
     if isinstance(content, str):
         return content
@@ -148,7 +143,7 @@ def _text(message: BaseMessage) -> str:
     )
 
 
-def _close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:
+def close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:
     """After a failed turn, answer tool calls left without results so the thread stays valid."""
     try:
         messages = agent.get_state(config).values.get("messages", [])
@@ -166,73 +161,3 @@ def _close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:
         for call in messages[-1].tool_calls
     ]
     agent.update_state(config, {"messages": closing}, as_node="tools")
-
-
-def _lines(source: TextIO, output: TextIO) -> Iterator[str]:
-    """The user's lines until EOF or /exit, prompting before each."""
-    while True:
-        output.write(PROMPT)
-        output.flush()
-        line = source.readline()
-        if not line:
-            output.write("\n")
-            return
-        text = line.strip()
-        if text in ("/exit", "/quit"):
-            return
-        if text:
-            yield text
-
-
-def chat_turn(agent: Any, config: dict[str, Any], text: str, output: TextIO) -> None:
-    """Send one user message and stream the answer's tokens to `output`."""
-    started = False
-    for chunk, meta in agent.stream(
-        {"messages": [{"role": "user", "content": text}]}, config, stream_mode="messages"
-    ):
-        if isinstance(chunk, ToolMessage):
-            output.write(("\n" if started else "") + f"  [tool {terminal_line(chunk.name)}]\n")
-            started = False
-            continue
-        if not isinstance(chunk, AIMessage) or meta.get("langgraph_node") != "model":
-            continue
-        piece = terminal_text(_text(chunk))  # the model may echo account text
-        if piece:
-            if not started:
-                output.write("csm> ")
-                started = True
-            output.write(piece)
-            output.flush()
-    output.write("\n")
-    output.flush()
-
-
-def run_chat(
-    thread: str = "default",
-    model: BaseChatModel | None = None,
-    input: TextIO = sys.stdin,  # noqa: A002 - the REPL's input stream
-    output: TextIO = sys.stdout,
-    db: Path | str | None = None,
-) -> int:
-    """The terminal chat: `you> ` prompts, streamed answers, memory per thread, /exit quits."""
-    model = model if model is not None else chat_model()
-    saver = sqlite_checkpointer(db)
-    try:
-        agent = build_chat_agent(model, saver)
-        config: dict[str, Any] = {
-            "configurable": {"thread_id": thread},
-            "recursion_limit": max_steps(),
-        }
-        for text in _lines(input, output):
-            try:
-                chat_turn(agent, config, text, output)
-            except KeyboardInterrupt:
-                output.write("\n(interrupted)\n")
-                _close_open_tool_calls(agent, config)
-            except Exception as error:  # noqa: BLE001 - one sentence; the session goes on
-                output.write(f"\ncsm: {terminal_line(explain(error))}\n")
-                _close_open_tool_calls(agent, config)
-            output.flush()
-    finally:
-        saver.conn.close()
-    return 0

@@ -252,7 +252,8 @@ def search_knowledge(query: Annotated[str, Field(min_length=1, description="the 
 def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
     """The six-step assessment of one account: the five reports (dashboard, success plan,
     expansion proposal, risk mitigation plan, QBR agenda), the forecast and the citations."""
-    from agent.assessment.graph import AssessmentContext, build_graph
+    from agent.assessment.context import AssessmentContext
+    from agent.assessment.graph import build_graph
     from agent.assessment.writer import REPORTS
     from tools.planning.forecast import calibrate
 
@@ -314,7 +315,7 @@ def write_save_report(account_id: AccountId, folder: str, lang: Lang = "en") -> 
     """WRITES: save one account's five reports as Markdown into a folder (created if missing).
     The file name is derived from the account id (`tools.filenames`), never taken from it, and
     is always directly inside the folder."""
-    from agent.interfaces.commands.assess import join_reports
+    from agent.assessment.writer import join_reports
     from agent.sweeps.sweep import write_report
     from tools.filenames import UnsafePath, report_name
 

@@ -23,8 +23,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.assessment.graph import AssessmentContext, build_graph
-from agent.interfaces.commands.assess import markdown
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import build_graph
+from agent.assessment.writer import markdown
 from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
 from tools.escaping import terminal_line
 from tools.filenames import inside, report_name

@@ -138,21 +138,23 @@ class UseEmbedding(_LocalEmbedding):
 
 @register_embedding_function
 class OpenAICompatibleEmbedding(EmbeddingFunction[Documents]):
-    """Any OpenAI-compatible embeddings endpoint, through LangChain's OpenAIEmbeddings."""
+    """Any OpenAI-compatible embeddings endpoint (`/embeddings`), through the `openai` client;
+    the key comes from OPENAI_API_KEY (any value for a local server)."""
 
     def __init__(self, model: str, base_url: str | None = None) -> None:
-        from langchain_openai import OpenAIEmbeddings
+        import openai
 
         self.model, self.base_url = model, base_url
-        self._client = OpenAIEmbeddings(
-            model=model, base_url=base_url, check_embedding_ctx_length=False
+        self._client = openai.OpenAI(
+            base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY") or "unused"
         )
 
     def __call__(self, input: Documents) -> Embeddings:
-        return _rows(self._client.embed_documents(list(input)))
+        answer = self._client.embeddings.create(model=self.model, input=list(input))
+        return _rows([item.embedding for item in sorted(answer.data, key=lambda d: d.index)])
 
     def embed_query(self, input: Documents) -> Embeddings:
-        return _rows([self._client.embed_query(text) for text in input])
+        return self(input)
 
     @staticmethod
     def name() -> str:

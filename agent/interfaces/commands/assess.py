@@ -11,46 +11,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.assessment.graph import AssessmentContext, build_graph
-from agent.assessment.writer import REPORTS
-from agent.models import configured_model
+from agent.interfaces.commands.kb import knowledge_ready
+from agent.interfaces.options import add_playbook_option, iso_date
 from tools.escaping import terminal_line
 from tools.filenames import report_name
-from tools.planning.forecast import calibrate
 from tools.portfolio.account import Account
 from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
-
-
-class AssessError(ValueError):
-    """A user error of `csm assess`."""
-
-
-def state_json(state: dict[str, Any]) -> dict[str, Any]:
-    """The graph's final state as JSON-ready data."""
-    out: dict[str, Any] = {}
-    for key, value in state.items():
-        if hasattr(value, "model_dump"):
-            out[key] = value.model_dump(mode="json")
-        elif isinstance(value, list):
-            out[key] = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
-        else:
-            out[key] = value
-    return out
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-def join_reports(texts: dict[str, str]) -> str:
-    """The five reports of one account (name -> text), one after another, as one file."""
-    return "\n\n".join(texts[name] for name in REPORTS).rstrip() + "\n"
-
-
-def markdown(state: dict[str, Any]) -> str:
-    """The five reports of one account, one after another."""
-    reports = state["reports"]
-    return join_reports({name: getattr(reports, name) for name in REPORTS})
 
 
 def assess_portfolio(
@@ -60,8 +26,13 @@ def assess_portfolio(
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
     error when none was."""
+    from agent.assessment.context import AssessmentContext
+    from agent.assessment.graph import build_graph
+    from agent.assessment.writer import markdown, state_json
     from agent.interfaces.errors import CliError, load_checked_playbook
+    from agent.models import configured_model
     from agent.sweeps.sweep import Rejections, write_report
+    from tools.planning.forecast import calibrate
 
     playbook = load_checked_playbook(args.playbook)
     path = Path(args.portfolio) if args.portfolio else sample_portfolio_path()
@@ -140,3 +111,66 @@ def assess_portfolio(
             file=sys.stderr,
         )
     return 2 if tally.rows else 0
+
+
+def register(sub: Any) -> None:
+    """Add `csm assess` to the command line."""
+    assess = sub.add_parser(
+        "assess",
+        help="run the six-step assessment and write the reports",
+        description="Run the six-step assessment (health, stakeholders, success plan, expansion, "
+        "risk mitigation, forecast) for one account or all, and write the Client "
+        "Health Dashboard, Success Plan, Expansion Proposal, Risk Mitigation Plan "
+        "and QBR agenda. Numbers come from the tools; with CSM_MODEL set, a model "
+        "writes the summary paragraphs and is overruled if it invents a number.",
+        epilog="With --out, each account's file is <name>.<lang>.md (or .json): the account id "
+        "when it is a safe lower-case file name, else a slug of it with a hash "
+        "(`Acme Corp` -> acme-corp~<10 hex digits>).\n"
+        "Exit codes: 0 every account assessed, 2 some rows not processed (named on stderr), "
+        "1 none.\nExamples:\n  csm assess --account acc-007\n"
+        "  csm assess clients.json --account c-12 --lang ru --format json\n"
+        "  csm assess --all --out reports/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    assess.add_argument(
+        "portfolio",
+        nargs="?",
+        type=Path,
+        metavar="PORTFOLIO",
+        help="portfolio file (default: the bundled sample)",
+    )
+    which = assess.add_mutually_exclusive_group(required=True)
+    which.add_argument("--account", metavar="ID", help="the account id to assess")
+    which.add_argument("--all", action="store_true", help="assess every account")
+    assess.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help="the day to assess as of (default: the portfolio's as_of, else today)",
+    )
+    assess.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
+    assess.add_argument(
+        "--format",
+        choices=["md", "json"],
+        default="md",
+        help="md (the reports) or json (the full state: scores, plans, "
+        "citations, where the prose came from)",
+    )
+    assess.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write one file per account into DIR instead of printing",
+    )
+    assess.add_argument(
+        "--model",
+        metavar="NAME",
+        help="provider:model for the prose, or `none` (default: $CSM_MODEL)",
+    )
+    add_playbook_option(assess)
+    assess.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """`csm assess`."""
+    return assess_portfolio(args, before_work=knowledge_ready)

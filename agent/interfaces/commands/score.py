@@ -1,0 +1,115 @@
+"""`csm score`: every account of a portfolio scored, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from agent.interfaces.errors import EXIT_OK, EXIT_PARTIAL, CliError, load_checked_playbook
+from agent.interfaces.options import add_playbook_option, iso_date
+from agent.interfaces.render import only_scores, write_csv, write_json, write_table
+from tools.escaping import terminal_line
+from tools.playbook import Playbook
+from tools.portfolio.account import Account
+from tools.portfolio.readers import RowError, RowWarning, sample_portfolio_path, stream_accounts
+from tools.scoring.score import AccountScore, score_account
+
+
+def register(sub: Any) -> None:
+    """Add `csm score` to the command line."""
+    score = sub.add_parser(
+        "score",
+        help="score every account of a portfolio",
+        description="Score every account: health (0-100, colour), churn risk (0-100, tier), "
+        "early-warning signals and expansion opportunities. Rows that fail "
+        "validation are reported on stderr and the rest is still scored.",
+        epilog="Exit codes: 0 all rows scored, 2 some rows rejected (listed in `errors` and on "
+        "stderr), 1 nothing could be read.\nExamples:\n  csm score\n"
+        "  csm score clients.csv --as-of 2026-11-20 --format json > scores.json\n"
+        "  csm score clients.jsonl --format csv --playbook my-playbook.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    score.add_argument(
+        "portfolio",
+        nargs="?",
+        type=Path,
+        metavar="PORTFOLIO",
+        help='a .json (list or {"accounts": [...]}), .jsonl or .csv file '
+        "(default: the bundled sample portfolio)",
+    )
+    score.add_argument(
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help='the day to score as of, YYYY-MM-DD (default: the portfolio\'s own "as_of" if it '
+        "has one, else today)",
+    )
+    score.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="table (terminal, default), json (full explanations) or csv (one row per account)",
+    )
+    add_playbook_option(score)
+    score.set_defaults(run=run)
+
+
+def _scores(
+    accounts: Iterator[Account | list[RowError]],
+    playbook: Playbook,
+    as_of: date,
+    warnings: list[RowWarning],
+) -> Iterator[AccountScore | list[RowError]]:
+    """Score each account; print rejected rows and warnings on stderr as they come. The
+    reader adds its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    printed = 0
+    for item in accounts:
+        if isinstance(item, Account):
+            score = score_account(item, playbook, as_of)
+            source, row = item.origin or ("", 0)
+            warnings.extend(
+                RowWarning(source=source, row=row, id=item.id, **w.model_dump())
+                for w in score.warnings
+            )
+        else:
+            for error in item:
+                print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
+        for warning in warnings[printed:]:
+            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
+        printed = len(warnings)
+        yield score if isinstance(item, Account) else item
+
+
+def run(args: argparse.Namespace) -> int:
+    """`csm score`."""
+    playbook = load_checked_playbook(args.playbook)
+    path = args.portfolio or sample_portfolio_path()
+    warnings: list[RowWarning] = []
+    file_as_of, accounts = stream_accounts(path, warnings)
+    as_of = args.as_of or file_as_of or date.today()
+    errors: list[RowError] = []
+    scores = only_scores(_scores(accounts, playbook, as_of, warnings), errors)
+    out = sys.stdout
+    if args.format == "json":
+        count = write_json(scores, as_of, errors, out, warnings)
+    elif args.format == "csv":
+        count = write_csv(scores, out)
+    else:
+        count = write_table(scores, as_of, playbook.currency, out)
+    if count == 0:
+        raise CliError(
+            f"{path}: no account could be read"
+            + (f" ({len(errors)} problems listed above)." if errors else "; the file has no rows.")
+        )
+    if errors:
+        rows = len({e.row for e in errors})
+        print(
+            f"csm: {rows} row(s) rejected, {count} scored; fix the rows named above.",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
+    return EXIT_OK
