@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from datetime import date
 
-from tools.learning.features import FEATURE_NAMES
+from tools.learning.features import FEATURE_NAMES, FEATURES
 from tools.learning.model_file import Calibrated, Feature, Isotonic, Learned, Platt, logit
 
 REGULARIZATION_C = 1.0
@@ -136,6 +136,7 @@ def _prepare(rows: Sequence[Sequence[float | None]]) -> list[Feature]:
         specs.append(
             Feature(
                 name=name,
+                about=FEATURES[name][0],
                 impute=median,
                 low=low,
                 high=high,

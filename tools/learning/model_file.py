@@ -19,7 +19,15 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tools.learning.features import FEATURE_NAMES, FEATURES_VERSION
 
@@ -130,6 +138,7 @@ class Feature(_Strict):
     standardised with `mean` and `scale`."""
 
     name: str
+    about: str = Field(max_length=200)
     impute: Finite
     low: Finite
     high: Finite
@@ -233,6 +242,12 @@ class ModelFile(_Strict):
     calibrated: Calibrated
     learned: Learned
     digest: str
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The file the model was loaded from, when it was."""
+        return self._source
 
     def churn_probability(
         self, features: Sequence[float | None], playbook_churn: float | None, which: ModelName
@@ -259,8 +274,8 @@ class ModelFile(_Strict):
         text = (
             f"{self.use} model ({what}), fitted on {self.training.n:,} snapshots to "
             f"{self.training.end.isoformat()}; churn within {self.horizon_days} days; backtest "
-            f"on {self.backtest.test.n:,} later snapshots: {auc}Brier {test.brier:.2f} vs "
-            f"{base.brier:.2f} for the base rate"
+            f"on {self.backtest.test.n:,} later snapshots: {auc}Brier {test.brier:.3f} vs "
+            f"{base.brier:.3f} for the base rate"
         )
         if self.forced:
             text += " (kept with --force: it does not beat the base rate)"
@@ -323,7 +338,9 @@ def load_model(path: str | Path) -> ModelFile:
     except (json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"model file {file}: not valid JSON; write it again with "
                              "`csm learn`.") from None
-    return parse_model(data, str(file))
+    model = parse_model(data, str(file))
+    model._source = str(file)
+    return model
 
 
 def parse_model(data: Any, source: str) -> ModelFile:
