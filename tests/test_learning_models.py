@@ -290,3 +290,32 @@ def test_learn_refuses_a_model_that_does_not_beat_the_base_rate(playbook):
     model = parse_model(data, "m.json")
     assert model.forced and "does not beat the base rate" in model.reason
     assert model.describe().endswith("(kept with --force: it does not beat the base rate)")
+
+
+def figures(brier, auc, ece=0.01):
+    from tools.learning.metrics import ModelMetrics
+
+    return ModelMetrics(n=1000, positives=100, auc=auc, pr_auc=None, brier=brier, log_loss=0.3,
+                        ece=ece)
+
+
+def test_verdict_in_plain_words():
+    from tools.learning.backtest import verdict
+
+    found = verdict({"baseline": figures(0.09, 0.5), "playbook": figures(0.48, 0.70, 0.52),
+                     "calibrated": figures(0.085, 0.70), "learned": figures(0.08, 0.83)})
+    assert found.model == "learned"
+    assert found.reason == (
+        "Trust the learned model: on the 1,000 test snapshots it has the most accurate "
+        "probabilities (Brier 0.080 vs 0.090 for the base rate, calibration error 0.010) and "
+        "ranks churners with AUC 0.83. The playbook's probabilities are worse than giving "
+        "every account the base rate (Brier 0.480, calibration error 0.520): use its score to "
+        "rank (AUC 0.70), not as a probability."
+    )
+    found = verdict({"baseline": figures(0.09, 0.5), "playbook": figures(0.1, 0.6),
+                     "calibrated": figures(0.08, 0.6), "learned": figures(0.081, 0.7)})
+    assert found.model == "calibrated" and "The learned model ranks churners better (AUC " \
+        "0.70): use it to order a call list" in found.reason
+    found = verdict({"baseline": figures(0.09, 0.5), "playbook": figures(0.2, 0.6),
+                     "calibrated": figures(0.09, 0.6), "learned": figures(0.095, 0.55)})
+    assert found.model is None and found.reason.startswith("No model beats the base rate")

@@ -243,8 +243,8 @@ def _factors(test: list[tuple[Observation, int]], playbook: Playbook) -> list[Fa
     return rows
 
 
-def _figure(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:.2f}"
+def _figure(value: float | None, digits: int = 2) -> str:
+    return "unknown" if value is None else f"{value:.{digits}f}"
 
 
 def verdict(models: dict[str, ModelMetrics]) -> Verdict:
@@ -259,7 +259,7 @@ def verdict(models: dict[str, ModelMetrics]) -> Verdict:
             model=None,
             reason=(
                 f"No model beats the base rate on the {base.n:,} test snapshots (Brier "
-                f"{base.brier:.2f}; best: {best} {chosen.brier:.2f}): trust none of the churn "
+                f"{base.brier:.3f}; best: {best} {chosen.brier:.3f}): trust none of the churn "
                 f"probabilities; the training churn rate is the best estimate there is."
             ),
         )
@@ -270,21 +270,28 @@ def verdict(models: dict[str, ModelMetrics]) -> Verdict:
     }
     text = (
         f"Trust {names[best]}: on the {chosen.n:,} test snapshots it has the most accurate "
-        f"probabilities (Brier {chosen.brier:.2f} vs {base.brier:.2f} for the base rate, "
-        f"calibration error {chosen.ece:.2f}) and ranks churners with AUC "
+        f"probabilities (Brier {chosen.brier:.3f} vs {base.brier:.3f} for the base rate, "
+        f"calibration error {chosen.ece:.3f}) and ranks churners with AUC "
         f"{_figure(chosen.auc)}."
     )
+    ranked = [m for m in ("playbook", "calibrated", "learned") if models[m].auc is not None]
+    sharper = max(ranked, key=lambda m: models[m].auc or 0.0, default=best)
+    if chosen.auc is not None and (models[sharper].auc or 0.0) >= chosen.auc + 0.02:
+        text += (
+            f" The {sharper} model ranks churners better (AUC {_figure(models[sharper].auc)}): "
+            "use it to order a call list, and this one for the probabilities."
+        )
     if best != "playbook":
         if playbook.brier > base.brier:
             text += (
                 f" The playbook's probabilities are worse than giving every account the base "
-                f"rate (Brier {playbook.brier:.2f}, calibration error {playbook.ece:.2f}): use "
+                f"rate (Brier {playbook.brier:.3f}, calibration error {playbook.ece:.3f}): use "
                 f"its score to rank (AUC {_figure(playbook.auc)}), not as a probability."
             )
         else:
             text += (
-                f" The playbook's probabilities are less accurate (Brier {playbook.brier:.2f}, "
-                f"calibration error {playbook.ece:.2f})."
+                f" The playbook's probabilities are less accurate (Brier "
+                f"{playbook.brier:.3f}, calibration error {playbook.ece:.3f})."
             )
     return Verdict(model=best, reason=text)
 
