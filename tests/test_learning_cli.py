@@ -194,6 +194,14 @@ def test_model_file_from_the_environment_and_the_playbook(model_file, capsys, mo
     custom.write_text(text.replace("  model_file: null", "  model_file: models/m.json"), "utf-8")
     summary = score_json(capsys, "--playbook", custom)["model"]
     assert summary["file"] == str(tmp_path / "models" / "m.json")
+    # a model fitted with another playbook version is used, with a warning
+    other = tmp_path / "other-playbook.yaml"
+    other.write_text(text.replace('version: "2026.11-default"', 'version: "mine-1"'), "utf-8")
+    code, _, err = run(capsys, "score", "--playbook", other, "--model-file", model_file)
+    assert code == 0 and (
+        "csm: warning: the churn model was fitted with playbook 2026.11-default, this run uses "
+        "mine-1" in err
+    )
 
 
 def test_a_broken_model_file_is_one_sentence(model_file, capsys, tmp_path):
