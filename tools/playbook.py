@@ -582,6 +582,12 @@ class Playbook(_Strict):
         """The churn tier whose band holds a whole-number score."""
         return next(t for t in self.churn_risk.tiers if t.min <= rounded_score <= t.max)
 
+    def open_tiers(self) -> list[str]:
+        """The churn tiers at which expansion may be proposed (not in `expansion.hold_tiers`,
+        retention first), riskiest first: ['medium', 'low']."""
+        ordered = sorted(self.churn_risk.tiers, key=lambda t: -t.min)
+        return [t.id for t in ordered if t.id not in self.expansion.hold_tiers]
+
     def color(self, rounded_score: int) -> str:
         """The health colour whose band holds a whole-number score."""
         return next(b.id for b in self.health.colors if b.min <= rounded_score <= b.max)
