@@ -121,6 +121,12 @@ KIND_NAMES = {
 }
 
 
+def _exactly(keys: object, ids: tuple[str, ...], what: str) -> None:
+    """Raise unless the keys are exactly the ids (in any order)."""
+    if sorted(keys) != sorted(ids):
+        raise ValueError(f"{what} must be exactly {', '.join(ids)}")
+
+
 def account_field(name: str | None) -> str | None:
     """An `input`/`per` must name a field of the account model (tools/portfolio/account.py)."""
     if name is not None and name not in FIELD_KINDS:
@@ -191,8 +197,7 @@ class Tier(Band):
 
 
 def _check_bands(bands: list[Band], ids: tuple[str, ...]) -> None:
-    if sorted(b.id for b in bands) != sorted(ids):
-        raise ValueError(f"bands must be exactly {', '.join(ids)}")
+    _exactly([b.id for b in bands], ids, "bands")
     ordered = sorted(bands, key=lambda b: b.min)
     if ordered[0].min != 0 or ordered[-1].max != 100:
         raise ValueError("bands must cover 0 to 100")
@@ -207,8 +212,7 @@ class ChurnRiskRules(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> ChurnRiskRules:
-        if sorted(self.factors) != sorted(CHURN_FACTORS):
-            raise ValueError(f"factors must be exactly {', '.join(CHURN_FACTORS)}")
+        _exactly(self.factors, CHURN_FACTORS, "factors")
         if sum(f.weight for f in self.factors.values()) <= 0:
             raise ValueError("factor weights must not all be zero")
         _check_bands(self.tiers, TIERS)
@@ -266,8 +270,7 @@ class HealthRules(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> HealthRules:
-        if sorted(self.components) != sorted(HEALTH_COMPONENTS):
-            raise ValueError(f"components must be exactly {', '.join(HEALTH_COMPONENTS)}")
+        _exactly(self.components, HEALTH_COMPONENTS, "components")
         _check_bands(self.colors, COLORS)
         return self
 
@@ -405,8 +408,7 @@ class StakeholderRules(_Strict):
     @field_validator("gaps")
     @classmethod
     def _every_gap(cls, value: dict[str, GapRule]) -> dict[str, GapRule]:
-        if sorted(value) != sorted(GAPS):
-            raise ValueError(f"gaps must be exactly {', '.join(GAPS)}")
+        _exactly(value, GAPS, "gaps")
         return value
 
 
@@ -461,8 +463,7 @@ class SuccessPlanRules(_Strict):
     @field_validator("objectives")
     @classmethod
     def _every_objective(cls, value: dict[str, PlaybookText]) -> dict[str, PlaybookText]:
-        if sorted(value) != sorted(OBJECTIVES):
-            raise ValueError(f"objectives must be exactly {', '.join(OBJECTIVES)}")
+        _exactly(value, OBJECTIVES, "objectives")
         return value
 
     @model_validator(mode="after")
@@ -543,17 +544,13 @@ class Playbook(_Strict):
 
     @model_validator(mode="after")
     def _ids(self) -> Playbook:
-        if sorted(self.signals) != sorted(SIGNALS):
-            raise ValueError(f"signals must be exactly {', '.join(SIGNALS)}")
+        _exactly(self.signals, SIGNALS, "signals")
         for signal_id in WINDOW_SIGNALS:
             if self.signals[signal_id].within_days is None:
                 raise ValueError(f"signals.{signal_id}.within_days is required")
-        if sorted(self.opportunities) != sorted(OPPORTUNITIES):
-            raise ValueError(f"opportunities must be exactly {', '.join(OPPORTUNITIES)}")
-        if sorted(self.expansion.offers) != sorted(OPPORTUNITIES):
-            raise ValueError(f"expansion.offers must be exactly {', '.join(OPPORTUNITIES)}")
-        if sorted(self.risk.mitigations) != sorted(SIGNALS):
-            raise ValueError(f"risk.mitigations must be exactly {', '.join(SIGNALS)}")
+        _exactly(self.opportunities, OPPORTUNITIES, "opportunities")
+        _exactly(self.expansion.offers, OPPORTUNITIES, "expansion.offers")
+        _exactly(self.risk.mitigations, SIGNALS, "risk.mitigations")
         criteria = [c.id for p in self.onboarding.phases for c in p.success_criteria]
         for criterion in self.success_plan.criterion_owners:
             if criterion not in criteria:

@@ -90,16 +90,7 @@ def find_industry(account: Account, playbook: Playbook, as_of: date) -> Industry
     in_peak = None
     if rule.peak_quarter is not None:
         in_peak = quarter_label(as_of).startswith(f"Q{rule.peak_quarter} ")
-    return IndustryAdaptation(
-        id=account.industry,
-        label=rule.label,
-        focus=rule.focus,
-        kpis=rule.kpis,
-        review_cadence_days=rule.review_cadence_days,
-        contract_months=rule.contract_months,
-        peak_quarter=rule.peak_quarter,
-        in_peak_quarter=in_peak,
-    )
+    return IndustryAdaptation(id=account.industry, in_peak_quarter=in_peak, **dict(rule))
 
 
 def action_due_days(
