@@ -3,6 +3,7 @@ Russian; the reports take their sentences from the tools' kinds and ids and thos
 from English wording; and the numbers that were constants are playbook keys."""
 
 import copy
+import itertools
 import json
 import pickle
 from datetime import date
@@ -10,18 +11,14 @@ from datetime import date
 import pytest
 import yaml
 
-from agent.assessment.prose import ProseWriter
-from agent.assessment.writer import REPORTS, write_reports
+from agent.assessment.context import AssessmentContext
+from agent.assessment.graph import build_graph
+from agent.assessment.writer import REPORTS
 from agent.interfaces.cli import main
-from tools.planning.forecast import forecast_account
-from tools.planning.proposal import build_expansion_proposal
-from tools.planning.risk_plan import build_risk_plan
 from tools.planning.stakeholders import map_stakeholders
-from tools.planning.success_plan import build_success_plan
 from tools.planning.success_plan.qbr_figures import FIGURES
 from tools.playbook import (
     FIGURE_SETS,
-    Playbook,
     PlaybookError,
     default_playbook_path,
     load_playbook,
@@ -29,7 +26,6 @@ from tools.playbook import (
 )
 from tools.portfolio.account import Account
 from tools.portfolio.readers import read_portfolio
-from tools.scoring.score import score_account
 from tools.texts import Text, parse_text
 
 AS_OF = date(2026, 11, 20)
@@ -61,26 +57,29 @@ def changed(account_id: str, **fields) -> Account:
     return Account.model_validate({**SAMPLE[account_id].model_dump(), **fields})
 
 
-def state_of(account, playbook: Playbook, as_of: date = AS_OF) -> dict:
-    score = score_account(account, playbook, as_of)
-    people = map_stakeholders(account, playbook, as_of)
-    plan = build_success_plan(account, score, people, playbook, as_of)
-    return {
-        "account": account,
-        "score": score,
-        "stakeholders": people,
-        "success_plan": plan,
-        "citations": [],
-        "expansion": build_expansion_proposal(
-            account, score, playbook, as_of, next_qbr=plan.qbr.date
-        ),
-        "risk_plan": build_risk_plan(account, score, playbook, as_of),
-        "forecast": forecast_account(account, score, playbook),
-    }
+@pytest.fixture
+def book(tmp_path):
+    """Writes playbook data to a file of its own and returns the path."""
+    numbers = itertools.count()
+
+    def write(data: dict) -> str:
+        path = tmp_path / f"playbook-{next(numbers)}.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        return str(path)
+
+    return write
 
 
-def reports(account, playbook: Playbook, lang: str) -> str:
-    written = write_reports(state_of(account, playbook), playbook, AS_OF, lang, ProseWriter())
+def run(account, playbook: str | None = None, lang: str = "en") -> dict:
+    """The six-step graph on one account, offline: no model, no knowledge search."""
+    context = AssessmentContext(
+        as_of=AS_OF, model="none", lang=lang, playbook=playbook, search=lambda *a, **k: []
+    )
+    return build_graph(checkpointer=None).invoke({"account": account}, context=context)
+
+
+def reports(account, playbook: str | None = None, lang: str = "en") -> str:
+    written = run(account, playbook, lang)["reports"]
     return "\n".join(getattr(written, name) for name in REPORTS)
 
 
@@ -152,28 +151,27 @@ def test_the_bundled_playbook_words_every_text_in_russian():
 # --- the Russian report never reads English wording --------------------------------------------
 
 
-def test_russian_reports_do_not_depend_on_the_english_texts():
+def test_russian_reports_do_not_depend_on_the_english_texts(book):
     """Every English text of the playbook reworded: the Russian reports stay the same."""
     data = bundled()
     for parent, key in texts(data):
         parent[key] = {**parent[key], "en": "Reworded " + parent[key]["en"]}
-    reworded = parse_playbook(data)
+    reworded = book(data)
     for account_id in ("acc-001", "acc-007", "acc-014", "acc-037", "acc-021"):
         account = SAMPLE[account_id]
-        assert reports(account, reworded, "ru") == reports(account, load_playbook(), "ru")
+        assert reports(account, reworded, "ru") == reports(account, None, "ru")
         assert "Reworded" in reports(account, reworded, "en")
 
 
-def test_an_english_only_playbook_still_writes_russian_reports():
+def test_an_english_only_playbook_still_writes_russian_reports(book):
     data = bundled()
     for parent, key in texts(data):
         parent[key] = parent[key]["en"]
-    english_only = parse_playbook(data)
-    text = reports(SAMPLE["acc-037"], english_only, "ru")
+    text = reports(SAMPLE["acc-037"], book(data), "ru")
     assert "ПЛАН УСПЕХА" in text  # the templates' own Russian
     assert "emergency, C-level" in text  # the playbook's English, where it has no Russian
     assert "экстренно, на уровне C-level" not in text
-    assert "экстренно, на уровне C-level" in reports(SAMPLE["acc-037"], load_playbook(), "ru")
+    assert "экстренно, на уровне C-level" in reports(SAMPLE["acc-037"], None, "ru")
 
 
 # --- QBR agenda items: ids and figure sets ---------------------------------------------------
@@ -183,24 +181,22 @@ def test_every_figure_set_has_its_figures():
     assert sorted(FIGURES) == sorted(FIGURE_SETS)
 
 
-def test_a_reworded_agenda_item_keeps_its_figures():
+def test_a_reworded_agenda_item_keeps_its_figures(book):
     data = bundled()
     item = data["qbr"]["sections"][2]["items"][2]
     assert item["id"] == "risks"
     item["text"] = "what could go wrong"
-    plan = state_of(SAMPLE["acc-037"], parse_playbook(data))["success_plan"]
+    plan = run(SAMPLE["acc-037"], book(data))["success_plan"]
     risks = plan.qbr.sections[2].items[2]
     assert risks.text == "what could go wrong"
     assert risks.figures.startswith("churn risk ") and "signals " in risks.figures
     assert risks.line == f"what could go wrong: {risks.figures}"
 
 
-def test_an_item_without_figures_shows_its_text_only():
+def test_an_item_without_figures_shows_its_text_only(book):
     data = bundled()
     data["qbr"]["sections"][0]["items"][0]["figures"] = None
-    item = (
-        state_of(SAMPLE["acc-001"], parse_playbook(data))["success_plan"].qbr.sections[0].items[0]
-    )
+    item = run(SAMPLE["acc-001"], book(data))["success_plan"].qbr.sections[0].items[0]
     assert (item.figures, item.line) == (None, "top three achievements of the quarter")
 
 
@@ -209,6 +205,14 @@ def test_an_unknown_figure_set_names_its_key():
     data["qbr"]["sections"][2]["items"][1]["figures"] = "budget"
     error = refused(data)
     assert "key 'qbr.sections.2.items.1.figures'" in error and "'investment'" in error
+
+
+def test_an_agenda_item_of_an_older_playbook_is_told_what_it_needs():
+    data = bundled()
+    data["qbr"]["sections"][0]["items"][0] = "top three achievements of the quarter"
+    error = refused(data)
+    assert "key 'qbr.sections.0.items.0': the agenda item 'top three achievements of the " in error
+    assert "needs an id and the figures it shows" in error
 
 
 def test_two_agenda_items_with_one_id_are_refused():
@@ -239,18 +243,15 @@ def test_a_role_the_code_names_is_required():
     assert "roles must name csm, seo, client_primary (missing: seo)" in refused(data)
 
 
-def test_an_agency_role_owns_a_criterion():
+def test_an_agency_role_owns_a_criterion(book):
     data = bundled()
     data["success_plan"]["roles"]["content"] = {"en": "content lead", "ru": "контент-лид"}
     data["success_plan"]["criterion_owners"]["content_calendar"] = "content"
     account = changed("acc-001", contract_start=date(2026, 10, 1))
-    plan = state_of(account, parse_playbook(data))["success_plan"]
-    calendar = next(m for m in plan.milestones if m.source.endswith(".content_calendar"))
+    state = run(account, book(data), "ru")
+    calendar = next(m for m in state["success_plan"].milestones if m.ref == "content_calendar")
     assert calendar.owner == "content lead"
-    written = write_reports(
-        state_of(account, parse_playbook(data)), parse_playbook(data), AS_OF, "ru", ProseWriter()
-    )
-    assert "(ответственный: контент-лид)" in written.success_plan
+    assert "(ответственный: контент-лид)" in state["reports"].success_plan
 
 
 # --- stakeholder gaps -------------------------------------------------------------------------
@@ -259,33 +260,31 @@ def test_an_agency_role_owns_a_criterion():
 ANN = {"name": "Ann", "role": "decision_maker", "primary": True}
 
 
-def test_gap_severity_is_a_playbook_key():
+def test_gap_severity_is_a_playbook_key(book):
     champion_less = changed("acc-001", stakeholders=[ANN])
     data = bundled()
     data["stakeholders"]["gaps"]["no_champion"]["severity"] = "medium"
-    lowered = parse_playbook(data)
-    gaps = map_stakeholders(champion_less, lowered, AS_OF).gaps
+    gaps = map_stakeholders(champion_less, parse_playbook(data), AS_OF).gaps
     assert [(g.id, g.severity) for g in gaps] == [("no_champion", "medium")]
-    plan = state_of(champion_less, lowered)["success_plan"]
+    plan = run(champion_less, book(data))["success_plan"]
     assert "close_stakeholder_gaps" not in [o.id for o in plan.objectives]
-    plan = state_of(champion_less, load_playbook())["success_plan"]
+    plan = run(champion_less)["success_plan"]
     assert "close_stakeholder_gaps" in [o.id for o in plan.objectives]
 
 
-def test_a_gap_action_and_outcome_come_from_the_playbook():
+def test_a_gap_action_and_outcome_come_from_the_playbook(book):
     data = bundled()
     gap = data["stakeholders"]["gaps"]["no_champion"]
     gap["action"] = {"en": "recruit a champion", "ru": "найти чемпиона"}
     gap["outcome"] = "a champion on board"
-    custom = parse_playbook(data)
-    account = changed("acc-001", stakeholders=[ANN])
-    plan = state_of(account, custom)["success_plan"]
+    state = run(changed("acc-001", stakeholders=[ANN]), book(data), "ru")
+    plan = state["success_plan"]
     assert "recruit a champion" in [a.action for a in plan.next_actions]
     gaps = next(o for o in plan.objectives if o.id == "close_stakeholder_gaps")
     assert gaps.criterion.endswith(": a champion on board")
-    russian = write_reports(state_of(account, custom), custom, AS_OF, "ru", ProseWriter())
-    assert "Найти чемпиона (ответственный: CSM аккаунта" in russian.success_plan
-    assert "итог: a champion on board" in russian.success_plan  # no Russian given: English
+    russian = state["reports"].success_plan
+    assert "Найти чемпиона (ответственный: CSM аккаунта" in russian
+    assert "итог: a champion on board" in russian  # no Russian given: the English
 
 
 def test_a_gap_action_fills_in_the_person_and_channel():
@@ -294,17 +293,18 @@ def test_a_gap_action_fills_in_the_person_and_channel():
         {**ANN, "preferred_channel": "telegram", "last_contact": late},
         {"name": "Bob", "role": "champion", "preferred_channel": "email", "last_contact": late},
     ]
-    state = state_of(changed("acc-001", stakeholders=people), load_playbook())
+    state = run(changed("acc-001", stakeholders=people), None, "ru")
     assert "contact Bob (email)" in [a.action for a in state["success_plan"].next_actions]
-    russian = write_reports(state, load_playbook(), AS_OF, "ru", ProseWriter())
-    assert "Выйти на связь: Bob (эл. почта)" in russian.success_plan
+    assert "Выйти на связь: Bob (эл. почта)" in state["reports"].success_plan
 
 
 @pytest.mark.parametrize(
     ("action", "message"),
     [
         ("meet {name}", "the en text names {name}; an action may name only {person}, {via}"),
-        ("meet {person", "the en text has a lone brace"),
+        ("meet {person", "the en text has a brace that is not {person}, {via}"),
+        ("meet {person.name}", "the en text has a brace that is not {person}, {via}"),
+        ({"en": "meet {person}", "ru": "встреча: {кто}"}, "the ru text names {кто}"),
     ],
 )
 def test_a_gap_action_names_only_its_placeholders(action, message):
@@ -317,33 +317,30 @@ def test_a_gap_action_names_only_its_placeholders(action, message):
 # --- retention first: one key -----------------------------------------------------------------
 
 
-def test_hold_tiers_put_retention_first_in_the_success_plan():
+def test_hold_tiers_put_retention_first_in_the_success_plan(book):
     medium = SAMPLE["acc-022"]  # medium churn tier, two matched offers
     data = bundled()
     data["expansion"]["hold_tiers"] = ["medium", "high", "critical"]
-    strict = parse_playbook(data)
-    assert strict.open_tiers() == ["low"] and load_playbook().open_tiers() == ["medium", "low"]
-    before = state_of(medium, load_playbook())
+    assert parse_playbook(data).open_tiers() == ["low"]
+    assert load_playbook().open_tiers() == ["medium", "low"]
+    before = run(medium)
     assert before["score"].churn_risk.tier == "medium" and not before["expansion"].hold
     assert "grow_via_opportunity" in [o.id for o in before["success_plan"].objectives]
-    state = state_of(medium, strict)
+    state = run(medium, book(data))
     assert state["expansion"].hold
     assert state["success_plan"].objectives[0].id == "reduce_churn_risk"
     assert "grow_via_opportunity" not in [o.id for o in state["success_plan"].objectives]
     assert [i.kind for i in state["success_plan"].initiatives] == ["intervention"] * 4
-    written = write_reports(state, strict, AS_OF, "en", ProseWriter())
-    assert "returns to low risk" in written.expansion_proposal
-    assert "on hold until the risk tier is low" in written.dashboard
+    assert "returns to low risk" in state["reports"].expansion_proposal
+    assert "on hold until the risk tier is low" in state["reports"].dashboard
 
 
 # --- the portfolio report's numbers -----------------------------------------------------------
 
 
-def test_portfolio_report_windows_are_playbook_keys(tmp_path, capsys):
+def test_portfolio_report_windows_are_playbook_keys(tmp_path, capsys, book):
     data = bundled()
     data["reports"].update(outreach_days=0, qbr_lookahead_days=0, success_stories=1)
-    book = tmp_path / "playbook.yaml"
-    book.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     chosen = ["acc-001", "acc-029", "acc-012", "acc-035", "acc-020"]
     portfolio = tmp_path / "p.json"
     portfolio.write_text(
@@ -356,7 +353,7 @@ def test_portfolio_report_windows_are_playbook_keys(tmp_path, capsys):
         encoding="utf-8",
     )
     found = {}
-    for name, extra in (("default", []), ("custom", ["--playbook", str(book)])):
+    for name, extra in (("default", []), ("custom", ["--playbook", book(data)])):
         out = tmp_path / name
         argv = [
             "sweep",

@@ -333,7 +333,17 @@ class Onboarding(_Strict):
 class QbrItem(_Strict):
     id: str
     text: PlaybookText
-    figures: Literal[FIGURE_SETS] | None  # type: ignore[valid-type]
+    figures: Literal[FIGURE_SETS] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, data: object) -> object:
+        if isinstance(data, str):
+            raise ValueError(
+                f"the agenda item '{data}' needs an id and the figures it shows: "
+                "{id: ..., text: ..., figures: ...} (see the bundled playbook)"
+            )
+        return data
 
 
 class QbrSection(_Strict):
@@ -390,10 +400,10 @@ class GapRule(_Strict):
                 )
             try:
                 text.format(**dict.fromkeys(GAP_PLACEHOLDERS, ""))
-            except (ValueError, IndexError, KeyError):
+            except (ValueError, IndexError, KeyError, AttributeError, TypeError):
                 raise ValueError(
-                    f"the {lang} text has a lone brace; write {{{{ or }}}} for a brace, "
-                    f"{allowed} for a value"
+                    f"the {lang} text has a brace that is not {allowed}; write {{{{ or }}}} "
+                    "for a brace itself"
                 ) from None
         return value
 

@@ -150,6 +150,8 @@ class CriterionStatus(BaseModel):
     target: float | None
     status: str
     evidence: str
+    measured: str | None = for_templates()  # what data decided met/not_met: mean_satisfaction, csat
+    value: float | None = for_templates()  # its value
 
 
 class OnboardingStatus(BaseModel):

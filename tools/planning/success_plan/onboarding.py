@@ -9,29 +9,28 @@ from tools.planning.success_plan.context import PlanContext
 from tools.planning.success_plan.models import CriterionStatus, OnboardingStatus
 from tools.playbook import Criterion
 
+MEASURES = {"mean_satisfaction": "mean stakeholder satisfaction", "csat": "csat"}
 
-def _criterion_data(c: Criterion, ctx: PlanContext) -> tuple[float, str] | None:
-    """The measured value of a criterion, when the data holds one."""
+
+def _criterion_data(c: Criterion, ctx: PlanContext) -> tuple[str, float] | None:
+    """What the data measured for a criterion and its value, when the data holds one."""
     if c.id == "stakeholder_satisfaction":
-        p = ctx.people
-        if p.mean_satisfaction is not None:
-            return (
-                p.mean_satisfaction,
-                f"mean stakeholder satisfaction {plain(p.mean_satisfaction)}",
-            )
+        if ctx.people.mean_satisfaction is not None:
+            return "mean_satisfaction", ctx.people.mean_satisfaction
         if ctx.account.csat is not None:
-            return ctx.account.csat, f"csat {plain(ctx.account.csat)}"
+            return "csat", ctx.account.csat
     return None
 
 
 def _criterion(c: Criterion, phase: str, start: date, ctx: PlanContext) -> CriterionStatus:
     due = add_days(start, c.due_day)
     data = _criterion_data(c, ctx) if c.target is not None else None
+    measured, value = data or (None, None)
     if data is not None:
-        value, text = data
         met = value >= c.target
         status = "met" if met else "not_met"
-        evidence = f"{text} {'>=' if met else '<'} target {plain(c.target)}"
+        evidence = f"{MEASURES[measured]} {plain(value)} {'>=' if met else '<'} target "
+        evidence += plain(c.target)
     elif due >= ctx.as_of:
         status, evidence = "upcoming", f"due in {days_between(ctx.as_of, due)} days"
     else:
@@ -46,6 +45,8 @@ def _criterion(c: Criterion, phase: str, start: date, ctx: PlanContext) -> Crite
         target=c.target,
         status=status,
         evidence=f"{evidence} (contract_start {start} + day {c.due_day} = {due})",
+        measured=measured,
+        value=value,
     )
 
 
