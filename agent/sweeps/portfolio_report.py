@@ -19,16 +19,15 @@ from tools.scoring.portfolio_metrics import NO_BASELINE, check_targets, forecast
 from tools.scoring.signals import in_renewal_window, renewal_talks_days
 
 LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
-WEEK = 7
-QBR_LOOKAHEAD = 14
 
 
-def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
-    """Who to contact this week, when and why (tier cadence and fired signals)."""
+def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | None:
+    """Who to contact within `days` (`reports.outreach_days`, this week), when and why (tier
+    cadence and fired signals)."""
     dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
     if s["next_contact_due"]:
         dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
-    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, WEEK)]
+    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days)]
     if not soon:
         return None
     return {
@@ -115,6 +114,7 @@ def build_portfolio_report(
     csat: list[float] = []
     mrr_total = 0.0
     horizon = renewal_talks_days(playbook)
+    rules = playbook.reports
     for s in store.snapshots(sweep_id):
         tiers[s["tier"] or "unknown"] += 1
         colors[s["color"] or "unknown"] += 1
@@ -126,7 +126,7 @@ def build_portfolio_report(
             entry.update(offer=o["offer"])
             entry["accounts"] += 1
             entry["expected"] += o["expected_value"]
-        if (item := _outreach(s, as_of)) is not None:
+        if (item := _outreach(s, as_of, rules.outreach_days)) is not None:
             outreach.append(item)
         if s["renewal_date"] and in_renewal_window(
             date.fromisoformat(s["renewal_date"]), as_of, playbook
@@ -150,7 +150,7 @@ def build_portfolio_report(
         if (
             s["qbr_status"] in ("due", "overdue")
             and s["qbr_date"]
-            and date.fromisoformat(s["qbr_date"]) <= add_days(as_of, QBR_LOOKAHEAD)
+            and date.fromisoformat(s["qbr_date"]) <= add_days(as_of, rules.qbr_lookahead_days)
         ):
             qbrs.append({k: s[k] for k in ("id", "name", "qbr_date", "qbr_status", "tier")})
         if routine == "weekly" and s["color"] == "green" and s["tier"] == "low":
@@ -193,7 +193,7 @@ def build_portfolio_report(
         "renewal_window_days": horizon,
         "qbrs_due": qbrs[:LIST_LIMIT],
         "qbrs_total": len(qbrs),
-        "success_stories": stories[:20],
+        "success_stories": stories[: rules.success_stories],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
         **model,
@@ -214,4 +214,5 @@ def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
     """The Markdown portfolio report."""
     env = environment("en", playbook.currency)
     template = env.get_template("en/portfolio.md.j2")
-    return template.render(r=report, shown=25, plain=_plain).strip() + "\n"
+    rules = playbook.reports
+    return template.render(r=report, shown=25, plain=_plain, rules=rules).strip() + "\n"
