@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from agent.interfaces.commands import assess, chat, kb, mcp, playbook, sample, score, sweep
+from agent.interfaces.commands import assess, chat, history, kb, mcp, playbook, sample, score, sweep
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
 from tools.escaping import terminal_line
@@ -24,6 +24,7 @@ REGISTER = (
     playbook.register_eval,
     assess.register,
     sweep.register,
+    history.register,
     kb.register,
     chat.register,
     playbook.register_playbook,
