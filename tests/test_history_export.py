@@ -7,24 +7,13 @@ import io
 import json
 import sqlite3
 
-from agent.interfaces.cli import main
 from agent.sweeps.store import MIGRATIONS, Store
+from tests.test_outcomes import run, write
 from tools.portfolio.account import Account
 from tools.portfolio.history import HISTORY_COLUMNS
 from tools.portfolio.readers import parse_row
 
 FORMULA = '=HYPERLINK("http://x")'
-
-
-def write(path, as_of, accounts):
-    path.write_text(json.dumps({"as_of": as_of, "accounts": accounts}), encoding="utf-8")
-    return path
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sweep(capsys, db, day):

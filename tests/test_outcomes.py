@@ -24,6 +24,15 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def churn_days(db) -> dict[str, str]:
+    """Account id -> churn day of the churned accounts in a store."""
+    store = Store(db)
+    try:
+        return store.churn_days()
+    finally:
+        store.close()
+
+
 # --- the account fields -----------------------------------------------------------------
 
 
@@ -215,11 +224,7 @@ def test_full_import_churn_day_and_the_file_own_outcomes(tmp_path, capsys):
     code, out, _ = run(capsys, "import", write(tmp_path / "4.json", "2026-11-09", first[1:2]),
                        "--db", db)
     assert out.splitlines()[-1] == "1 account(s) stored as churned are in 4.json as active again: b"
-    store = Store(db)
-    try:
-        assert "b" not in store.churn_days()
-    finally:
-        store.close()
+    assert "b" not in churn_days(db)
 
 
 def test_full_import_with_an_unreadable_row_churns_nobody(tmp_path, capsys):
@@ -234,11 +239,7 @@ def test_full_import_with_an_unreadable_row_churns_nobody(tmp_path, capsys):
     assert ("csm: --full: 1 row(s) of 2.jsonl name no readable account id, so the accounts "
             "absent from it cannot be told apart from them; nobody is marked churned.") in err
     assert "imported 1 accounts" in out
-    store = Store(db)
-    try:
-        assert store.churn_days() == {}
-    finally:
-        store.close()
+    assert churn_days(db) == {}
 
 
 def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys):
@@ -250,11 +251,7 @@ def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys
     assert code == 1
     assert "no account could be read (1 rows rejected, listed above); nobody was marked " \
         "churned. Fix them and import again." in err
-    store = Store(db)
-    try:
-        assert store.churn_days() == {}
-    finally:
-        store.close()
+    assert churn_days(db) == {}
 
 
 def test_a_portfolio_file_whose_every_account_churned_has_nothing_to_sweep(tmp_path, capsys):

@@ -456,24 +456,19 @@ class Store:
         ).fetchone()
         return (row[0], row[1], int(row[2])) if row[2] else None
 
-    def history(self) -> Iterator[tuple[str, str, str, dict[str, Any] | None, dict[str, Any]]]:
+    def history(self) -> Iterator[tuple[str, str, dict[str, Any] | None, dict[str, Any]]]:
         """Every snapshot of every sweep, oldest sweep first, then by account id: (as_of,
-        sweep status, account id, the account's inputs as assessed or None when the snapshot
-        was made before the store kept them, the snapshot record)."""
+        account id, the account's inputs as assessed or None when the snapshot was made before
+        the store kept them, the snapshot record), streamed."""
         reader = sqlite3.connect(self.path)  # its own cursor: the caller may write meanwhile
         try:
             cursor = reader.execute(
-                "SELECT w.as_of, w.status, s.account_id, s.inputs, s.data FROM snapshots s "
+                "SELECT w.as_of, s.account_id, s.inputs, s.data FROM snapshots s "
                 "JOIN sweeps w ON w.id = s.sweep_id ORDER BY w.as_of, s.account_id"
             )
-            for as_of, status, account_id, inputs, data in cursor:
-                yield (
-                    as_of,
-                    status,
-                    account_id,
-                    json.loads(inputs) if inputs is not None else None,
-                    json.loads(data),
-                )
+            for as_of, account_id, inputs, data in cursor:
+                kept = json.loads(inputs) if inputs is not None else None
+                yield as_of, account_id, kept, json.loads(data)
         finally:
             reader.close()
 

@@ -16,6 +16,7 @@ from agent.interfaces.errors import CliError
 from agent.sweeps.store import Store
 from tools.escaping import terminal_line
 from tools.paths import store_path
+from tools.portfolio.account import Account
 from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row, history_row
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -83,7 +84,7 @@ def run_export(args: argparse.Namespace) -> int:
 def _rows(store: Store, end: str, tally: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every snapshot as a history row, counting what the summary says."""
     churn_days = store.churn_days()
-    for as_of, _, account_id, inputs, snapshot in store.history():
+    for as_of, account_id, inputs, snapshot in store.history():
         if inputs is None:
             tally["old"] += 1
             tally["old_fields"].update(k for k, v in snapshot.items() if v is not None)
@@ -118,8 +119,6 @@ def _tell(
         + (f"; written to {out}" if out else "")
     ]
     if tally["old"]:
-        from tools.portfolio.account import Account
-
         kept = [f for f in Account.model_fields if f in tally["old_fields"]]
         say.append(
             f"csm history: {tally['old']} row(s) come from snapshots made before the store kept "
