@@ -80,7 +80,7 @@ def _metrics(
         period = retention(
             start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days, last
         )
-        named = _named(store, baseline, end, period)
+        named = _named(store, baseline, period)
     shown = period.model_dump(exclude={"churned_accounts", "zero_mrr_accounts"}) if period else None
     return {
         "retention": shown,
@@ -95,33 +95,26 @@ def _metrics(
     }
 
 
-def _named(
-    store: Store, baseline: sqlite3.Row, end: sqlite3.Row | None, period: Retention
-) -> dict[str, Any]:
+def _named(store: Store, baseline: sqlite3.Row, period: Retention) -> dict[str, Any]:
     """The accounts behind the period's churned MRR (with the day each churned, when the store
-    knows it) and the active accounts whose MRR fell to 0, with their names."""
-    names = {s["id"]: s["name"] for s in store.snapshots(int(baseline["id"]))}
-    days = store.churn_days()
-    churned = [
-        {
-            "id": a.id,
-            "name": names.get(a.id),
-            "churned_on": days.get(a.id),
-            "start_mrr": a.start_mrr,
-            "last_mrr": a.last_mrr,
-        }
-        for a in period.churned_accounts
-    ]
-    now = {s["id"]: s for s in store.snapshots(int(end["id"]))} if end is not None else {}
-    zero = [
-        {"id": i, "name": now[i]["name"] if i in now else names.get(i)}
-        for i in period.zero_mrr_accounts
-    ]
+    knows it) and the active accounts whose MRR fell to 0, with their names at the start."""
+    lost, zero = period.churned_accounts[:LIST_LIMIT], period.zero_mrr_accounts[:LIST_LIMIT]
+    names = store.names(int(baseline["id"]), [a.id for a in lost] + zero)
+    days = store.churn_days() if lost else {}
     return {
-        "churned_accounts": churned[:LIST_LIMIT],
-        "churned_total": len(churned),
-        "zero_mrr_accounts": zero[:LIST_LIMIT],
-        "zero_mrr_total": len(zero),
+        "churned_accounts": [
+            {
+                "id": a.id,
+                "name": names.get(a.id),
+                "churned_on": days.get(a.id),
+                "start_mrr": a.start_mrr,
+                "last_mrr": a.last_mrr,
+            }
+            for a in lost
+        ],
+        "churned_total": len(period.churned_accounts),
+        "zero_mrr_accounts": [{"id": i, "name": names.get(i)} for i in zero],
+        "zero_mrr_total": len(period.zero_mrr_accounts),
     }
 
 

@@ -100,6 +100,13 @@ class RowFailed(Exception):
         self.row, self.record, self.error = row, record, error
 
 
+def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """The ids in parts small enough for one SQL `IN (...)`, each with its placeholders."""
+    for first in range(0, len(ids), size):
+        part = ids[first : first + size]
+        yield part, ",".join("?" * len(part))
+
+
 def now() -> str:
     """The current UTC time, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -300,9 +307,7 @@ class Store:
         stamp = now()
         wanted = sorted(set(ids))
         with self.transaction() as db:
-            for start in range(0, len(wanted), 500):
-                part = wanted[start : start + 500]
-                marks = ",".join("?" * len(part))
+            for part, marks in _chunks(wanted):
                 rows = db.execute(
                     f"SELECT id, data FROM accounts WHERE status = 'active' AND id IN ({marks})",
                     part,
@@ -420,9 +425,7 @@ class Store:
     def previous_snapshots(self, sweep_id: int, ids: list[str]) -> dict[str, sqlite3.Row]:
         """The given accounts' snapshots in a sweep."""
         found: dict[str, sqlite3.Row] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in _chunks(ids):
             for row in self.db.execute(
                 f"SELECT * FROM snapshots WHERE sweep_id = ? AND account_id IN ({marks})",
                 (sweep_id, *part),
@@ -430,14 +433,23 @@ class Store:
                 found[row["account_id"]] = row
         return found
 
+    def names(self, sweep_id: int, ids: list[str]) -> dict[str, str]:
+        """Account id -> name in a sweep's snapshots, for the given accounts."""
+        found: dict[str, str] = {}
+        for part, marks in _chunks(ids):
+            found.update(self.db.execute(
+                f"SELECT account_id, name FROM snapshots WHERE sweep_id = ? AND account_id IN "
+                f"({marks})",
+                (sweep_id, *part),
+            ))
+        return found
+
     def last_known_mrr(self, ids: list[str], start: str, end: str) -> dict[str, float]:
         """Account id -> the MRR of its latest snapshot with a known MRR among the complete
         sweeps dated from `start` (included) to `end` (excluded); an account with none is left
         out."""
         found: dict[str, float] = {}
-        for first in range(0, len(ids), 500):
-            part = ids[first : first + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in _chunks(ids):
             for account_id, mrr in self.db.execute(
                 "SELECT s.account_id, s.mrr FROM snapshots s JOIN sweeps w ON w.id = s.sweep_id "
                 f"WHERE w.status = 'complete' AND w.as_of >= ? AND w.as_of < ? AND s.mrr IS NOT "

@@ -63,27 +63,29 @@ def run_export(args: argparse.Namespace) -> int:
         span = store.history_span()
         if span is None:
             raise CliError(f"{path} holds no sweep yet; run `csm sweep` first.")
+        days = store.churn_days()
         if args.out is None:
-            tally = _write(store, span[1], kind, sys.stdout)
+            tally = _write(store, span[1], days, kind, sys.stdout)
         else:
             partial = args.out.with_name(f".{args.out.name}.partial")
             try:
                 with open(partial, "w", encoding="utf-8", newline="") as handle:
-                    tally = _write(store, span[1], kind, handle)
+                    tally = _write(store, span[1], days, kind, handle)
                 os.replace(partial, args.out)
             except OSError as error:
                 partial.unlink(missing_ok=True)
                 raise CliError(f"--out {args.out}: cannot be written ({error.strerror}); pass "
                                "a file in a folder you can write to.") from None
-        _tell(tally, span, store.churn_days(), args.out)
+        _tell(tally, span, days, args.out)
     finally:
         store.close()
     return 0
 
 
-def _rows(store: Store, end: str, tally: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def _rows(
+    store: Store, end: str, churn_days: dict[str, str], tally: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
     """Every snapshot as a history row, counting what the summary says."""
-    churn_days = store.churn_days()
     for as_of, account_id, inputs, snapshot in store.history():
         if inputs is None:
             tally["old"] += 1
@@ -93,15 +95,18 @@ def _rows(store: Store, end: str, tally: dict[str, Any]) -> Iterator[dict[str, A
         yield history_row(as_of, inputs, snapshot, churn_days.get(account_id), end)
 
 
-def _write(store: Store, end: str, kind: str, out: IO[str]) -> dict[str, Any]:
+def _write(
+    store: Store, end: str, churn_days: dict[str, str], kind: str, out: IO[str]
+) -> dict[str, Any]:
+    """Write the history file in `kind` (csv or jsonl) to `out`; returns the tally."""
     tally: dict[str, Any] = {"rows": 0, "old": 0, "old_fields": set(), "accounts": set()}
     if kind == "csv":
         writer = csv.writer(out)
         writer.writerow(HISTORY_COLUMNS)
-        for row in _rows(store, end, tally):
+        for row in _rows(store, end, churn_days, tally):
             writer.writerow(history_csv_row(row))
     else:
-        for row in _rows(store, end, tally):
+        for row in _rows(store, end, churn_days, tally):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return tally
 
