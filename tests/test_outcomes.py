@@ -250,7 +250,7 @@ def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys
     code, out, err = run(capsys, "import", bad, "--db", db, "--full")
     assert code == 1
     assert "no account could be read (1 rows rejected, listed above); nobody was marked " \
-        "churned. Fix them and import again." in err
+        "churned; fix them and import again." in err
     assert churn_days(db) == {}
 
 

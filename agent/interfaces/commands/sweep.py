@@ -73,7 +73,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 + (f" ({tally.rows} rows rejected, listed above)" if tally.rows
                    else "; the file has no rows")
                 + ("; nobody was marked churned" if churn and churn[0] else "")
-                + (". Fix them and import again." if tally.rows else ".")
+                + ("; fix them and import again." if tally.rows else ".")
             )
         if churn and churn[0]:
             store.mark_churned(*churn)
