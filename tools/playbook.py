@@ -377,12 +377,24 @@ class RiskRules(_Strict):
     retention_offers: dict[str, list[str]]
 
 
+class BacktestRules(_Strict):
+    """How `csm backtest` and `csm learn` judge churn models (SPEC 14)."""
+
+    test_share: float = Field(0.3, gt=0, lt=1)
+    min_class_count: int = Field(20, gt=0)
+    bins: int = Field(10, ge=2, le=100)
+    folds: int = Field(5, ge=2, le=20)
+    probability_floor: float = Field(0.001, ge=0, lt=0.5)
+
+
 class ForecastRules(_Strict):
     signal_penalty: dict[str, float]
     floor: float = Field(ge=0, le=1)
     ceiling: float = Field(ge=0, le=1)
     min_history_points: int = Field(gt=0)
     horizon_days: int = Field(gt=0)
+    model_file: str | None = None
+    backtest: BacktestRules = BacktestRules()
 
 
 class Playbook(_Strict):

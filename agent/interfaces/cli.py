@@ -8,11 +8,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-from agent.interfaces.commands import assess, chat, history, kb, mcp, playbook, sample, score, sweep
+from agent.interfaces.commands import (
+    assess,
+    chat,
+    history,
+    kb,
+    learning,
+    mcp,
+    playbook,
+    sample,
+    score,
+    sweep,
+)
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
 from tools.escaping import terminal_line
 from tools.knowledge.documents import KnowledgeError
+from tools.learning.model_file import ModelFileError
 from tools.paths import DataDirError
 from tools.playbook import PlaybookError
 from tools.portfolio.readers import PortfolioError
@@ -25,6 +37,7 @@ REGISTER = (
     assess.register,
     sweep.register,
     history.register,
+    learning.register,
     kb.register,
     chat.register,
     playbook.register_playbook,
@@ -63,7 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `csm score | head`: the reader has what it wanted
         _detach_stdout()
         return EXIT_OK
-    except (CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError) as error:
+    except (
+        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
+    ) as error:
         _say(f"csm: error: {error}")
         return EXIT_FAILED
     except KeyboardInterrupt:

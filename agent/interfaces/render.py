@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -37,6 +37,7 @@ CSV_COLUMNS = [
     "opportunities",
     "expected_expansion",
 ]
+MODEL_COLUMNS = ["churn_probability", "model_renewal_probability"]
 
 
 class _Console(Console):
@@ -57,12 +58,20 @@ def _plain(value: object, style: str = "") -> Text:
     return Text(terminal_line(value), style=style)
 
 
-def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out: IO[str]) -> int:
+def write_table(
+    scores: Iterable[AccountScore],
+    as_of: date,
+    currency: str,
+    out: IO[str],
+    model: dict[str, Any] | None = None,
+) -> int:
     """A readable terminal table with coloured tier and health; returns the account count.
+    With a churn model (`model`: its summary), one more column shows its churn probability
+    and a line under the table states its method.
 
     Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed."""
     table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
-    for column, justify in [
+    columns = [
         ("ID", "left"),
         ("Account", "left"),
         ("Health", "right"),
@@ -72,7 +81,10 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
         ("Coverage h/c", "right"),
         ("Signals", "left"),
         (f"Upsell EV, {currency}/mo", "right"),
-    ]:
+    ]
+    if model is not None:
+        columns.insert(6, (f"Model churn {model['horizon_days']}d", "right"))
+    for column, justify in columns:
         table.add_column(_plain(column), justify=justify, overflow="fold")
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
@@ -82,7 +94,7 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
         tiers[s.churn_risk.tier or "unknown"] += 1
         colors[s.health.color or "unknown"] += 1
         signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
-        table.add_row(
+        cells = [
             _plain(s.id),
             _plain(s.name),
             _plain(_num(s.health.score)),
@@ -94,7 +106,11 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
             _plain(_num(expected_expansion(s.opportunities), 0))
             if s.opportunities
             else Text("—", style="dim"),
-        )
+        ]
+        if model is not None:
+            forecast = getattr(s, "model_forecast", None)
+            cells.insert(6, _plain(f"{forecast.churn_probability:.1%}" if forecast else "—"))
+        table.add_row(*cells)
     probe = Console(file=out)
     console = _Console(file=out, width=probe.width if probe.is_terminal else 160)
     console.print(table)
@@ -107,13 +123,16 @@ def write_table(scores: Iterable[AccountScore], as_of: date, currency: str, out:
             + "."
         )
     )
+    if model is not None:
+        console.print(_plain(f"Model churn: {model['method']}."))
     return count
 
 
-def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
-    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`)."""
+def write_csv(scores: Iterable[AccountScore], out: IO[str], model: bool = False) -> int:
+    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`).
+    With a churn model, two more columns: its churn and renewal probability."""
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (MODEL_COLUMNS if model else []))
     count = 0
     for s in scores:
         count += 1
@@ -130,6 +149,12 @@ def write_csv(scores: Iterable[AccountScore], out: IO[str]) -> int:
             ";".join(o.id for o in s.opportunities),
             expected_expansion(s.opportunities),
         ]
+        if model:
+            forecast = getattr(s, "model_forecast", None)
+            row += [forecast.churn_probability, forecast.renewal_probability] if forecast else [
+                None,
+                None,
+            ]
         writer.writerow([csv_cell(cell) for cell in row])
     return count
 
@@ -140,13 +165,18 @@ def write_json(
     errors: list[RowError],
     out: IO[str],
     warnings: list[RowWarning] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> int:
     """`{"as_of", "accounts": [...], "errors": [...], "warnings": [...]}`, streamed one account
-    at a time.
+    at a time; with a churn model, `"model"` (its summary) after `as_of`, and each account
+    has `model_forecast`.
 
     `errors` and `warnings` are read after the accounts, so a generator may keep filling them
     while it runs."""
-    out.write('{"as_of": ' + json.dumps(as_of.isoformat()) + ', "accounts": [')
+    out.write('{"as_of": ' + json.dumps(as_of.isoformat()))
+    if model is not None:
+        out.write(', "model": ' + json.dumps(model, ensure_ascii=False))
+    out.write(', "accounts": [')
     count = 0
     for s in scores:
         out.write(("\n  " if count == 0 else ",\n  ") + s.model_dump_json())

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.assessment.writer import environment
 from agent.sweeps.store import Store
+from tools.learning.scoring import model_portfolio
 from tools.numbers import add_days
 from tools.playbook import Playbook
 from tools.scoring.portfolio_metrics import (
@@ -133,9 +134,15 @@ def rows_not_processed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_portfolio_report(
-    store: Store, sweep_id: int, as_of: date, playbook: Playbook, routine: str
+    store: Store,
+    sweep_id: int,
+    as_of: date,
+    playbook: Playbook,
+    routine: str,
+    churn_model: Any = None,
 ) -> dict[str, Any]:
-    """Everything the portfolio report says, as JSON-ready data."""
+    """Everything the portfolio report says, as JSON-ready data; with a churn model, also its
+    forecast (`model_forecast`) and each renewal's model churn probability."""
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
@@ -173,6 +180,8 @@ def build_portfolio_report(
                         "renewal_probability",
                     )
                 }
+                | ({"churn_probability": s["churn_probability"]} if "churn_probability" in s
+                   else {})
             )
         if (
             s["qbr_status"] in ("due", "overdue")
@@ -195,6 +204,11 @@ def build_portfolio_report(
     stories.sort(key=lambda s: -(s["health_score"] or 0.0))
     forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
     rejected, errors = store.rejections(sweep_id)
+    model = (
+        {"model_forecast": model_portfolio(store.snapshots(sweep_id), churn_model)}
+        if churn_model is not None
+        else {}
+    )
     return {
         "as_of": as_of.isoformat(),
         "routine": routine,
@@ -222,6 +236,7 @@ def build_portfolio_report(
         "success_stories": stories[:20],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
+        **model,
         "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
         "rows_not_processed_total": rejected,
         "report_files": {k: Path(v).name for k, v in store.report_files(sweep_id).items()},

@@ -53,6 +53,7 @@ class SweepOptions:
     model_concurrency: int = 2
     playbook: str | None = None
     resume: bool = False
+    churn_model: Any = None  # a loaded churn model file, or None
 
 
 @dataclass
@@ -153,6 +154,18 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
         "qbr_date": _iso(plan.qbr.date),
         "qbr_status": plan.qbr.status,
         "inputs": account.model_dump(mode="json", exclude_none=True),
+    } | _model_keys(state)
+
+
+def _model_keys(state: dict[str, Any]) -> dict[str, Any]:
+    """The churn model's figures, only when the run has a model (snapshots stay as they were
+    without one)."""
+    found = state.get("model_forecast")
+    if found is None:
+        return {}
+    return {
+        "churn_probability": found.churn_probability,
+        "model_renewal_probability": found.renewal_probability,
     }
 
 
@@ -176,6 +189,7 @@ def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
             playbook=options.playbook,
             model=options.model,
             calibration=calibration,
+            churn_model=options.churn_model,
         ),
     )
 
@@ -237,6 +251,8 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     digest.update(f"|{playbook.model_dump_json()}|{options.routine}|{options.lang}".encode())
     folder = str(options.out.resolve()) if options.out is not None else ""
     digest.update(f"|{folder}|{options.model}".encode("utf-8", "surrogateescape"))
+    if options.churn_model is not None:
+        digest.update(f"|{options.churn_model.digest}".encode())
     return digest.hexdigest()[:32]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.interfaces.commands.kb import knowledge_ready
-from agent.interfaces.options import add_playbook_option, iso_date
+from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from tools.escaping import terminal_line
 from tools.filenames import report_name
 from tools.portfolio.account import Account
@@ -29,12 +29,13 @@ def assess_portfolio(
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
     from agent.assessment.writer import markdown, state_json
-    from agent.interfaces.errors import CliError, load_checked_playbook
+    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.models import configured_model
     from agent.sweeps.sweep import Rejections, write_report
     from tools.planning.forecast import calibrate
 
     playbook = load_checked_playbook(args.playbook)
+    churn_model = load_run_model(args.model_file, playbook, args.playbook)
     path = Path(args.portfolio) if args.portfolio else sample_portfolio_path()
     tally = Rejections()
     file_as_of, rows = numbered_accounts(path, tally.warnings)
@@ -68,6 +69,7 @@ def assess_portfolio(
         playbook=str(args.playbook) if args.playbook else None,
         model=model or "none",
         calibration=calibrate(every, playbook, as_of),
+        churn_model=churn_model,
     )
     graph = build_graph(checkpointer=None)
     if args.out:
@@ -168,6 +170,7 @@ def register(sub: Any) -> None:
         help="provider:model for the prose, or `none` (default: $CSM_MODEL)",
     )
     add_playbook_option(assess)
+    add_model_file_option(assess)
     assess.set_defaults(run=run)
 
 

@@ -9,10 +9,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from agent.interfaces.errors import EXIT_OK, EXIT_PARTIAL, CliError, load_checked_playbook
-from agent.interfaces.options import add_playbook_option, iso_date
+from agent.interfaces.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    load_checked_playbook,
+    load_run_model,
+)
+from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from agent.interfaces.render import only_scores, write_csv, write_json, write_table
 from tools.escaping import terminal_line
+from tools.learning.scoring import model_summary, with_model
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.portfolio.readers import RowError, RowWarning, sample_portfolio_path, stream_accounts
@@ -55,6 +62,7 @@ def register(sub: Any) -> None:
         help="table (terminal, default), json (full explanations) or csv (one row per account)",
     )
     add_playbook_option(score)
+    add_model_file_option(score)
     score.set_defaults(run=run)
 
 
@@ -63,13 +71,17 @@ def _scores(
     playbook: Playbook,
     as_of: date,
     warnings: list[RowWarning],
+    model: Any = None,
 ) -> Iterator[AccountScore | list[RowError]]:
-    """Score each account; print rejected rows and warnings on stderr as they come. The
-    reader adds its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    """Score each account (with the churn model's forecast when a model is given); print
+    rejected rows and warnings on stderr as they come. The reader adds its warnings (unknown
+    columns, keys) to `warnings`; this adds each account's."""
     printed = 0
     for item in accounts:
         if isinstance(item, Account):
             score = score_account(item, playbook, as_of)
+            if model is not None:
+                score = with_model(model, item, score, playbook, as_of)
             source, row = item.origin or ("", 0)
             warnings.extend(
                 RowWarning(source=source, row=row, id=item.id, **w.model_dump())
@@ -87,19 +99,21 @@ def _scores(
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
     playbook = load_checked_playbook(args.playbook)
+    model = load_run_model(args.model_file, playbook, args.playbook)
     path = args.portfolio or sample_portfolio_path()
     warnings: list[RowWarning] = []
     file_as_of, accounts = stream_accounts(path, warnings)
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
-    scores = only_scores(_scores(accounts, playbook, as_of, warnings), errors)
+    scores = only_scores(_scores(accounts, playbook, as_of, warnings, model), errors)
     out = sys.stdout
+    summary = model_summary(model) if model is not None else None
     if args.format == "json":
-        count = write_json(scores, as_of, errors, out, warnings)
+        count = write_json(scores, as_of, errors, out, warnings, summary)
     elif args.format == "csv":
-        count = write_csv(scores, out)
+        count = write_csv(scores, out, model=summary is not None)
     else:
-        count = write_table(scores, as_of, playbook.currency, out)
+        count = write_table(scores, as_of, playbook.currency, out, summary)
     if count == 0:
         raise CliError(
             f"{path}: no account could be read"

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from agent.interfaces.commands.kb import knowledge_ready
-from agent.interfaces.options import add_playbook_option, iso_date, positive_int
+from agent.interfaces.options import (
+    add_model_file_option,
+    add_playbook_option,
+    iso_date,
+    positive_int,
+)
 from agent.sweeps.store import Store, StoreError
 from tools.escaping import terminal_line
 from tools.paths import data_dir, store_path
@@ -151,6 +156,8 @@ def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path
         argv.append("--with-model")
     if args.playbook:
         argv += ["--playbook", str(Path(args.playbook).resolve())]
+    if getattr(args, "model_file", None):
+        argv += ["--model-file", str(Path(args.model_file).resolve())]
     if args.workers:
         argv += ["--workers", str(args.workers)]
     if args.notify:
@@ -202,12 +209,13 @@ def cmd_sweep(
     args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
 ) -> int:
     """`csm sweep`."""
-    from agent.interfaces.errors import CliError, load_checked_playbook
+    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
 
     playbook = load_checked_playbook(args.playbook)
+    churn_model = load_run_model(args.model_file, playbook, args.playbook)
     source: Path | None = args.portfolio
     file_as_of = None
     if source is not None:
@@ -237,6 +245,7 @@ def cmd_sweep(
             model=None if args.with_model else "none",
             playbook=str(args.playbook) if args.playbook else None,
             resume=args.resume,
+            churn_model=churn_model,
         )
         before_work()  # the knowledge index, once the inputs are known to be usable
         calibration = calibrate(_accounts(source, store), playbook, as_of)
@@ -270,7 +279,9 @@ def cmd_sweep(
                               if result.rejected.rows else "; it has no rows."))
         if result.note:
             print(terminal_line(f"csm sweep: {result.note}."), file=sys.stderr)
-        report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
+        report = build_portfolio_report(
+            store, result.sweep_id, as_of, playbook, args.routine, churn_model
+        )
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
@@ -363,6 +374,7 @@ def register(sub: Any) -> None:
     sweep.add_argument("--notify", metavar="URL|COMMAND",
                        help="send the alerts JSON to a webhook (POST) or a command's stdin")
     add_playbook_option(sweep)
+    add_model_file_option(sweep)
     sweep.set_defaults(run=run)
 
 
