@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from agent.interfaces.commands import (
     assess,
     chat,
+    history,
     kb,
     learning,
     mcp,
@@ -35,6 +36,7 @@ REGISTER = (
     playbook.register_eval,
     assess.register,
     sweep.register,
+    history.register,
     learning.register,
     kb.register,
     chat.register,

@@ -15,7 +15,13 @@ from agent.sweeps.store import Store
 from tools.learning.scoring import model_portfolio
 from tools.numbers import add_days
 from tools.playbook import Playbook
-from tools.scoring.portfolio_metrics import NO_BASELINE, check_targets, forecast_quarter, retention
+from tools.scoring.portfolio_metrics import (
+    NO_BASELINE,
+    Retention,
+    check_targets,
+    forecast_quarter,
+    retention,
+)
 from tools.scoring.signals import in_renewal_window, renewal_talks_days
 
 LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
@@ -66,20 +72,49 @@ def _metrics(
     end_mrr = _mrr_by_id(store, end) if end is not None else {}
     baseline = store.baseline_sweep(as_of.isoformat(), targets.period_days)
     period = None
+    named: dict[str, Any] = {}
     if baseline is not None:
         start = _mrr_by_id(store, baseline)
+        gone = [i for i in start if i not in end_mrr]
+        last = store.last_known_mrr(gone, baseline["as_of"], as_of.isoformat())
         period = retention(
-            start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days
+            start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days, last
         )
+        named = _named(store, baseline, period)
+    shown = period.model_dump(exclude={"churned_accounts", "zero_mrr_accounts"}) if period else None
     return {
-        "retention": period.model_dump() if period else None,
+        "retention": shown,
         "retention_note": None if period else NO_BASELINE,
+        **named,
         "targets": {
             k: v.model_dump()
             for k, v in check_targets(
                 period, current_mrr, csat, accounts, as_of.isoformat(), targets
             ).items()
         },
+    }
+
+
+def _named(store: Store, baseline: sqlite3.Row, period: Retention) -> dict[str, Any]:
+    """The accounts behind the period's churned MRR (with the day each churned, when the store
+    knows it) and the active accounts whose MRR fell to 0, with their names at the start."""
+    lost, zero = period.churned_accounts[:LIST_LIMIT], period.zero_mrr_accounts[:LIST_LIMIT]
+    names = store.names(int(baseline["id"]), [a.id for a in lost] + zero)
+    days = store.churn_days() if lost else {}
+    return {
+        "churned_accounts": [
+            {
+                "id": a.id,
+                "name": names.get(a.id),
+                "churned_on": days.get(a.id),
+                "start_mrr": a.start_mrr,
+                "last_mrr": a.last_mrr,
+            }
+            for a in lost
+        ],
+        "churned_total": len(period.churned_accounts),
+        "zero_mrr_accounts": [{"id": i, "name": names.get(i)} for i in zero],
+        "zero_mrr_total": len(period.zero_mrr_accounts),
     }
 
 
@@ -110,6 +145,7 @@ def build_portfolio_report(
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
+    held: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     outreach, renewals, qbrs, stories = [], [], [], []
     csat: list[float] = []
     mrr_total = 0.0
@@ -122,7 +158,7 @@ def build_portfolio_report(
         if s["csat"] is not None:
             csat.append(s["csat"])
         for o in s["opportunities"]:
-            entry = pipeline[o["id"]]
+            entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
             entry.update(offer=o["offer"])
             entry["accounts"] += 1
             entry["expected"] += o["expected_value"]
@@ -188,6 +224,10 @@ def build_portfolio_report(
             k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(pipeline.items())
         },
         "upsell_expected_total": round(sum(v["expected"] for v in pipeline.values()), 2),
+        "upsell_held": {
+            k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(held.items())
+        },
+        "upsell_held_total": round(sum(v["expected"] for v in held.values()), 2),
         "renewals": renewals[:LIST_LIMIT],
         "renewals_total": len(renewals),
         "renewal_window_days": horizon,
