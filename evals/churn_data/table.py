@@ -33,7 +33,8 @@ def markdown(evaluations: list[Evaluation]) -> str:
             lines.append("| " + " | ".join([*lead, model, *_figures(r.models[model])]) + " |")
             lead = [""] * 5
         for ref in e.references:
-            figures = _figures(ref.metrics) if ref.metrics else [_f(ref.auc), "-", "-", "-"]
+            figures = (_figures(ref.metrics) if ref.metrics
+                       else [f"about {ref.auc:.2f}", "-", "-", "-"])
             lines.append("| " + " | ".join([*lead, f"reference: {ref.label}", *figures]) + " |")
     lines.append("")
     for e in evaluations:
