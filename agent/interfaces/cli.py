@@ -22,6 +22,7 @@ from agent.interfaces.commands import (
 )
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
+from agent.sweeps.store import StoreError
 from tools.escaping import terminal_line
 from tools.knowledge.documents import KnowledgeError
 from tools.learning.model_file import ModelFileError
@@ -77,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _detach_stdout()
         return EXIT_OK
     except (
-        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
+        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError,
+        StoreError,
     ) as error:
         _say(f"csm: error: {error}")
         return EXIT_FAILED
