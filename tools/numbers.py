@@ -33,13 +33,46 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(_NOISE, context=_WIDE)
 
 
+# The fast paths below give the decimal result without building a Decimal when the value is not
+# near a tie. A float x with |x| < _FAST_LIMIT is within 1.2e-7 (half an ulp) of its shortest
+# repr, the noise step moves it by at most 5e-10 and x * 100 is computed within 7.6e-6, so when
+# that product is more than _MARGIN from a half, binary and decimal rounding pick the same whole
+# number (and n / 100 is the float nearest to n hundredths, as is float(Decimal(n) / 100)).
+_FAST_LIMIT = 1e9
+_MARGIN = 1e-4
+
+
+def _nearest(scaled: float) -> int | None:
+    """The whole number nearest to `scaled`, or None when it is within _MARGIN of a tie."""
+    whole = math.floor(scaled + 0.5)
+    if abs(scaled - whole) < 0.5 - _MARGIN:
+        return whole
+    return None
+
+
 def half_up(value: float) -> int:
     """Round half up to a whole number (the band rule of SPEC 2/3)."""
+    if -_FAST_LIMIT < value < _FAST_LIMIT:
+        whole = _nearest(value)
+        if whole is not None:
+            return whole
+    return _half_up_decimal(value)
+
+
+def _half_up_decimal(value: float) -> int:
     return int(_decimal(value).quantize(_ONE, context=_WIDE))
 
 
 def r2(value: float) -> float:
     """Round half up to 2 decimals for output (0.0 instead of -0.0)."""
+    if -_FAST_LIMIT < value < _FAST_LIMIT:
+        cents = _nearest(value * 100.0)
+        if cents is not None:
+            return cents / 100 + 0.0
+    return _r2_decimal(value)
+
+
+def _r2_decimal(value: float) -> float:
     if not math.isfinite(value):
         return value
     return float(_decimal(value).quantize(_CENT, context=_WIDE)) + 0.0
@@ -53,6 +86,13 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
     printed part is within 0.01 of its exact value. `parts` should add up to `total`."""
     if not parts:
         return []
+    fast = _fast_cents(parts, total)
+    return fast if fast is not None else _cents_decimal(parts, total)
+
+
+def _cents_decimal(parts: Sequence[float], total: float) -> list[float]:
+    if not parts:
+        return []
     cents = [_decimal(p) * 100 for p in parts]
     floors = [int(c.to_integral_value(rounding=ROUND_FLOOR)) for c in cents]
     missing = int(_decimal(r2(total)) * 100) - sum(floors)
@@ -63,6 +103,42 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
     for k in range(abs(missing)):
         floors[order[k % len(order)]] += step
     return [float(Decimal(c) / 100) + 0.0 for c in floors]
+
+
+def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
+    """`cents_summing_to` in floats, or None when the total's cents or the parts that get the
+    missing cents are too close to call (then the decimal path decides)."""
+    if not -_FAST_LIMIT < total < _FAST_LIMIT:
+        return None
+    target = _nearest(total * 100.0)
+    if target is None:
+        return None
+    floors: list[int] = []
+    remainders: list[float] = []
+    for part in parts:
+        if not -_FAST_LIMIT < part < _FAST_LIMIT:
+            return None
+        scaled = part * 100.0
+        floor = math.floor(scaled)
+        remainder = scaled - floor
+        if scaled == 0.0:
+            floor, remainder = 0, 0.0
+        elif not _MARGIN < remainder < 1 - _MARGIN:  # (nearly) whole cents: which side, exactly
+            exact = _decimal(part) * 100
+            floor = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+            remainder = float(exact - floor)
+        floors.append(floor)
+        remainders.append(remainder)
+    missing = target - sum(floors)
+    if missing:
+        if not 0 < missing < len(parts):
+            return None
+        order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
+        if remainders[order[missing - 1]] - remainders[order[missing]] < _MARGIN:
+            return None
+        for i in order[:missing]:
+            floors[i] += 1
+    return [c / 100 + 0.0 for c in floors]
 
 
 def days_between(start: date, end: date) -> int:
