@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,7 @@ from tools.portfolio.account import (
     nearest_field,
     parse_json,
 )
+from tools.portfolio.fast_accounts import fast_account
 
 FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -136,9 +138,12 @@ def _file_as_of(path: Path, value: object) -> date | None:
         ) from None
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _not_utf8(text: str) -> bool:
     """True when text read with surrogateescape held bytes that are not UTF-8."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _ESCAPED_BYTE.search(text) is not None
 
 
 NOT_UTF8 = "not UTF-8 text; save the file as UTF-8"
@@ -301,7 +306,8 @@ def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
             )
         ]
     try:
-        return Account.model_validate(record).located(source, row)
+        account = fast_account(record) or Account.model_validate(record)
+        return account.located(source, row)
     except ValidationError as error:
         raw_id = record.get("id")
         account_id = _shown_id(raw_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -43,8 +44,19 @@ def factor_input(account: Account, factor: ChurnFactor, as_of: date) -> float | 
     return value
 
 
-def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> ChurnRisk:
-    """Score churn risk from the known factors; unknown factors drop out and weights rescale."""
+class ChurnSummary(NamedTuple):
+    """The churn figures a table or CSV row shows, without the explanation."""
+
+    score: float | None
+    tier: str | None
+    coverage: float
+
+
+def _risks(
+    account: Account, playbook: Playbook, as_of: date
+) -> tuple[dict[str, tuple[float | int, float]], list[str], float | None, float, float]:
+    """Each known factor's (input, risk), the unknown factors, and the weighted score, known
+    weight and coverage."""
     rules = playbook.churn_risk.factors
     total = sum(f.weight for f in rules.values())
     risks: dict[str, tuple[float | int, float]] = {}
@@ -58,6 +70,26 @@ def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> Churn
     score, known_weight, coverage = weighted(
         ((rules[f].weight, risk) for f, (_, risk) in risks.items()), total
     )
+    return risks, missing, score, known_weight, coverage
+
+
+def _tier(playbook: Playbook, printed: float | None) -> str | None:
+    return playbook.tier(half_up(printed)).id if printed is not None else None
+
+
+def churn_summary(account: Account, playbook: Playbook, as_of: date) -> ChurnSummary:
+    """The churn-risk score, tier and coverage of `score_churn_risk`, without building the
+    explanation (for tables and CSV)."""
+    _, _, score, _, coverage = _risks(account, playbook, as_of)
+    printed = r2(score) if score is not None else None
+    return ChurnSummary(printed, _tier(playbook, printed), coverage)
+
+
+def churn_dict(account: Account, playbook: Playbook, as_of: date) -> dict[str, Any]:
+    """`score_churn_risk` as plain data: the same fields, values and types as its
+    `model_dump()`."""
+    rules = playbook.churn_risk.factors
+    risks, missing, score, known_weight, coverage = _risks(account, playbook, as_of)
     printed = r2(score) if score is not None else None
     contributions = cents_summing_to(
         [
@@ -67,24 +99,28 @@ def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> Churn
         score or 0.0,
     )
     factors = [
-        FactorResult(
-            id=factor_id,
-            label=rules[factor_id].label,
-            input=rules[factor_id].input,
-            value=value,
-            risk=r2(risk),
-            weight=rules[factor_id].weight,
-            contribution=contribution,
-        )
+        {
+            "id": factor_id,
+            "label": rules[factor_id].label,
+            "input": rules[factor_id].input,
+            "value": value,
+            "risk": r2(risk),
+            "weight": rules[factor_id].weight,
+            "contribution": contribution,
+        }
         for (factor_id, (value, risk)), contribution in zip(
             risks.items(), contributions, strict=True
         )
     ]
-    tier = playbook.tier(half_up(printed)).id if printed is not None else None
-    return ChurnRisk(
-        score=printed,
-        tier=tier,
-        coverage=coverage,
-        factors=factors,
-        missing=missing,
-    )
+    return {
+        "score": printed,
+        "tier": _tier(playbook, printed),
+        "coverage": coverage,
+        "factors": factors,
+        "missing": missing,
+    }
+
+
+def score_churn_risk(account: Account, playbook: Playbook, as_of: date) -> ChurnRisk:
+    """Score churn risk from the known factors; unknown factors drop out and weights rescale."""
+    return ChurnRisk.model_validate(churn_dict(account, playbook, as_of))

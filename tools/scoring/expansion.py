@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Protocol
+
 from pydantic import BaseModel
 
 from tools.numbers import plain, r2
@@ -10,6 +13,16 @@ from tools.portfolio.account import Account
 
 MONTHS_PER_YEAR = 12
 _OPS = {"lt": ("<", lambda a, b: a < b), "gt": (">", lambda a, b: a > b)}
+
+
+class Priced(Protocol):
+    """An offer with its monthly price and probability."""
+
+    @property
+    def price(self) -> float: ...
+
+    @property
+    def probability(self) -> float: ...
 
 
 class OpportunityResult(BaseModel):
@@ -33,45 +46,62 @@ class Opportunities(BaseModel):
     not_evaluated: list[str]
 
 
-def _clause(account: Account, clause: Clause) -> tuple[bool | None, str]:
+def _holds(account: Account, clause: Clause) -> bool | None:
+    """Whether the clause holds for the account; None when its input is unknown."""
     value = getattr(account, clause.input, None)
-    symbol, test = _OPS[clause.op]
     if value is None:
-        return None, f"{clause.input} unknown"
-    return test(
-        value, clause.value
-    ), f"{clause.input} {plain(value)} {symbol} {plain(clause.value)}"
+        return None
+    return _OPS[clause.op][1](value, clause.value)
 
 
-def match_opportunities(account: Account, playbook: Playbook) -> Opportunities:
-    """Match every offer (three-valued: one known-false condition settles a rule)."""
-    matched: list[OpportunityResult] = []
+def _evidence(account: Account, clause: Clause) -> str:
+    value = getattr(account, clause.input, None)
+    if value is None:
+        return f"{clause.input} unknown"
+    return f"{clause.input} {plain(value)} {_OPS[clause.op][0]} {plain(clause.value)}"
+
+
+def matched_offers(
+    account: Account, playbook: Playbook, explain: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The matched offers as plain data (the fields of `OpportunityResult`; without `explain`
+    only id, price and probability) and the ids of the rules whose inputs are unknown.
+    Three-valued: one known-false condition settles a rule."""
+    matched: list[dict[str, Any]] = []
     unknown: list[str] = []
     for opp_id, rule in playbook.opportunities.items():
-        results = [_clause(account, c) for c in rule.when]
-        outcomes = [ok for ok, _ in results]
+        outcomes = [_holds(account, c) for c in rule.when]
         if False in outcomes:
             continue
         if None in outcomes:
             unknown.append(opp_id)
             continue
+        if not explain:
+            matched.append({"id": opp_id, "price": rule.price, "probability": rule.probability})
+            continue
         expected = rule.price * rule.probability
         matched.append(
-            OpportunityResult(
-                id=opp_id,
-                label=rule.label,
-                offer=rule.offer,
-                price=rule.price,
-                probability=rule.probability,
-                expected_value=r2(expected),
-                annual_value=r2(rule.price * MONTHS_PER_YEAR),
-                expected_annual_value=r2(expected * MONTHS_PER_YEAR),
-                evidence="; ".join(text for _, text in results),
-            )
+            {
+                "id": opp_id,
+                "label": rule.label,
+                "offer": rule.offer,
+                "price": rule.price,
+                "probability": rule.probability,
+                "expected_value": r2(expected),
+                "annual_value": r2(rule.price * MONTHS_PER_YEAR),
+                "expected_annual_value": r2(expected * MONTHS_PER_YEAR),
+                "evidence": "; ".join(_evidence(account, c) for c in rule.when),
+            }
         )
-    return Opportunities(matched=matched, not_evaluated=unknown)
+    return matched, unknown
 
 
-def expected_expansion(opportunities: list[OpportunityResult]) -> float:
+def match_opportunities(account: Account, playbook: Playbook) -> Opportunities:
+    """Match every offer (three-valued: one known-false condition settles a rule)."""
+    matched, unknown = matched_offers(account, playbook)
+    return Opportunities.model_validate({"matched": matched, "not_evaluated": unknown})
+
+
+def expected_expansion(opportunities: Sequence[Priced]) -> float:
     """Expected expansion per month: the sum of price x probability over matched offers."""
     return r2(sum(o.price * o.probability for o in opportunities))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from math import fsum
 from statistics import fmean
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -78,14 +80,30 @@ def map_metric(account: Account, metric: Metric) -> Mapped:
     return value, linear(value, metric.zero, metric.full), None
 
 
-def score_health(account: Account, playbook: Playbook) -> Health:
-    """Score health from the known components; unknown ones drop out and weights rescale."""
+class HealthSummary(NamedTuple):
+    """The health figures a table or CSV row shows, without the explanation."""
+
+    score: float | None
+    color: str | None
+    coverage: float
+
+
+# (component id, mean of the known mapped metrics, the metrics' explanations or None, the ids of
+# the unknown metrics)
+Scored = tuple[str, float, list[dict[str, Any]] | None, list[str]]
+
+
+def _components(
+    account: Account, playbook: Playbook, explain: bool
+) -> tuple[list[Scored], list[str], float | None, float, float]:
+    """Every component's mean of its known metrics, the unknown components, and the weighted
+    score, known weight and coverage; with `explain`, each known metric's explanation too."""
     rules = playbook.health.components
     total = sum(c.weight for c in rules.values())
-    scored: list[tuple[str, float, list[MetricResult], list[str]]] = []
+    scored: list[Scored] = []
     missing: list[str] = []
     for component_id, component in rules.items():
-        metrics: list[MetricResult] = []
+        metrics: list[dict[str, Any]] | None = [] if explain else None
         raw: list[float] = []
         unknown: list[str] = []
         for metric_id, metric in component.metrics.items():
@@ -94,38 +112,61 @@ def score_health(account: Account, playbook: Playbook) -> Health:
                 unknown.append(metric_id)
                 continue
             raw.append(mapped)
-            metrics.append(
-                MetricResult(
-                    id=metric_id, input=metric.input, value=value, mapped=r2(mapped), note=note
+            if metrics is not None:
+                metrics.append(
+                    {"id": metric_id, "input": metric.input, "value": value,
+                     "mapped": r2(mapped), "note": note}
                 )
-            )
-        if metrics:
-            scored.append((component_id, fmean(raw), metrics, unknown))
+        if raw:
+            scored.append((component_id, fsum(raw) / len(raw), metrics, unknown))  # fmean
         else:
             missing.append(component_id)
     score, known_weight, coverage = weighted(((rules[c].weight, s) for c, s, _, _ in scored), total)
+    return scored, missing, score, known_weight, coverage
+
+
+def _color(playbook: Playbook, printed: float | None) -> str | None:
+    return playbook.color(half_up(printed)) if printed is not None else None
+
+
+def health_summary(account: Account, playbook: Playbook) -> HealthSummary:
+    """The health score, colour and coverage of `score_health`, without building the
+    explanation (for tables and CSV)."""
+    _, _, score, _, coverage = _components(account, playbook, explain=False)
+    printed = r2(score) if score is not None else None
+    return HealthSummary(printed, _color(playbook, printed), coverage)
+
+
+def health_dict(account: Account, playbook: Playbook) -> dict[str, Any]:
+    """`score_health` as plain data: the same fields, values and types as its `model_dump()`."""
+    rules = playbook.health.components
+    scored, missing, score, known_weight, coverage = _components(account, playbook, explain=True)
     printed = r2(score) if score is not None else None
     contributions = cents_summing_to(
         [rules[c].weight * s / known_weight if known_weight else 0.0 for c, s, _, _ in scored],
         score or 0.0,
     )
     components = [
-        ComponentResult(
-            id=c,
-            label=rules[c].label,
-            weight=rules[c].weight,
-            score=r2(s),
-            contribution=contribution,
-            metrics=m,
-            missing=u,
-        )
+        {
+            "id": c,
+            "label": rules[c].label,
+            "weight": rules[c].weight,
+            "score": r2(s),
+            "contribution": contribution,
+            "metrics": m,
+            "missing": u,
+        }
         for (c, s, m, u), contribution in zip(scored, contributions, strict=True)
     ]
-    color = playbook.color(half_up(printed)) if printed is not None else None
-    return Health(
-        score=printed,
-        color=color,
-        coverage=coverage,
-        components=components,
-        missing=missing,
-    )
+    return {
+        "score": printed,
+        "color": _color(playbook, printed),
+        "coverage": coverage,
+        "components": components,
+        "missing": missing,
+    }
+
+
+def score_health(account: Account, playbook: Playbook) -> Health:
+    """Score health from the known components; unknown ones drop out and weights rescale."""
+    return Health.model_validate(health_dict(account, playbook))

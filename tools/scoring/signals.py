@@ -155,9 +155,12 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals:
-    """Evaluate every early-warning rule of the playbook for one account."""
-    fired: list[SignalResult] = []
+def fired_signals(
+    account: Account, playbook: Playbook, as_of: date
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The fired signals as plain data (the fields of `SignalResult`) and the ids of the rules
+    whose inputs are unknown."""
+    fired: list[dict[str, str]] = []
     unknown: list[str] = []
     for signal_id, rule in playbook.signals.items():
         evidence = CHECKS[signal_id](account, rule, playbook, as_of)
@@ -165,12 +168,13 @@ def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals
             unknown.append(signal_id)
         elif evidence:
             fired.append(
-                SignalResult(
-                    id=signal_id,
-                    label=rule.label,
-                    severity=rule.severity,
-                    action=rule.action,
-                    evidence=evidence,
-                )
+                {"id": signal_id, "label": rule.label, "severity": rule.severity,
+                 "action": rule.action, "evidence": evidence}
             )
-    return Signals(fired=fired, not_evaluated=unknown)
+    return fired, unknown
+
+
+def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals:
+    """Evaluate every early-warning rule of the playbook for one account."""
+    fired, unknown = fired_signals(account, playbook, as_of)
+    return Signals.model_validate({"fired": fired, "not_evaluated": unknown})

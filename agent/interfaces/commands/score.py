@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent.interfaces.errors import EXIT_OK, EXIT_PARTIAL, CliError, load_checked_playbook
 from agent.interfaces.options import add_playbook_option, iso_date
@@ -15,8 +15,11 @@ from agent.interfaces.render import only_scores, write_csv, write_json, write_ta
 from tools.escaping import terminal_line
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
+from tools.portfolio.plausibility import Reviewed, review
 from tools.portfolio.readers import RowError, RowWarning, sample_portfolio_path, stream_accounts
-from tools.scoring.score import AccountScore, score_account
+from tools.scoring.score import score_dict, score_summary
+
+Scored = TypeVar("Scored")
 
 
 def register(sub: Any) -> None:
@@ -63,17 +66,20 @@ def _scores(
     playbook: Playbook,
     as_of: date,
     warnings: list[RowWarning],
-) -> Iterator[AccountScore | list[RowError]]:
-    """Score each account; print rejected rows and warnings on stderr as they come. The
-    reader adds its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    shape: Callable[[Reviewed, Playbook, date], Scored],
+) -> Iterator[Scored | list[RowError]]:
+    """Score each account in the given shape; print rejected rows and warnings on stderr as
+    they come. The reader adds its warnings (unknown columns, keys) to `warnings`; this adds
+    each account's."""
     printed = 0
     for item in accounts:
         if isinstance(item, Account):
-            score = score_account(item, playbook, as_of)
+            reviewed = review(item, as_of)
+            score = shape(reviewed, playbook, as_of)
             source, row = item.origin or ("", 0)
             warnings.extend(
                 RowWarning(source=source, row=row, id=item.id, **w.model_dump())
-                for w in score.warnings
+                for w in reviewed.warnings
             )
         else:
             for error in item:
@@ -92,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
     file_as_of, accounts = stream_accounts(path, warnings)
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
-    scores = only_scores(_scores(accounts, playbook, as_of, warnings), errors)
+    # JSON shows every explanation, as plain data; a table or CSV row only the figures
+    shape = score_dict if args.format == "json" else score_summary
+    scores = only_scores(_scores(accounts, playbook, as_of, warnings, shape), errors)
     out = sys.stdout
     if args.format == "json":
         count = write_json(scores, as_of, errors, out, warnings)
