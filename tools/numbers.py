@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
+from math import floor
 
 _WIDE = Context(prec=400, rounding=ROUND_HALF_UP)  # exact for any finite float at 1e-9
 _NOISE, _CENT, _ONE = Decimal("1e-9"), Decimal("0.01"), Decimal(1)
@@ -44,7 +45,7 @@ _MARGIN = 1e-4
 
 def _nearest(scaled: float) -> int | None:
     """The whole number nearest to `scaled`, or None when it is within _MARGIN of a tie."""
-    whole = math.floor(scaled + 0.5)
+    whole = floor(scaled + 0.5)
     if abs(scaled - whole) < 0.5 - _MARGIN:
         return whole
     return None
@@ -66,8 +67,9 @@ def _half_up_decimal(value: float) -> int:
 def r2(value: float) -> float:
     """Round half up to 2 decimals for output (0.0 instead of -0.0)."""
     if -_FAST_LIMIT < value < _FAST_LIMIT:
-        cents = _nearest(value * 100.0)
-        if cents is not None:
+        scaled = value * 100.0
+        cents = floor(scaled + 0.5)  # _nearest, written out: r2 runs dozens of times an account
+        if abs(scaled - cents) < 0.5 - _MARGIN:
             return cents / 100 + 0.0
     return _r2_decimal(value)
 
@@ -105,6 +107,13 @@ def _cents_decimal(parts: Sequence[float], total: float) -> list[float]:
     return [float(Decimal(c) / 100) + 0.0 for c in floors]
 
 
+def _whole_cents(value: float) -> bool:
+    """Whether the float, as written (shortest repr), has at most two decimals."""
+    text = repr(value)
+    dot = text.find(".")
+    return dot >= 0 and "e" not in text and len(text) - dot <= 3
+
+
 def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
     """`cents_summing_to` in floats, or None when the total's cents or the parts that get the
     missing cents are too close to call (then the decimal path decides)."""
@@ -119,15 +128,16 @@ def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
         if not -_FAST_LIMIT < part < _FAST_LIMIT:
             return None
         scaled = part * 100.0
-        floor = math.floor(scaled)
-        remainder = scaled - floor
-        if scaled == 0.0:
-            floor, remainder = 0, 0.0
-        elif not _MARGIN < remainder < 1 - _MARGIN:  # (nearly) whole cents: which side, exactly
-            exact = _decimal(part) * 100
-            floor = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-            remainder = float(exact - floor)
-        floors.append(floor)
+        cents = floor(scaled)
+        remainder = scaled - cents
+        if not _MARGIN < remainder < 1 - _MARGIN:  # (nearly) whole cents: which side, exactly
+            if _whole_cents(part):
+                cents, remainder = round(scaled), 0.0
+            else:
+                exact = _decimal(part) * 100
+                cents = int(exact.to_integral_value(rounding=ROUND_FLOOR))
+                remainder = float(exact - cents)
+        floors.append(cents)
         remainders.append(remainder)
     missing = target - sum(floors)
     if missing:
@@ -165,11 +175,11 @@ def weighted(
 
     Returns (score or None, known weight, coverage)."""
     known = [(w, v) for w, v in parts if v is not None]
-    known_weight = sum(w for w, _ in known)
+    known_weight = sum([w for w, _ in known])
     coverage = round(known_weight / total_weight, 4) if total_weight else 0.0
     if not known or known_weight == 0:
         return None, known_weight, coverage
-    return sum(w * v for w, v in known) / known_weight, known_weight, coverage
+    return sum([w * v for w, v in known]) / known_weight, known_weight, coverage
 
 
 def plain(value: float | int) -> str:

@@ -7,9 +7,10 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from tools.numbers import cents_summing_to, days_between, half_up, linear, r2, weighted
+from tools.numbers import cents_summing_to, days_between, half_up, r2, weighted
 from tools.playbook import ChurnFactor, Playbook
 from tools.portfolio.account import Account
+from tools.scoring.rules import per_playbook, tier_ids
 
 
 class FactorResult(BaseModel):
@@ -52,29 +53,52 @@ class ChurnSummary(NamedTuple):
     coverage: float
 
 
+# A factor's rule as plain values: id, input, whether it counts days since a date, ok, bad,
+# weight; with the total weight, read once per playbook.
+FactorRule = tuple[str, str, bool, float, float, float]
+
+
+@per_playbook
+def _factor_rules(playbook: Playbook) -> tuple[float, list[FactorRule]]:
+    factors = playbook.churn_risk.factors
+    rules = [
+        (factor_id, f.input, f.transform == "days_since", f.ok, f.bad, f.weight)
+        for factor_id, f in factors.items()
+    ]
+    return sum(f.weight for f in factors.values()), rules
+
+
 def _risks(
     account: Account, playbook: Playbook, as_of: date
 ) -> tuple[dict[str, tuple[float | int, float]], list[str], float | None, float, float]:
     """Each known factor's (input, risk), the unknown factors, and the weighted score, known
-    weight and coverage."""
-    rules = playbook.churn_risk.factors
-    total = sum(f.weight for f in rules.values())
+    weight and coverage. `factor_input` and `linear` (tools/numbers.py) are written out here,
+    for speed."""
+    total, rules = _factor_rules(playbook)
     risks: dict[str, tuple[float | int, float]] = {}
     missing: list[str] = []
-    for factor_id, factor in rules.items():
-        value = factor_input(account, factor, as_of)
+    parts: list[tuple[float, float]] = []
+    for factor_id, name, days_since, ok, bad, weight in rules:
+        value = getattr(account, name, None)
         if value is None:
             missing.append(factor_id)
-        else:
-            risks[factor_id] = (value, linear(value, zero=factor.ok, full=factor.bad))
-    score, known_weight, coverage = weighted(
-        ((rules[f].weight, risk) for f, (_, risk) in risks.items()), total
-    )
+            continue
+        if days_since:
+            value = days_between(value, as_of)
+        risk = (value - ok) / (bad - ok) * 100.0
+        risk = risk if risk < 100.0 else 100.0  # clamp: max(0.0, min(100.0, risk))
+        risk = risk if risk > 0.0 else 0.0
+        risks[factor_id] = (value, risk)
+        parts.append((weight, risk))
+    score, known_weight, coverage = weighted(parts, total)
     return risks, missing, score, known_weight, coverage
 
 
 def _tier(playbook: Playbook, printed: float | None) -> str | None:
-    return playbook.tier(half_up(printed)).id if printed is not None else None
+    if printed is None:
+        return None
+    whole = half_up(printed)
+    return tier_ids(playbook).get(whole) or playbook.tier(whole).id
 
 
 def churn_summary(account: Account, playbook: Playbook, as_of: date) -> ChurnSummary:

@@ -8,11 +8,12 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from tools.numbers import plain, r2
-from tools.playbook import Clause, Playbook
+from tools.playbook import Clause, Opportunity, Playbook
 from tools.portfolio.account import Account
+from tools.scoring.rules import per_playbook
 
 MONTHS_PER_YEAR = 12
-_OPS = {"lt": ("<", lambda a, b: a < b), "gt": (">", lambda a, b: a > b)}
+_SYMBOLS = {"lt": "<", "gt": ">"}
 
 
 class Priced(Protocol):
@@ -46,19 +47,36 @@ class Opportunities(BaseModel):
     not_evaluated: list[str]
 
 
-def _holds(account: Account, clause: Clause) -> bool | None:
-    """Whether the clause holds for the account; None when its input is unknown."""
-    value = getattr(account, clause.input, None)
-    if value is None:
-        return None
-    return _OPS[clause.op][1](value, clause.value)
+ClauseRule = tuple[str, bool, float]
+
+
+@per_playbook
+def _offer_rules(playbook: Playbook) -> list[tuple[str, Opportunity, list[ClauseRule]]]:
+    """Every offer with its clauses as (input, whether the input must be less, bound)."""
+    return [
+        (opp_id, rule, [(c.input, c.op == "lt", c.value) for c in rule.when])
+        for opp_id, rule in playbook.opportunities.items()
+    ]
+
+
+def _outcome(account: Account, clauses: list[ClauseRule]) -> bool | None:
+    """Three-valued: False when a known input fails its clause, else None when an input is
+    unknown, else True."""
+    outcome: bool | None = True
+    for name, less, bound in clauses:
+        value = getattr(account, name, None)
+        if value is None:
+            outcome = None
+        elif not (value < bound if less else value > bound):
+            return False
+    return outcome
 
 
 def _evidence(account: Account, clause: Clause) -> str:
     value = getattr(account, clause.input, None)
     if value is None:
         return f"{clause.input} unknown"
-    return f"{clause.input} {plain(value)} {_OPS[clause.op][0]} {plain(clause.value)}"
+    return f"{clause.input} {plain(value)} {_SYMBOLS[clause.op]} {plain(clause.value)}"
 
 
 def matched_offers(
@@ -69,11 +87,11 @@ def matched_offers(
     Three-valued: one known-false condition settles a rule."""
     matched: list[dict[str, Any]] = []
     unknown: list[str] = []
-    for opp_id, rule in playbook.opportunities.items():
-        outcomes = [_holds(account, c) for c in rule.when]
-        if False in outcomes:
+    for opp_id, rule, clauses in _offer_rules(playbook):
+        outcome = _outcome(account, clauses)
+        if outcome is False:
             continue
-        if None in outcomes:
+        if outcome is None:
             unknown.append(opp_id)
             continue
         if not explain:

@@ -36,23 +36,31 @@ class Signals(BaseModel):
 Check = Callable[[Account, Signal, Playbook, date], str | None]
 
 
-def _series(account: Account, rule: Signal, fires: Callable[[int], bool], cmp: str) -> str | None:
+def _series(account: Account, rule: Signal, below: bool) -> str | None:
+    """Fires when each of the last `weeks` values is below `rule.below` (or above
+    `rule.above`)."""
     series = getattr(account, rule.input, None) or []
     weeks = rule.weeks or 1
     if len(series) < weeks:
         return NOT_EVALUATED
     last = series[-weeks:]
-    if not all(fires(v) for v in last):
-        return ""
+    if below:
+        if not max(last) < rule.below:  # all below
+            return ""
+        cmp = f"< {plain(rule.below)}"
+    else:
+        if not min(last) > rule.above:  # all above
+            return ""
+        cmp = f"> {plain(rule.above)}"
     return f"{rule.input} last {weeks} weeks {last} all {cmp}"
 
 
 def _engagement_drop(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, lambda v: v < rule.below, f"< {plain(rule.below)}")
+    return _series(account, rule, below=True)
 
 
 def _support_spike(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, lambda v: v > rule.above, f"> {plain(rule.above)}")
+    return _series(account, rule, below=False)
 
 
 def _above(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
