@@ -155,7 +155,7 @@ def _known_model(model: type[BaseModel]) -> bool:
     return post_init is None or model.model_post_init.__name__ == "init_private_attributes"
 
 
-def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None:
+def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None:  # noqa: C901
     """A function that builds `model` from a dict as its validation would, or returns None
     when it is not sure; None when the model is not one this module knows."""
     if not _known_model(model):
@@ -170,6 +170,13 @@ def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None
             return None  # a default pydantic would copy
         found = _spec(info.annotation, list(info.metadata), strip)
         specs[name] = found if found is not None else (None, 0, 0, False, None)
+    # the fields by kind, for a dispatch on the value's type first
+    def of(kind: int) -> dict[str, Spec]:
+        return {name: spec for name, spec in specs.items() if spec[0] == kind}
+
+    floats, ints, texts, choices = of(FLOAT), of(INT), of(TEXT), of(CHOICE)
+    dates, flags, int_lists, model_lists = of(DATE), of(FLAG), of(INTS), of(MODELS)
+    nullable = frozenset(name for name, spec in specs.items() if spec[3])
     required = [name for name, info in model.model_fields.items() if info.is_required()]
     defaults = {
         name: None if info.is_required() else info.default
@@ -178,91 +185,94 @@ def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None
     private = {name: attr.get_default() for name, attr in model.__private_attributes__.items()}
     new, set_attribute, date_from = model.__new__, object.__setattr__, date.fromisoformat
 
-    def build(  # noqa: C901 - one flat loop, for speed (the kinds are locals, hence defaults)
-        data: Any, FLOAT: int = FLOAT, TEXT: int = TEXT, INT: int = INT, DATE: int = DATE,
-        CHOICE: int = CHOICE, FLAG: int = FLAG, INTS: int = INTS, MODELS: int = MODELS,
-        float: type = float, int: type = int, str: type = str, type: type = type,
-    ) -> BaseModel | None:
+    def build(data: Any) -> BaseModel | None:  # noqa: C901 - one flat loop, for speed
         if type(data) is not dict:
             return None
         fields = defaults.copy()
-        extra: dict[str, Any] = {}
+        fields.update(data)
+        extra: dict[str, Any] | None = None
         for key, value in data.items():
-            try:
-                spec = specs[key]
-            except KeyError:
-                if type(key) is not str or not _text_ok(key):
-                    return None
-                if not _scalar_extra(value, drop_blank):
-                    return None
-                extra[key] = value
-                continue
-            if value is None:
-                if not spec[3]:
-                    return None
-                fields[key] = None
-                continue
-            kind, kind_of = spec[0], type(value)
-            if kind == FLOAT:
-                if kind_of is float:
+            kind_of = type(value)
+            if kind_of is float:
+                spec = floats.get(key)
+                if spec is not None:
                     if not spec[1] <= value <= spec[2]:
                         return None
-                    fields[key] = value
-                elif kind_of is int and spec[1] <= value <= spec[2]:
+                    continue
+            elif kind_of is int:
+                spec = ints.get(key)
+                if spec is not None:
+                    if not spec[1] <= value <= spec[2]:
+                        return None
+                    continue
+                spec = floats.get(key)
+                if spec is not None:
+                    if not spec[1] <= value <= spec[2]:
+                        return None
                     fields[key] = float(value)
-                else:
-                    return None
-            elif kind == TEXT:
-                if kind_of is not str or len(value) < spec[1]:
-                    return None
-                if not value.isascii() and _SURROGATE.search(value) is not None:
-                    return None
-                # pydantic strips fewer characters than str.strip: unpadded here is unpadded there
-                if spec[4] and value and (value[0].isspace() or value[-1].isspace()):
-                    return None
-                fields[key] = value
-            elif kind == INT:
-                if not (kind_of is int and spec[1] <= value <= spec[2]):
-                    return None
-                fields[key] = value
-            elif kind == DATE:
-                if not (kind_of is str and len(value) == 10 and value[4] == "-"
-                        and value[7] == "-" and value.isascii()):
-                    return None
-                try:
-                    fields[key] = date_from(value)
-                except ValueError:
-                    return None
-            elif kind == CHOICE:
-                if kind_of is not str or value not in spec[4]:
-                    return None
-                fields[key] = value
-            elif kind == FLAG:
-                if kind_of is not bool:
-                    return None
-                fields[key] = value
-            elif kind == INTS:
-                if kind_of is not list or not set(map(type, value)) <= _INT_ONLY:
-                    return None
-                if value and not (spec[1] <= min(value) and max(value) <= spec[2]):
-                    return None
-                fields[key] = value[:]
-            elif kind == MODELS:
-                if kind_of is not list:
-                    return None
-                items = list(map(spec[4], value))
-                if None in items:
-                    return None
-                fields[key] = items
-            else:
+                    continue
+            elif kind_of is str:
+                if key in dates:
+                    if not (len(value) == 10 and value[4] == "-" and value[7] == "-"
+                            and value.isascii()):
+                        return None
+                    try:
+                        fields[key] = date_from(value)
+                    except ValueError:
+                        return None
+                    continue
+                spec = texts.get(key)
+                if spec is not None:
+                    if len(value) < spec[1]:
+                        return None
+                    if not value.isascii() and _SURROGATE.search(value) is not None:
+                        return None
+                    # pydantic strips fewer characters than str.strip: unpadded stays unpadded
+                    if spec[4] and value and (value[0].isspace() or value[-1].isspace()):
+                        return None
+                    continue
+                spec = choices.get(key)
+                if spec is not None:
+                    if value not in spec[4]:
+                        return None
+                    continue
+            elif kind_of is list:
+                spec = int_lists.get(key)
+                if spec is not None:
+                    if not set(map(type, value)) <= _INT_ONLY:
+                        return None
+                    if value and not (spec[1] <= min(value) and max(value) <= spec[2]):
+                        return None
+                    fields[key] = value[:]
+                    continue
+                spec = model_lists.get(key)
+                if spec is not None:
+                    items = list(map(spec[4], value))
+                    if None in items:
+                        return None
+                    fields[key] = items
+                    continue
+            elif kind_of is bool:
+                if key in flags:
+                    continue
+            elif value is None:
+                if key in nullable:
+                    continue
+            if key in specs:
+                return None  # a field with a value of another type: pydantic decides
+            if type(key) is not str or not _text_ok(key) or not _scalar_extra(value, drop_blank):
                 return None
+            if extra is None:
+                extra = {}
+            extra[key] = value
+            del fields[key]
         for name in required:
             if name not in data:
                 return None
         made = new(model)
         set_attribute(made, "__dict__", fields)
         set_attribute(made, "__pydantic_fields_set__", set(data))
-        set_attribute(made, "__pydantic_extra__", extra)
+        set_attribute(made, "__pydantic_extra__", extra if extra is not None else {})
         set_attribute(made, "__pydantic_private__", dict(private) if private else None)
         return made
 
