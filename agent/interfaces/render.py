@@ -6,15 +6,12 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
+from functools import cache
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from tools.escaping import csv_cell, terminal_line, terminal_text
 from tools.portfolio.readers import RowError, RowWarning
@@ -24,6 +21,10 @@ from tools.scoring.score import AccountScore, ScoreSummary
 Scored = TypeVar("Scored")
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from tools.knowledge.index import Passage
 
 TIER_STYLE = {"low": "green", "medium": "yellow", "high": "red", "critical": "bold white on red"}
@@ -54,12 +55,18 @@ CSV_COLUMNS = [
 ]
 
 
-class _Console(Console):
+@cache
+def _console_class() -> type[Console]:
     """A rich console that lets a closed pipe (`csm score | head`) reach the CLI, which ends
-    quietly, instead of rich's own exit with status 1."""
+    quietly, instead of rich's own exit with status 1 (rich is imported when a table or a
+    passage is printed, not for CSV or JSON)."""
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        raise BrokenPipeError
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return _Console
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -69,6 +76,8 @@ def _num(value: float | None, digits: int = 2) -> str:
 def _plain(value: object, style: str = "") -> Text:
     """Account (or playbook) text for rich: a `Text`, so no markup or emoji code is read in
     it, with terminal escape sequences and control characters removed."""
+    from rich.text import Text
+
     return Text(terminal_line(value), style=style)
 
 
@@ -99,6 +108,12 @@ def write_table(
     Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed.
     Without colours (a pipe or a file), the rows are laid out by `plain_table_lines`, which
     writes what rich would, byte for byte, in a fraction of the time."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from agent.interfaces.plain_table import plain_table_lines
+
     def empty_table() -> Table:
         table = Table(
             title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False
@@ -110,7 +125,7 @@ def write_table(
 
     table = empty_table()
     probe = Console(file=out)
-    console = _Console(file=out, width=probe.width if probe.is_terminal else 160)
+    console = _console_class()(file=out, width=probe.width if probe.is_terminal else 160)
     plain = console.color_system is None and console.encoding.lower().startswith("utf")
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
@@ -140,101 +155,6 @@ def write_table(
         )
     )
     return count
-
-
-def _measure(text: str) -> tuple[int, int]:
-    """rich's measurement of a `Text` cell: (longest word, longest line) in terminal cells."""
-    if text.isascii() and text.isprintable() and " " not in text:
-        return len(text), len(text)
-    lines = text.splitlines()
-    widest = max(map(cell_len, lines)) if lines else 0
-    words = text.split()
-    return (max(map(cell_len, words)) if words else widest), widest
-
-
-def _fits(text: str, width: int) -> str | None:
-    """The cell's line padded to `width` as rich lays out a left-justified line that fits, or
-    None when it does not fit (rich would wrap it)."""
-    if text.isascii() and text.isprintable():
-        return text.ljust(width) if len(text) <= width else None
-    used = cell_len(text)
-    return text + " " * (width - used) if used <= width else None
-
-
-def _fits_right(text: str, width: int) -> str | None:
-    """As `_fits`, right-justified: rich strips the line's trailing whitespace first."""
-    text = text.rstrip()
-    if text.isascii() and text.isprintable():
-        return text.rjust(width) if len(text) <= width else None
-    used = cell_len(text)
-    return " " * (width - used) + text if used <= width else None
-
-
-def plain_table_lines(
-    console: Console, empty_table: Callable[[], Table], rows: list[tuple[str, ...]]
-) -> list[str]:
-    """The lines rich prints for a table (`empty_table()`: its columns, no rows) holding `rows`
-    of plain text, on a console without colours.
-
-    rich sizes a column by its widest line and its longest word, so a copy of the table holding
-    only the rows with those cells gets the same widths, title, header and borders; rich
-    renders that copy. Each row is then laid out here, the way rich lays out a line that fits
-    its column; a row with a line that does not fit is rendered by rich alone, at the same
-    widths."""
-    columns = len(rows[0])
-    extremes: set[int] = set()
-    for j in range(columns):
-        measured = [_measure(row[j]) for row in rows]
-        extremes.add(max(range(len(rows)), key=lambda i: measured[i][0]))
-        extremes.add(max(range(len(rows)), key=lambda i: measured[i][1]))
-    sizing = empty_table()
-    for i in sorted(extremes):
-        sizing.add_row(*(Text(text) for text in rows[i]))
-    with console.capture() as captured:
-        console.print(sizing)
-    printed = captured.get().split("\n")
-    header_end = next(i for i, line in enumerate(printed) if line.startswith("┡"))
-    widths = [len(part) - 2 for part in printed[header_end][1:-1].split("╇")]
-    lines = printed[: header_end + 1]
-    right = [c.justify == "right" for c in sizing.columns]
-    for row in rows:
-        cells: list[list[str]] = []
-        for text, width, is_right in zip(row, widths, right, strict=True):
-            fit = _fits_right if is_right else _fits
-            laid = [fit(part, width) for part in text.split("\n")]
-            if None in laid:
-                lines.extend(_row_by_rich(console, empty_table(), widths, row))
-                break
-            cells.append(laid)  # type: ignore[arg-type]
-        else:
-            height = max(map(len, cells))
-            if height == 1:
-                lines.append("│ " + " │ ".join(cell[0] for cell in cells) + " │")
-                continue
-            for k in range(height):
-                lines.append(
-                    "│ "
-                    + " │ ".join(
-                        cell[k] if k < len(cell) else " " * width
-                        for cell, width in zip(cells, widths, strict=True)
-                    )
-                    + " │"
-                )
-    lines.append(printed[-2] if printed[-1] == "" else printed[-1])
-    return lines
-
-
-def _row_by_rich(
-    console: Console, table: Table, widths: list[int], row: tuple[str, ...]
-) -> list[str]:
-    """One row rendered by rich at the given content widths (its border lines left out)."""
-    alone = Table(show_header=False, box=table.box, expand=False, padding=table.padding)
-    for column, width in zip(table.columns, widths, strict=True):
-        alone.add_column(justify=column.justify, overflow=column.overflow, width=width)
-    alone.add_row(*(Text(text) for text in row))
-    with console.capture() as captured:
-        console.print(alone)
-    return captured.get().split("\n")[1:-2]
 
 
 def write_csv(scores: Iterable[AccountScore | ScoreSummary], out: IO[str]) -> int:
@@ -304,7 +224,9 @@ def write_passages(passages: list[Passage], fmt: str, out: IO[str]) -> None:
         results = [p.model_dump() for p in passages]
         out.write(json.dumps({"results": results}, ensure_ascii=False, indent=2) + "\n")
         return
-    console = _Console(file=out)
+    from rich.text import Text
+
+    console = _console_class()(file=out)
     if not passages:
         console.print("no passages found")
     for rank, p in enumerate(passages, start=1):

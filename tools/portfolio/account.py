@@ -183,7 +183,7 @@ def _walk(key: object, root: dict[Any, Any] | list[Any]) -> None:
 class Stakeholder(BaseModel):
     """One person at the client."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     name: str = Field(min_length=1)
     title: str | None = None
@@ -201,7 +201,7 @@ class Stakeholder(BaseModel):
 class HistoryPoint(BaseModel):
     """A past snapshot of the account."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     date: date
     health_score: Score | None = None
@@ -213,7 +213,9 @@ class HistoryPoint(BaseModel):
 class Account(BaseModel):
     """A client account. Unknown inputs stay None; extra columns are kept and ignored."""
 
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="allow", str_strip_whitespace=True, allow_inf_nan=False, defer_build=True
+    )
 
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)

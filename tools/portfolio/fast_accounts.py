@@ -48,7 +48,7 @@ _KNOWN: dict[type[BaseModel], tuple[dict[str, tuple[str, ...]], set[str]]] = {
 }
 _INT_ONLY = {int}
 _IMMUTABLE = (type(None), bool, int, float, str)
-_CONFIG_KEYS = {"extra", "str_strip_whitespace", "allow_inf_nan"}
+_CONFIG_KEYS = {"extra", "str_strip_whitespace", "allow_inf_nan", "defer_build"}
 
 # What a field holds, as read from its annotation: the value kinds this module builds itself.
 FLOAT, INT, TEXT, CHOICE, FLAG, DATE, INTS, MODELS = range(8)

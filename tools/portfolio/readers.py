@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tools.portfolio.account import (
     LIST_FIELDS,
@@ -36,6 +36,8 @@ class PortfolioError(ValueError):
 class RowError(BaseModel):
     """One problem with one row: where it is, which account, which field, and why."""
 
+    model_config = ConfigDict(defer_build=True)
+
     source: str
     row: int
     id: str | None
@@ -50,6 +52,8 @@ class RowError(BaseModel):
 
 class RowWarning(BaseModel):
     """Something read but ignored or doubted: an unknown column, an implausible value."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: str
     row: int

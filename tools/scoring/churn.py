@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import cents_summing_to, days_between, half_up, r2, weighted
 from tools.playbook import ChurnFactor, Playbook
@@ -15,6 +15,8 @@ from tools.scoring.rules import per_playbook, tier_ids
 
 class FactorResult(BaseModel):
     """One factor's explanation: its input, the risk it maps to, and what it adds to the score."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     label: str
@@ -27,6 +29,8 @@ class FactorResult(BaseModel):
 
 class ChurnRisk(BaseModel):
     """The churn-risk score with its tier, coverage and per-factor breakdown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     score: float | None
     tier: str | None

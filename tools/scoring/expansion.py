@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import plain, r2
 from tools.playbook import Clause, Opportunity, Playbook
@@ -29,6 +29,8 @@ class Priced(Protocol):
 class OpportunityResult(BaseModel):
     """A matched upsell: the offer, its price and value, and the inputs that matched."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     label: str
     offer: str
@@ -42,6 +44,8 @@ class OpportunityResult(BaseModel):
 
 class Opportunities(BaseModel):
     """Matched opportunities and the rules whose inputs were unknown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     matched: list[OpportunityResult]
     not_evaluated: list[str]

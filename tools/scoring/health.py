@@ -5,7 +5,7 @@ from __future__ import annotations
 from math import fsum
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import cents_summing_to, half_up, plain, r2, weighted
 from tools.playbook import Metric, Playbook
@@ -17,6 +17,8 @@ class MetricResult(BaseModel):
     """One sub-metric: its input value and the 0..100 value it maps to; `note` says so when
     another input decided the mapped value (payment timeliness is 0 when `days_overdue > 30`)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     input: str
     value: float | int | bool | None
@@ -26,6 +28,8 @@ class MetricResult(BaseModel):
 
 class ComponentResult(BaseModel):
     """One component: the mean of its known metrics, weight and contribution to the score."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     label: str
@@ -38,6 +42,8 @@ class ComponentResult(BaseModel):
 
 class Health(BaseModel):
     """The health score with its colour, coverage and per-component breakdown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     score: float | None
     color: str | None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
@@ -24,12 +24,16 @@ from tools.scoring.signals import SignalResult, fired_signals
 class NotEvaluated(BaseModel):
     """Rules that could not be evaluated because their inputs are unknown."""
 
+    model_config = ConfigDict(defer_build=True)
+
     signals: list[str]
     opportunities: list[str]
 
 
 class AccountScore(BaseModel):
     """Everything `csm score` reports for one account (shape: docs/result-shape.md)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     name: str

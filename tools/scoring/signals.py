@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import add_days, days_between, plain
 from tools.playbook import Playbook, Signal
@@ -17,6 +17,8 @@ NOT_EVALUATED = None
 class SignalResult(BaseModel):
     """A fired signal: what to do and why."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     label: str
     severity: str
@@ -26,6 +28,8 @@ class SignalResult(BaseModel):
 
 class Signals(BaseModel):
     """Fired signals and the rules whose inputs were unknown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     fired: list[SignalResult]
     not_evaluated: list[str]

@@ -7,17 +7,17 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.interfaces.errors import EXIT_OK, EXIT_PARTIAL, CliError, load_checked_playbook
 from agent.interfaces.options import add_playbook_option, iso_date
-from agent.interfaces.render import only_scores, write_csv, write_json, write_table
 from tools.escaping import terminal_line
-from tools.playbook import Playbook
-from tools.portfolio.account import Account
-from tools.portfolio.plausibility import Reviewed, review
-from tools.portfolio.readers import RowError, RowWarning, sample_portfolio_path, stream_accounts
-from tools.scoring.score import score_dict, score_summary
+
+if TYPE_CHECKING:
+    from tools.playbook import Playbook
+    from tools.portfolio.account import Account
+    from tools.portfolio.plausibility import Reviewed
+    from tools.portfolio.readers import RowError, RowWarning
 
 Scored = TypeVar("Scored")
 
@@ -71,6 +71,10 @@ def _scores(
     """Score each account in the given shape; print rejected rows and warnings on stderr as
     they come. The reader adds its warnings (unknown columns, keys) to `warnings`; this adds
     each account's."""
+    from tools.portfolio.account import Account
+    from tools.portfolio.plausibility import review
+    from tools.portfolio.readers import RowWarning
+
     printed = 0
     for item in accounts:
         if isinstance(item, Account):
@@ -92,6 +96,10 @@ def _scores(
 
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
+    from agent.interfaces.render import only_scores, write_csv, write_json, write_table
+    from tools.portfolio.readers import sample_portfolio_path, stream_accounts
+    from tools.scoring.score import score_dict, score_summary
+
     playbook = load_checked_playbook(args.playbook)
     path = args.portfolio or sample_portfolio_path()
     warnings: list[RowWarning] = []

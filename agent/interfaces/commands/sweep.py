@@ -11,28 +11,26 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
 from agent.interfaces.options import add_playbook_option, iso_date, positive_int
-from agent.sweeps.store import Store, StoreError
 from tools.escaping import terminal_line
 from tools.paths import data_dir, store_path
-from tools.portfolio.account import Account
-from tools.portfolio.readers import (
-    failed_row,
-    iter_rows,
-    numbered_accounts,
-    stream_accounts,
-    validated_rows,
-)
+
+if TYPE_CHECKING:
+    from agent.sweeps.store import Store
+    from tools.portfolio.account import Account
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     """`csm import PORTFOLIO`: validated accounts into the store; a row that cannot be read or
     stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
     from agent.interfaces.errors import CliError
+    from agent.sweeps.store import Store
     from agent.sweeps.sweep import Rejections
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import failed_row, numbered_accounts
 
     source = args.portfolio.name
     tally = Rejections()
@@ -72,6 +70,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
     """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import iter_rows, validated_rows
+
     rows = store.iter_accounts() if source is None else iter_rows(source)[1]
     name = source.name if source is not None else "store"
     for _, _, item in validated_rows(name, rows):
@@ -149,8 +150,10 @@ def cmd_sweep(
     """`csm sweep`."""
     from agent.interfaces.errors import CliError, load_checked_playbook
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
+    from agent.sweeps.store import Store, StoreError
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
+    from tools.portfolio.readers import stream_accounts
 
     playbook = load_checked_playbook(args.playbook)
     source: Path | None = args.portfolio
