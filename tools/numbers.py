@@ -41,6 +41,7 @@ def _decimal(value: float) -> Decimal:
 # number (and n / 100 is the float nearest to n hundredths, as is float(Decimal(n) / 100)).
 _FAST_LIMIT = 1e9
 _MARGIN = 1e-4
+_NANOS_PER_CENT = 10**7
 
 
 def _nearest(scaled: float) -> int | None:
@@ -107,47 +108,36 @@ def _cents_decimal(parts: Sequence[float], total: float) -> list[float]:
     return [float(Decimal(c) / 100) + 0.0 for c in floors]
 
 
-def _whole_cents(value: float) -> bool:
-    """Whether the float, as written (shortest repr), has at most two decimals."""
-    text = repr(value)
-    dot = text.find(".")
-    return dot >= 0 and "e" not in text and len(text) - dot <= 3
-
-
 def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
-    """`cents_summing_to` in floats, or None when the total's cents or the parts that get the
-    missing cents are too close to call (then the decimal path decides)."""
+    """`cents_summing_to` in whole numbers of nanos (1e-9, the noise step of `_decimal`): the
+    same floors, remainders, order and ties as the decimal path; None when a part or the total
+    is too large or too close to a rounding tie to be read this way."""
     if not -_FAST_LIMIT < total < _FAST_LIMIT:
         return None
     target = _nearest(total * 100.0)
     if target is None:
         return None
-    floors: list[int] = []
-    remainders: list[float] = []
+    nanos = []
     for part in parts:
-        if not -_FAST_LIMIT < part < _FAST_LIMIT:
+        # below 1e4 a float is within 1e-12 of its shortest repr, and part * 1e9 is computed
+        # within 1e-3: the nearest whole number of nanos is the decimal one unless the product
+        # lies within 0.01 of a half
+        if not -1e4 < part < 1e4:
             return None
-        scaled = part * 100.0
-        cents = floor(scaled)
-        remainder = scaled - cents
-        if not _MARGIN < remainder < 1 - _MARGIN:  # (nearly) whole cents: which side, exactly
-            if _whole_cents(part):
-                cents, remainder = round(scaled), 0.0
-            else:
-                exact = _decimal(part) * 100
-                cents = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-                remainder = float(exact - cents)
-        floors.append(cents)
-        remainders.append(remainder)
+        scaled = part * 1e9
+        whole = floor(scaled + 0.5)
+        if not abs(scaled - whole) < 0.49:
+            return None
+        nanos.append(whole)
+    floors = [n // _NANOS_PER_CENT for n in nanos]
+    remainders = [n % _NANOS_PER_CENT for n in nanos]
     missing = target - sum(floors)
-    if missing:
-        if not 0 < missing < len(parts):
-            return None
-        order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
-        if remainders[order[missing - 1]] - remainders[order[missing]] < _MARGIN:
-            return None
-        for i in order[:missing]:
-            floors[i] += 1
+    order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
+    if missing < 0:
+        order.reverse()
+    step = 1 if missing > 0 else -1
+    for k in range(abs(missing)):
+        floors[order[k % len(order)]] += step
     return [c / 100 + 0.0 for c in floors]
 
 
