@@ -4,6 +4,7 @@ fraction of its cost on a large portfolio (issue 15)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -47,50 +48,83 @@ def plain_table_lines(
 
     rich sizes a column by its widest line and its longest word, so a copy of the table holding
     only the rows with those cells gets the same widths, title, header and borders; rich
-    renders that copy. Each row is then laid out here, the way rich lays out a line that fits
-    its column; a row with a line that does not fit is rendered by rich alone, at the same
-    widths."""
-    columns = len(rows[0])
-    extremes: set[int] = set()
-    for j in range(columns):
-        measured = [_measure(row[j]) for row in rows]
-        extremes.add(max(range(len(rows)), key=lambda i: measured[i][0]))
-        extremes.add(max(range(len(rows)), key=lambda i: measured[i][1]))
+    renders that copy. The cells are then laid out here, a column at a time, the way rich lays
+    out a line that fits its column; a row with a line that does not fit is rendered by rich
+    alone, at the same widths."""
+    columns = list(zip(*rows, strict=True))
     sizing = empty_table()
-    for i in sorted(extremes):
+    for i in sorted({i for column in columns for i in _widest(column)}):
         sizing.add_row(*(Text(text) for text in rows[i]))
     with console.capture() as captured:
         console.print(sizing)
     printed = captured.get().split("\n")
     header_end = next(i for i, line in enumerate(printed) if line.startswith("┡"))
     widths = [len(part) - 2 for part in printed[header_end][1:-1].split("╇")]
+    laid: list[list[str | list[str]]] = []
+    apart: set[int] = set()  # rows with a cell of several lines, or one rich must wrap
+    for column, width, sized in zip(columns, widths, sizing.columns, strict=True):
+        laid.append(_lay_out(column, width, sized.justify == "right", apart))
     lines = printed[: header_end + 1]
-    right = [c.justify == "right" for c in sizing.columns]
-    for row in rows:
-        cells: list[list[str]] = []
-        for text, width, is_right in zip(row, widths, right, strict=True):
-            fit = _fits_right if is_right else _fits
-            laid = [fit(part, width) for part in text.split("\n")]
-            if None in laid:
-                lines.extend(_row_by_rich(console, empty_table(), widths, row))
-                break
-            cells.append(laid)  # type: ignore[arg-type]
+    for i, cells in enumerate(zip(*laid, strict=True)):
+        if i not in apart:
+            lines.append("│ " + " │ ".join(cells) + " │")  # type: ignore[arg-type]
+        elif None in cells:
+            lines.extend(_row_by_rich(console, empty_table(), widths, rows[i]))
         else:
-            height = max(map(len, cells))
-            if height == 1:
-                lines.append("│ " + " │ ".join(cell[0] for cell in cells) + " │")
-                continue
-            for k in range(height):
+            stacked = [cell if isinstance(cell, list) else [cell] for cell in cells]
+            for k in range(max(map(len, stacked))):
                 lines.append(
                     "│ "
                     + " │ ".join(
                         cell[k] if k < len(cell) else " " * width
-                        for cell, width in zip(cells, widths, strict=True)
+                        for cell, width in zip(stacked, widths, strict=True)
                     )
                     + " │"
                 )
     lines.append(printed[-2] if printed[-1] == "" else printed[-1])
     return lines
+
+
+def _plain_ascii(column: tuple[str, ...]) -> bool:
+    """Every cell is printable ASCII (so one line, one terminal cell per character)."""
+    joined = "".join(column)
+    return joined.isascii() and joined.isprintable()
+
+
+def _widest(column: tuple[str, ...]) -> set[int]:
+    """The rows holding the column's widest line and its longest word (rich sizes the column
+    from those two)."""
+    if _plain_ascii(column) and " " not in "".join(column):  # each cell one word: min = max
+        lengths = list(map(len, column))
+        return {lengths.index(max(lengths))}
+    measured = [_measure(text) for text in column]
+    rows = range(len(column))
+    return {max(rows, key=lambda i: measured[i][0]), max(rows, key=lambda i: measured[i][1])}
+
+
+def _lay_out(
+    column: tuple[str, ...], width: int, right: bool, apart: set[int]
+) -> list[str | list[str]]:
+    """Each cell of a column padded to `width` as rich pads it: a line, a list of lines for a
+    cell of several, or None when a line does not fit (the row's index then goes to `apart`)."""
+    if _plain_ascii(column) and max(map(len, column)) <= width:
+        if not right:
+            return list(map(str.ljust, column, repeat(width)))
+        if " " not in "".join(column):
+            return list(map(str.rjust, column, repeat(width)))
+    fit = _fits_right if right else _fits
+    cells: list[str | list[str]] = []
+    for i, text in enumerate(column):
+        if "\n" not in text:
+            line = fit(text, width)
+            if line is None:
+                apart.add(i)
+            cells.append(line)  # type: ignore[arg-type]
+            continue
+        lines = [fit(part, width) for part in text.split("\n")]
+        apart.add(i)
+        cells.append(None if None in lines else lines)  # type: ignore[arg-type]
+    return cells
 
 
 def _row_by_rich(

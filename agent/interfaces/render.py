@@ -82,21 +82,20 @@ def _plain(value: object, style: str = "") -> Text:
 
 
 def _cells(s: AccountScore | ScoreSummary) -> tuple[tuple[str, str], ...]:
-    """One table row: each cell's text, cleaned for the terminal, and its style."""
+    """One table row: each cell's text, cleaned for the terminal, and its style (numbers are
+    formatted here, so they need no cleaning)."""
     signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
     color, tier = s.health.color or "unknown", s.churn_risk.tier or "unknown"
     return (
         (terminal_line(s.id), ""),
         (terminal_line(s.name), ""),
-        (terminal_line(_num(s.health.score)), ""),
+        (_num(s.health.score), ""),
         (terminal_line(color), COLOR_STYLE.get(s.health.color or "", "dim")),
-        (terminal_line(_num(s.churn_risk.score)), ""),
+        (_num(s.churn_risk.score), ""),
         (terminal_line(tier), TIER_STYLE.get(s.churn_risk.tier or "", "dim")),
-        (terminal_line(f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}"), ""),
+        (f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}", ""),
         (signals, "") if signals else ("none", "dim"),
-        (terminal_line(_num(expected_expansion(s.opportunities), 0)), "")
-        if s.opportunities
-        else ("—", "dim"),
+        (_num(expected_expansion(s.opportunities), 0), "") if s.opportunities else ("—", "dim"),
     )
 
 
