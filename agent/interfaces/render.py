@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
-from functools import cache
+from functools import cache, partial
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -99,6 +99,16 @@ def _cells(s: AccountScore | ScoreSummary) -> tuple[tuple[str, str], ...]:
     )
 
 
+def score_table(as_of: date, currency: str) -> Table:
+    """The rich table of `csm score`, with its columns and no rows."""
+    from rich.table import Table
+
+    table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
+    for column, justify in TABLE_COLUMNS:
+        table.add_column(_plain(column.format(currency=currency)), justify=justify, overflow="fold")  # type: ignore[arg-type]
+    return table
+
+
 def write_table(
     scores: Iterable[AccountScore | ScoreSummary], as_of: date, currency: str, out: IO[str]
 ) -> int:
@@ -108,20 +118,11 @@ def write_table(
     Without colours (a pipe or a file), the rows are laid out by `plain_table_lines`, which
     writes what rich would, byte for byte, in a fraction of the time."""
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     from agent.interfaces.plain_table import plain_table_lines
 
-    def empty_table() -> Table:
-        table = Table(
-            title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False
-        )
-        for column, justify in TABLE_COLUMNS:
-            name = column.format(currency=currency)
-            table.add_column(_plain(name), justify=justify, overflow="fold")  # type: ignore[arg-type]
-        return table
-
+    empty_table = partial(score_table, as_of, currency)
     table = empty_table()
     probe = Console(file=out)
     console = _console_class()(file=out, width=probe.width if probe.is_terminal else 160)
@@ -136,7 +137,7 @@ def write_table(
         colors[s.health.color or "unknown"] += 1
         cells = _cells(s)
         if plain:
-            rows.append(tuple(text for text, _ in cells))
+            rows.append(tuple([cell[0] for cell in cells]))
         else:
             table.add_row(*(Text(text, style=style) for text, style in cells))
     if plain and rows:

@@ -340,10 +340,12 @@ def _unknown_keys(
     account: Account, row: int, source: str, top_level: bool, seen: set[str]
 ) -> Iterator[RowWarning]:
     """One warning per unknown key of a row, a stakeholder or a history point, per file."""
-    places: list[tuple[str, str, BaseModel]] = [("", "", account)] if top_level else []
+    places: list[tuple[str, str, BaseModel]] = (
+        [("", "", account)] if top_level and account.__pydantic_extra__ else []
+    )
     for group in ("stakeholders", "history"):
         items = enumerate(getattr(account, group) or [])
-        places += [(group, f"{group}[{i}].", item) for i, item in items]
+        places += [(group, f"{group}[{i}].", item) for i, item in items if item.__pydantic_extra__]
     for group, prefix, item in places:
         for name in item.model_extra or {}:
             if f"{group}.{name}" in seen:

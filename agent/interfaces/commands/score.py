@@ -80,17 +80,19 @@ def _scores(
         if isinstance(item, Account):
             reviewed = review(item, as_of)
             score = shape(reviewed, playbook, as_of)
-            source, row = item.origin or ("", 0)
-            warnings.extend(
-                RowWarning(source=source, row=row, id=item.id, **w.model_dump())
-                for w in reviewed.warnings
-            )
+            if reviewed.warnings:
+                source, row = item.origin or ("", 0)
+                warnings.extend(
+                    RowWarning(source=source, row=row, id=item.id, **w.model_dump())
+                    for w in reviewed.warnings
+                )
         else:
             for error in item:
                 print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
-        for warning in warnings[printed:]:
-            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
-        printed = len(warnings)
+        if len(warnings) > printed:
+            for warning in warnings[printed:]:
+                print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
+            printed = len(warnings)
         yield score if isinstance(item, Account) else item
 
 
