@@ -36,3 +36,4 @@ def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir):
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path_factory.mktemp("csm-data")))
     monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(knowledge_index_dir))
     monkeypatch.delenv("CSM_EMBEDDINGS", raising=False)
+    monkeypatch.delenv("CSM_MODEL_FILE", raising=False)

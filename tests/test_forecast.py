@@ -152,3 +152,24 @@ def test_calibration_of_another_tier_is_not_used(playbook):
     calibration = calibrate([make(history=history(25, risk=10))], playbook, AS_OF)  # low
     result = forecast(playbook, calibration, mrr=300_000)  # medium
     assert result.basis == "churn_score" and result.renewal_probability == 0.6
+
+
+def test_offers_held_back_by_the_proposal_are_not_expected_expansion(playbook):
+    # mrr 150,000: churn (500,000 - 150,000) / 500,000 x 100 = 70, tier high, which is in
+    # expansion.hold_tiers [high, critical]. Matched: technical_seo (150,000 < 1,000,000 and
+    # technical_score 50 < 70) 500,000 x 0.65 = 325,000 and local_seo (8 > 5 locations)
+    # 200,000 x 0.7 = 140,000: 465,000 a month held back, 0 expected (the old code said
+    # 465,000, as if the proposal went ahead).
+    result = forecast(playbook, mrr=150_000, technical_score=50, locations=8)
+    assert (result.tier, result.churn_score) == ("high", 70)
+    assert (result.expected_expansion_monthly, result.expected_expansion_annual) == (0, 0)
+    assert result.held_expansion_monthly == 465_000
+    assert result.expansion_method == (
+        "0: churn tier high is in expansion.hold_tiers, so the proposal holds its offers back "
+        "and the forecast does not count them (held: 500000 x 0.65 (technical_seo) + 200000 x "
+        "0.7 (local_seo) = 465000 a month)"
+    )
+    # one tier lower the same offers count: mrr 200,000 -> churn 60, medium
+    result = forecast(playbook, mrr=200_000, technical_score=50, locations=8)
+    assert (result.tier, result.expected_expansion_monthly) == ("medium", 465_000)
+    assert result.held_expansion_monthly == 0

@@ -133,36 +133,64 @@ def test_unknown_score_with_a_known_mrr(playbook):
 # --- calibration --------------------------------------------------------------------------
 
 
-def test_a_point_dated_on_the_as_of_day_counts(playbook):
-    # 20 points, the last on the as-of day; one churned: 1 - 1 / 20 = 0.95, usable (20 >= 20).
-    calibration = calibrate([make(history=points(20, churned=1))], playbook, AS_OF)
+CLOSED = AS_OF - timedelta(days=90)  # a point's window (forecast.horizon_days 90) closes on as-of
+
+
+def test_a_point_counts_once_its_window_has_closed(playbook):
+    # 20 points 30 days apart, the last 90 days before as-of: its window closes on the as-of day
+    # itself (date + 90 = as-of, not after it), so every point counts; one churned:
+    # 1 - 1 / 20 = 0.95, usable (20 >= 20).
+    calibration = calibrate([make(history=points(20, churned=1, last=CLOSED))], playbook, AS_OF)
     medium = next(t for t in calibration.tiers if t.tier == "medium")
     assert (medium.points, medium.churned, medium.renewal_rate, medium.usable) == (
         20, 1, 0.95, True,
     )
 
 
+def test_a_point_whose_window_is_still_open_is_left_out(playbook):
+    # The same 20 points ending on as-of: the last three (as-of, -30, -60 days) have windows
+    # that close after as-of (date + 90 > as-of), so whether those clients renew is not known
+    # yet; 17 points count, still 1 churned: 1 - 1 / 17 = 0.94117... -> 0.9412, not usable
+    # (17 < 20). The old code counted all 20 (0.95, usable).
+    calibration = calibrate([make(history=points(20, churned=1))], playbook, AS_OF)
+    medium = next(t for t in calibration.tiers if t.tier == "medium")
+    assert (medium.points, medium.churned, medium.renewal_rate, medium.usable) == (
+        17, 1, 0.9412, False,
+    )
+    # one day short of closing: a point dated as-of - 89 is left out too
+    late = [{"date": (AS_OF - timedelta(days=89)).isoformat(), "churn_risk": 45, "churned": True}]
+    assert calibrate([make(history=late)], playbook, AS_OF).points == 0
+
+
 def test_a_skipped_point_does_not_end_the_account_history(playbook):
-    history = [{"date": "2024-01-01", "churn_risk": 45.0}] + points(3, churned=1)
+    history = [{"date": "2024-01-01", "churn_risk": 45.0}] + points(3, churned=1, last=CLOSED)
     calibration = calibrate([make(history=history)], playbook, AS_OF)
     medium = next(t for t in calibration.tiers if t.tier == "medium")
     # the first point (churned unknown) is skipped, the three after it count:
     # 1 - 1 / 3 = 0.66666... -> 0.6667 (four decimals)
     assert (medium.points, medium.churned, medium.renewal_rate) == (3, 1, 0.6667)
     assert calibration.method == (
-        "history points dated up to as-of with churn_risk and churned known, grouped by the "
-        "tier of churn_risk rounded half up; renewal rate = 1 - churned / points; usable "
-        "with at least 20 points (forecast.min_history_points)"
+        "history points dated at least 90 days (forecast.horizon_days) before as-of, so that "
+        "their outcome is known, with churn_risk and churned known, grouped by the tier of "
+        "churn_risk rounded half up; renewal rate = 1 - churned / points; usable with at "
+        "least 20 points (forecast.min_history_points)"
     )
 
 
 def test_a_tier_where_every_point_churned_is_raised_to_the_floor(playbook):
-    # 20 points, all churned: renewal rate 1 - 20 / 20 = 0, raised to the floor 0.05.
-    calibration = calibrate([make(history=points(20, churned=20))], playbook, AS_OF)
+    # 20 points, all churned: renewal rate 1 - 20 / 20 = 0, raised to the floor 0.05 (never
+    # the ceiling 0.98: a rate of 0 is a known rate, not a missing one).
+    history = points(20, churned=20, last=CLOSED)
+    calibration = calibrate([make(history=history)], playbook, AS_OF)
     result = forecast(playbook, calibration, mrr=300_000)  # churn 40: medium
     assert result.basis == "calibration"
     assert result.renewal_probability == 0.05
     assert result.expected_churned_mrr == 285_000  # 300,000 x 0.95
+    assert result.method == (
+        "observed renewal rate of tier medium over 20 history points: 1 - 20 churned / 20 = 0 "
+        "(at least 20 points, forecast.min_history_points); kept within [0.05, 0.98]: raised "
+        "to the floor 0.05"
+    )
 
 
 # --- playbook variants --------------------------------------------------------------------
@@ -183,6 +211,6 @@ def test_the_probability_is_rounded_to_four_decimals():
 
 def test_the_calibrated_probability_is_rounded_to_four_decimals():
     custom = variant(floor=0.12346)
-    calibration = calibrate([make(history=points(20, churned=20))], custom, AS_OF)
+    calibration = calibrate([make(history=points(20, churned=20, last=CLOSED))], custom, AS_OF)
     # observed rate 0, raised to the floor 0.12346 -> 0.1235 at four decimals
     assert forecast(custom, calibration, mrr=300_000).renewal_probability == 0.1235

@@ -184,9 +184,9 @@ def test_model_calls_are_bounded(sample):
 
 def test_stray_numbers_accepts_formats_of_state_numbers():
     facts = {"price": 500000, "probability": 0.65, "score": 31.0, "date": "2026-11-20"}
-    assert stray_numbers("500 000 RUB at 65% by 2026-11-20, score 31", facts) == []
-    assert stray_numbers("500,000 and 0.65", facts) == []
-    assert stray_numbers("about 480,000", facts) == [480000.0]
+    assert stray_numbers("500 000 RUB at 65% by 2026-11-20, score 31", facts, 12) == []
+    assert stray_numbers("500,000 and 0.65", facts, 12) == []
+    assert stray_numbers("about 480,000", facts, 12) == [480000.0]
 
 
 def test_russian_reports(sample):

@@ -7,8 +7,18 @@ from datetime import date
 
 import pytest
 
-from agent.assessment.prose import ProseWriter, read_numbers, stray_numbers, system_prompt
+from agent.assessment.prose import ProseWriter, read_numbers, system_prompt
+from agent.assessment.prose import stray_numbers as strays_up_to
 from tests.scripted_model import ScriptedChatModel, prose_answer
+from tools.playbook import load_playbook
+
+FREE = load_playbook().reports.prose_free_numbers  # 12 in the bundled playbook
+
+
+def stray_numbers(text, facts):
+    """The guard with the bundled playbook's free numbers."""
+    return strays_up_to(text, facts, FREE)
+
 
 # --- reading numbers ----------------------------------------------------------------------
 
@@ -40,8 +50,14 @@ def test_an_unreadable_token_does_not_hide_the_numbers_after_it():
 
 
 def test_free_numbers_are_zero_to_twelve():
+    assert FREE == 12
     assert stray_numbers("steps 0 to 12", {}) == []
     assert stray_numbers("13 steps", {}) == [13.0]
+
+
+def test_free_numbers_follow_the_playbook_key():
+    assert strays_up_to("steps 0 to 3, then 4", {}, 3) == [4.0]
+    assert strays_up_to("0 steps, then 1", {}, 0) == [1.0]
 
 
 def test_a_probability_is_allowed_as_a_percentage():
@@ -100,7 +116,9 @@ def _facts():
 def test_without_a_model_the_fallback_is_kept_and_the_facts_are_not_built():
     built = []
     writer = ProseWriter()
-    text = writer.write("dashboard", lambda: built.append(1) or _facts(), "fallback text", "en")
+    text = writer.write(
+        "dashboard", lambda: built.append(1) or _facts(), "fallback text", "en", FREE
+    )
     assert text == "fallback text" and built == []
     assert [(r.report, r.source, r.reason) for r in writer.records] == [
         ("dashboard", "deterministic", "no model configured")
@@ -110,7 +128,7 @@ def test_without_a_model_the_fallback_is_kept_and_the_facts_are_not_built():
 def test_accepted_prose_and_what_the_model_is_sent():
     model = ScriptedChatModel(script=[prose_answer("  Churn risk 84.21, renewal at 15.79%.  ")])
     writer = ProseWriter(model=model)
-    text = writer.write("dashboard", _facts, "fallback", "ru")
+    text = writer.write("dashboard", _facts, "fallback", "ru", FREE)
     # 0.1579 x 100 = 15.79; the answer is stripped
     assert text == "Churn risk 84.21, renewal at 15.79%."
     assert (writer.calls, len(model.calls)) == (1, 1)
@@ -138,23 +156,25 @@ def test_a_stray_number_rejects_the_prose_and_names_up_to_five():
     invented = "Scores 31, 32, 33, 34, 35 and 36 against 84.21."
     model = ScriptedChatModel(script=[prose_answer(invented)])
     writer = ProseWriter(model=model)
-    assert writer.write("qbr", _facts, "fallback", "en") == "fallback"
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "fallback"
     assert [(r.source, r.reason) for r in writer.records] == [
-        ("deterministic", "model prose rejected: numbers not in the tool results "
-         "(31, 32, 33, 34, 35)")
+        (
+            "deterministic",
+            "model prose rejected: numbers not in the tool results (31, 32, 33, 34, 35)",
+        )
     ]
 
 
 def test_empty_prose_falls_back():
     writer = ProseWriter(model=ScriptedChatModel(script=[prose_answer("   ")]))
-    assert writer.write("qbr", _facts, "fallback", "en") == "fallback"
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "fallback"
     assert writer.records[0].reason == "model returned no prose"
 
 
 def test_a_model_error_is_not_retried_and_its_message_is_cut_at_160():
     model = ScriptedChatModel(script=[ValueError("x" * 300), prose_answer("unused")])
     writer = ProseWriter(model=model)
-    assert writer.write("qbr", _facts, "fallback", "en") == "fallback"
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "fallback"
     assert len(model.calls) == 1
     assert writer.records[0].reason == "model failed: ValueError: " + "x" * 160
 
@@ -162,7 +182,7 @@ def test_a_model_error_is_not_retried_and_its_message_is_cut_at_160():
 def test_the_default_budget_is_five_calls():
     model = ScriptedChatModel(script=[prose_answer("All good.")] * 6)
     writer = ProseWriter(model=model)
-    sources = [writer.write(f"r{i}", _facts, "fallback", "en") for i in range(6)]
+    sources = [writer.write(f"r{i}", _facts, "fallback", "en", FREE) for i in range(6)]
     assert sources == ["All good."] * 5 + ["fallback"]
     assert (writer.calls, len(model.calls)) == (5, 5)
     assert writer.records[-1].reason == "model call budget spent"
@@ -172,7 +192,7 @@ def test_a_smaller_budget_is_kept():
     model = ScriptedChatModel(script=[prose_answer("All good.")] * 3)
     writer = ProseWriter(model=model, max_calls=2)
     for i in range(3):
-        writer.write(f"r{i}", _facts, "fallback", "en")
+        writer.write(f"r{i}", _facts, "fallback", "en", FREE)
     assert [r.source for r in writer.records] == ["model", "model", "deterministic"]
     assert len(model.calls) == 2
 
@@ -182,7 +202,7 @@ def test_a_transient_error_is_retried(monkeypatch, error):
     monkeypatch.setattr("time.sleep", lambda _seconds: None)  # tenacity's backoff: no wait
     model = ScriptedChatModel(script=[error, prose_answer("Renewal talks open now.")])
     writer = ProseWriter(model=model)
-    assert writer.write("qbr", _facts, "fallback", "en") == "Renewal talks open now."
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "Renewal talks open now."
     assert len(model.calls) == 2 and writer.calls == 1
 
 
@@ -190,7 +210,7 @@ def test_three_attempts_then_the_fallback(monkeypatch):
     monkeypatch.setattr("time.sleep", lambda _seconds: None)
     model = ScriptedChatModel(script=[TimeoutError("slow")] * 3 + [prose_answer("late")])
     writer = ProseWriter(model=model)
-    assert writer.write("qbr", _facts, "fallback", "en") == "fallback"
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "fallback"
     assert len(model.calls) == 3
     assert writer.records[0].reason == "model failed: TimeoutError: slow"
 
@@ -203,7 +223,7 @@ def test_retries_wait_exponentially_from_the_backoff(monkeypatch, backoff, first
     monkeypatch.setattr("time.sleep", waits.append)
     model = ScriptedChatModel(script=[TimeoutError("slow")] * 2 + [prose_answer("Fine.")])
     writer = ProseWriter(model=model) if backoff == 1.0 else ProseWriter(model, backoff_seconds=5)
-    assert writer.write("qbr", _facts, "fallback", "en") == "Fine."
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "Fine."
     assert len(waits) == 2
     assert first <= waits[0] <= first + 1 and second <= waits[1] <= second + 1
 
@@ -231,5 +251,5 @@ def test_the_model_is_called_inside_the_shared_gate():
             return super()._generate(messages, stop, run_manager, **kwargs)
 
     writer = ProseWriter(model=Watched(script=[prose_answer("Fine.")]), gate=gate)
-    assert writer.write("qbr", _facts, "fallback", "en") == "Fine."
+    assert writer.write("qbr", _facts, "fallback", "en", FREE) == "Fine."
     assert gate.seen == [True] and gate.inside is False

@@ -217,8 +217,10 @@ def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys):
     report = tmp_path / "reports" / "2026-11-20" / "portfolio.md"
     assert not report.exists()  # --no-reports keeps account reports out; the portfolio one is
     store = Store(tmp_path / "csm.sqlite3")
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert store.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 40
+    # every snapshot keeps the account's inputs (migration 2)
+    assert store.db.execute("SELECT count(inputs) FROM snapshots").fetchone()[0] == 40
     store.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +21,7 @@ from pydantic import (
 )
 
 from tools.portfolio.account import FIELD_KINDS, nearest_field
+from tools.texts import PlaybookText
 
 CHURN_FACTORS = (
     "contract_value",
@@ -43,6 +45,49 @@ SIGNALS = (
 )
 OPPORTUNITIES = ("technical_seo", "content_marketing", "link_building", "local_seo")
 WINDOW_SIGNALS = ("stakeholder_change", "renewal_window")  # each needs `within_days`
+GAPS = (
+    "stakeholders_unknown",
+    "no_champion",
+    "no_executive_sponsor",
+    "influential_detractor",
+    "new_primary_contact",
+    "contact_overdue",
+)
+GAP_PLACEHOLDERS = ("person", "via")
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+# The roles the success plan names; `client_primary` stands for the client's primary contact
+# and is replaced by their name when the stakeholder map has one.
+ROLES = ("csm", "seo", "client_primary")
+# Objectives with a fixed title (success_plan.objectives); raise_weakest_component and
+# grow_via_opportunity take theirs from health.components.<id>.objective and
+# expansion.offers.<id>.objective.
+OBJECTIVES = (
+    "reduce_churn_risk",
+    "protect_renewal",
+    "close_stakeholder_gaps",
+    "raise_csat",
+    "grow_organic_traffic",
+    "sustain_health",
+    "hold_qbr",
+)
+# The figures a QBR agenda item can show (qbr.sections.*.items.*.figures); each is a set of
+# the account's figures computed by tools/planning/success_plan/qbr_figures.py.
+FIGURE_SETS = (
+    "achievements",
+    "impact",
+    "goals",
+    "traffic",
+    "rankings",
+    "technical",
+    "content",
+    "priorities",
+    "investment",
+    "risks",
+    "metrics",
+    "feedback",
+    "opportunities",
+    "partnership",
+)
 # Keys merged into one (issue 10): an old playbook copy that still has them is told where to go.
 MOVED_KEYS = {
     ("renewal", "talks_start_days"): "signals.renewal_window.within_days",
@@ -52,6 +97,14 @@ MOVED_KEYS = {
 
 class PlaybookError(ValueError):
     """A playbook file that cannot be read or does not validate."""
+
+
+class KeyedError(ValueError):
+    """A validation error about a key below the one being validated (`key`: its path)."""
+
+    def __init__(self, key: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class _Strict(BaseModel):
@@ -66,6 +119,12 @@ KIND_NAMES = {
     "list": "a list of records",
     "text": "text",
 }
+
+
+def _exactly(keys: object, ids: tuple[str, ...], what: str) -> None:
+    """Raise unless the keys are exactly the ids (in any order)."""
+    if sorted(keys) != sorted(ids):
+        raise ValueError(f"{what} must be exactly {', '.join(ids)}")
 
 
 def account_field(name: str | None) -> str | None:
@@ -97,7 +156,7 @@ def number_field(use: str) -> Callable[[str | None], str | None]:
 
 
 class ChurnFactor(_Strict):
-    label: str
+    label: PlaybookText
     input: str
     transform: Literal["days_since"] | None = None
     weight: float = Field(ge=0)
@@ -131,15 +190,14 @@ class Band(_Strict):
 
 
 class Tier(Band):
-    cadence: str
+    cadence: PlaybookText
     cadence_days: int = Field(gt=0)
-    escalation: str
-    interventions: list[str] = Field(min_length=1)
+    escalation: PlaybookText
+    interventions: list[PlaybookText] = Field(min_length=1)
 
 
 def _check_bands(bands: list[Band], ids: tuple[str, ...]) -> None:
-    if sorted(b.id for b in bands) != sorted(ids):
-        raise ValueError(f"bands must be exactly {', '.join(ids)}")
+    _exactly([b.id for b in bands], ids, "bands")
     ordered = sorted(bands, key=lambda b: b.min)
     if ordered[0].min != 0 or ordered[-1].max != 100:
         raise ValueError("bands must cover 0 to 100")
@@ -154,8 +212,7 @@ class ChurnRiskRules(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> ChurnRiskRules:
-        if sorted(self.factors) != sorted(CHURN_FACTORS):
-            raise ValueError(f"factors must be exactly {', '.join(CHURN_FACTORS)}")
+        _exactly(self.factors, CHURN_FACTORS, "factors")
         if sum(f.weight for f in self.factors.values()) <= 0:
             raise ValueError("factor weights must not all be zero")
         _check_bands(self.tiers, TIERS)
@@ -201,7 +258,8 @@ class Metric(_Strict):
 
 
 class Component(_Strict):
-    label: str
+    label: PlaybookText
+    objective: PlaybookText  # the success-plan objective's title when it is the weakest
     weight: float = Field(ge=0)
     metrics: dict[str, Metric] = Field(min_length=1)
 
@@ -212,16 +270,15 @@ class HealthRules(_Strict):
 
     @model_validator(mode="after")
     def _complete(self) -> HealthRules:
-        if sorted(self.components) != sorted(HEALTH_COMPONENTS):
-            raise ValueError(f"components must be exactly {', '.join(HEALTH_COMPONENTS)}")
+        _exactly(self.components, HEALTH_COMPONENTS, "components")
         _check_bands(self.colors, COLORS)
         return self
 
 
 class Signal(_Strict):
-    label: str
+    label: PlaybookText
     severity: Literal["medium", "high"]
-    action: str
+    action: PlaybookText
     input: str
     weeks: int | None = Field(default=None, gt=0)
     below: float | None = None
@@ -246,8 +303,8 @@ class Clause(_Strict):
 
 
 class Opportunity(_Strict):
-    label: str
-    offer: str
+    label: PlaybookText
+    offer: PlaybookText
     price: float = Field(gt=0)
     probability: float = Field(ge=0, le=1)
     when: list[Clause] = Field(min_length=1)
@@ -255,7 +312,7 @@ class Opportunity(_Strict):
 
 class Criterion(_Strict):
     id: str
-    text: str
+    text: PlaybookText
     due_day: int = Field(ge=0)
     target: float | None = None
 
@@ -264,7 +321,7 @@ class Phase(_Strict):
     id: str
     start_day: int = Field(ge=0)
     end_day: int = Field(ge=0)
-    deliverables: list[str]
+    deliverables: list[PlaybookText]
     success_criteria: list[Criterion]
 
 
@@ -273,11 +330,27 @@ class Onboarding(_Strict):
     phases: list[Phase] = Field(min_length=1)
 
 
+class QbrItem(_Strict):
+    id: str
+    text: PlaybookText
+    figures: Literal[FIGURE_SETS] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_mapping(cls, data: object) -> object:
+        if isinstance(data, str):
+            raise ValueError(
+                f"the agenda item '{data}' needs an id and the figures it shows: "
+                "{id: ..., text: ..., figures: ...} (see the bundled playbook)"
+            )
+        return data
+
+
 class QbrSection(_Strict):
     id: str
-    title: str
+    title: PlaybookText
     minutes: int = Field(gt=0)
-    items: list[str]
+    items: list[QbrItem]
 
 
 class Qbr(_Strict):
@@ -289,6 +362,15 @@ class Qbr(_Strict):
     def _adds_up(self) -> Qbr:
         if sum(s.minutes for s in self.sections) != self.minutes:
             raise ValueError("section minutes must add up to minutes")
+        seen: set[str] = set()
+        for i, section in enumerate(self.sections):
+            for j, item in enumerate(section.items):
+                if item.id in seen:
+                    raise KeyedError(
+                        ("sections", str(i), "items", str(j), "id"),
+                        f"'{item.id}' names two agenda items; give each its own id",
+                    )
+                seen.add(item.id)
         return self
 
 
@@ -301,16 +383,48 @@ class Targets(_Strict):
     min_annualise_days: int = Field(gt=0)
 
 
+class GapRule(_Strict):
+    severity: Literal["medium", "high"]
+    outcome: PlaybookText  # what closing the gap means (objective close_stakeholder_gaps)
+    action: PlaybookText  # the success plan's next action; {person} and {via} are filled in
+
+    @field_validator("action")
+    @classmethod
+    def _placeholders(cls, value: PlaybookText) -> PlaybookText:
+        allowed = ", ".join(f"{{{p}}}" for p in GAP_PLACEHOLDERS)
+        for lang, text in {"en": str(value), **value.translations}.items():
+            unknown = sorted(set(PLACEHOLDER.findall(text)) - set(GAP_PLACEHOLDERS))
+            if unknown:
+                raise ValueError(
+                    f"the {lang} text names {{{unknown[0]}}}; an action may name only {allowed}"
+                )
+            try:
+                text.format(**dict.fromkeys(GAP_PLACEHOLDERS, ""))
+            except (ValueError, IndexError, KeyError, AttributeError, TypeError):
+                raise ValueError(
+                    f"the {lang} text has a brace that is not {allowed}; write {{{{ or }}}} "
+                    "for a brace itself"
+                ) from None
+        return value
+
+
 class StakeholderRules(_Strict):
     cadence_days: dict[str, int]
     default_cadence_days: int = Field(gt=0)
     sponsor_roles: list[str]
     champion_roles: list[str]
+    gaps: dict[str, GapRule]
+
+    @field_validator("gaps")
+    @classmethod
+    def _every_gap(cls, value: dict[str, GapRule]) -> dict[str, GapRule]:
+        _exactly(value, GAPS, "gaps")
+        return value
 
 
 class Kpi(_Strict):
     id: str
-    label: str
+    label: PlaybookText
     source: Literal["health", "churn"] | None = None
     input: str | None = None
     target: float | None = None
@@ -331,12 +445,12 @@ class Kpi(_Strict):
 
 
 class Industry(_Strict):
-    label: str
+    label: PlaybookText
     review_cadence_days: int = Field(gt=0)
     contract_months: int | None = None
     peak_quarter: int | None = Field(default=None, ge=1, le=4)
-    focus: list[str]
-    kpis: list[str]
+    focus: list[PlaybookText]
+    kpis: list[PlaybookText]
 
 
 class SuccessPlanRules(_Strict):
@@ -344,16 +458,45 @@ class SuccessPlanRules(_Strict):
     next_action_days: int = Field(gt=0)
     kpis: list[Kpi]
     industries: dict[str, Industry]
+    roles: dict[str, PlaybookText]
+    criterion_owners: dict[str, str]
+    objectives: dict[str, PlaybookText]
+
+    @field_validator("roles")
+    @classmethod
+    def _named_roles(cls, value: dict[str, PlaybookText]) -> dict[str, PlaybookText]:
+        missing = [r for r in ROLES if r not in value]
+        if missing:
+            raise ValueError(f"roles must name {', '.join(ROLES)} (missing: {', '.join(missing)})")
+        return value
+
+    @field_validator("objectives")
+    @classmethod
+    def _every_objective(cls, value: dict[str, PlaybookText]) -> dict[str, PlaybookText]:
+        _exactly(value, OBJECTIVES, "objectives")
+        return value
+
+    @model_validator(mode="after")
+    def _owners_are_roles(self) -> SuccessPlanRules:
+        for criterion, role in self.criterion_owners.items():
+            if role not in self.roles:
+                raise KeyedError(
+                    ("criterion_owners", criterion),
+                    f"'{role}' is not a role of success_plan.roles ({', '.join(self.roles)})",
+                )
+        return self
 
 
 class ProposalPhase(_Strict):
-    name: str
+    name: PlaybookText
     weeks: int = Field(gt=0)
 
 
 class OfferPlan(_Strict):
     traffic_uplift_pct: float = Field(ge=0)
-    problem: str
+    problem: PlaybookText
+    objective: PlaybookText  # the success-plan objective's title when it is the best offer
+    client_resources: PlaybookText  # what the client provides (success-plan initiative)
     phases: list[ProposalPhase] = Field(min_length=1)
 
 
@@ -367,14 +510,24 @@ class ExpansionRules(_Strict):
 
 
 class Mitigation(_Strict):
-    owner: str
+    owner: PlaybookText
     due_days: int = Field(ge=0)
-    steps: list[str] = Field(min_length=1)
+    steps: list[PlaybookText] = Field(min_length=1)
 
 
 class RiskRules(_Strict):
     mitigations: dict[str, Mitigation]
-    retention_offers: dict[str, list[str]]
+    retention_offers: dict[str, list[PlaybookText]]
+
+
+class BacktestRules(_Strict):
+    """How `csm backtest` and `csm learn` judge churn models (SPEC 14)."""
+
+    test_share: float = Field(0.3, gt=0, lt=1)
+    min_class_count: int = Field(20, gt=0)
+    bins: int = Field(10, ge=2, le=100)
+    folds: int = Field(5, ge=2, le=20)
+    probability_floor: float = Field(0.001, ge=0, lt=0.5)
 
 
 class ForecastRules(_Strict):
@@ -383,6 +536,15 @@ class ForecastRules(_Strict):
     ceiling: float = Field(ge=0, le=1)
     min_history_points: int = Field(gt=0)
     horizon_days: int = Field(gt=0)
+    model_file: str | None = None
+    backtest: BacktestRules = BacktestRules()
+
+
+class ReportRules(_Strict):
+    prose_free_numbers: int = Field(ge=0)
+    outreach_days: int = Field(ge=0)
+    qbr_lookahead_days: int = Field(ge=0)
+    success_stories: int = Field(ge=0)
 
 
 class Playbook(_Strict):
@@ -400,20 +562,24 @@ class Playbook(_Strict):
     expansion: ExpansionRules
     risk: RiskRules
     forecast: ForecastRules
+    reports: ReportRules
 
     @model_validator(mode="after")
     def _ids(self) -> Playbook:
-        if sorted(self.signals) != sorted(SIGNALS):
-            raise ValueError(f"signals must be exactly {', '.join(SIGNALS)}")
+        _exactly(self.signals, SIGNALS, "signals")
         for signal_id in WINDOW_SIGNALS:
             if self.signals[signal_id].within_days is None:
                 raise ValueError(f"signals.{signal_id}.within_days is required")
-        if sorted(self.opportunities) != sorted(OPPORTUNITIES):
-            raise ValueError(f"opportunities must be exactly {', '.join(OPPORTUNITIES)}")
-        if sorted(self.expansion.offers) != sorted(OPPORTUNITIES):
-            raise ValueError(f"expansion.offers must be exactly {', '.join(OPPORTUNITIES)}")
-        if sorted(self.risk.mitigations) != sorted(SIGNALS):
-            raise ValueError(f"risk.mitigations must be exactly {', '.join(SIGNALS)}")
+        _exactly(self.opportunities, OPPORTUNITIES, "opportunities")
+        _exactly(self.expansion.offers, OPPORTUNITIES, "expansion.offers")
+        _exactly(self.risk.mitigations, SIGNALS, "risk.mitigations")
+        criteria = [c.id for p in self.onboarding.phases for c in p.success_criteria]
+        for criterion in self.success_plan.criterion_owners:
+            if criterion not in criteria:
+                raise KeyedError(
+                    ("success_plan", "criterion_owners", criterion),
+                    f"'{criterion}' is not an onboarding success criterion ({', '.join(criteria)})",
+                )
         return self
 
     def warnings(self) -> list[str]:
@@ -435,6 +601,12 @@ class Playbook(_Strict):
         """The churn tier whose band holds a whole-number score."""
         return next(t for t in self.churn_risk.tiers if t.min <= rounded_score <= t.max)
 
+    def open_tiers(self) -> list[str]:
+        """The churn tiers at which expansion may be proposed (not in `expansion.hold_tiers`,
+        retention first), riskiest first: ['medium', 'low']."""
+        ordered = sorted(self.churn_risk.tiers, key=lambda t: -t.min)
+        return [t.id for t in ordered if t.id not in self.expansion.hold_tiers]
+
     def color(self, rounded_score: int) -> str:
         """The health colour whose band holds a whole-number score."""
         return next(b.id for b in self.health.colors if b.min <= rounded_score <= b.max)
@@ -447,7 +619,9 @@ def default_playbook_path() -> Path:
 
 def _describe(error: ValidationError, source: str) -> str:
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    cause = (first.get("ctx") or {}).get("error")
+    below = cause.key if isinstance(cause, KeyedError) else ()
+    key = ".".join(str(part) for part in (*first["loc"], *below)) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
     more = len(error.errors()) - 1
     tail = f" ({more} more problem{'s' if more > 1 else ''})" if more else ""

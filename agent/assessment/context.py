@@ -41,7 +41,9 @@ class AssessmentContext(RunSettings):
     """The context Python callers pass (`csm assess`, the sweep, the tools): the public fields,
     `model` also as a chat model instance, and hooks a server client cannot set: `search` (a
     function with the signature of `tools.knowledge.index.search_knowledge`), `calibration` (the
-    portfolio's forecast calibration) and `model_gate` (shared model-call limiter)."""
+    portfolio's forecast calibration), `model_gate` (shared model-call limiter) and
+    `churn_model` (a loaded churn model file; without it the forecast step uses
+    CSM_MODEL_FILE or the playbook's forecast.model_file, if set)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -49,6 +51,7 @@ class AssessmentContext(RunSettings):
     search: Any = None
     calibration: Any = None
     model_gate: Any = None
+    churn_model: Any = None
 
 
 def hook(ctx: RunSettings, name: str) -> Any:

@@ -18,6 +18,7 @@ from agent.assessment.prose import ProseWriter
 from agent.assessment.state import AssessmentState, Citation
 from agent.assessment.writer import write_reports
 from agent.models import configured_model
+from tools.learning.scoring import load_model_for, predict
 from tools.planning.forecast import Calibration, calibrate, forecast_account
 from tools.planning.proposal import build_expansion_proposal
 from tools.planning.risk_plan import build_risk_plan
@@ -218,11 +219,17 @@ def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
     if calibration is None:
         calibration = calibrate([state["account"]], playbook, _as_of(ctx))
     result = forecast_account(state["account"], state["score"], playbook, calibration)
-    return {
+    update: Update = {
         "forecast": result,
         "steps": ["forecast"],
         "citations": cite(ctx, "forecast", [("forecasting", "renewal probability method")]),
     }
+    model = hook(ctx, "churn_model") or load_model_for(None, playbook, ctx.playbook)
+    if model is not None:
+        update["model_forecast"] = predict(
+            model, state["account"], state["score"], playbook, _as_of(ctx)
+        )
+    return update
 
 
 def write_reports_node(

@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from tools.numbers import plain
 
-FREE_NUMBERS = {float(n) for n in range(13)}  # counts, months, list numbering
 ATTEMPTS = 3  # one call plus two retries with exponential backoff, on transient errors only
 NUMBER = re.compile(
     r"(?<![\w.,])-?\d{1,3}(?:[ ,\u00a0\u202f]\d{3})+(?:[.,]\d+)?|(?<![\w.,])-?\d+(?:[.,]\d+)?"
@@ -59,18 +58,20 @@ def read_numbers(text: str) -> list[float]:
     return found
 
 
-def allowed_numbers(facts: Any) -> set[float]:
-    """Every number in the facts, with probabilities as percentages and rounded forms."""
-    values: set[float] = set(FREE_NUMBERS)
+def allowed_numbers(facts: Any, free_up_to: int) -> set[float]:
+    """Every number in the facts, with probabilities as percentages and rounded forms, and the
+    whole numbers 0 to `free_up_to` (`reports.prose_free_numbers`: counts, months, list
+    numbering)."""
+    values: set[float] = {float(n) for n in range(free_up_to + 1)}
     for number in read_numbers(json.dumps(facts, ensure_ascii=False, default=str)):
         for variant in (number, number * 100 if 0 < abs(number) < 1 else number):
             values |= {round(variant, d) for d in (0, 1, 2)} | {variant}
     return values
 
 
-def stray_numbers(text: str, facts: Any) -> list[float]:
-    """Numbers in the text that the facts do not contain."""
-    allowed = allowed_numbers(facts)
+def stray_numbers(text: str, facts: Any, free_up_to: int) -> list[float]:
+    """Numbers in the text that the facts do not contain (0 to `free_up_to` are free)."""
+    allowed = allowed_numbers(facts, free_up_to)
     return [n for n in read_numbers(text) if not any(abs(n - a) < 1e-6 for a in allowed)]
 
 
@@ -107,11 +108,17 @@ class ProseWriter:
     records: list[ProseRecord] = field(default_factory=list)
 
     def write(
-        self, report: str, facts_of: Callable[[], dict[str, Any]], fallback: str, lang: str
+        self,
+        report: str,
+        facts_of: Callable[[], dict[str, Any]],
+        fallback: str,
+        lang: str,
+        free_up_to: int,
     ) -> str:
         """The model's prose for a report when valid, else the deterministic fallback.
 
-        `facts_of` builds the facts the model may draw on (only when a model will be called)."""
+        `facts_of` builds the facts the model may draw on (only when a model will be called);
+        the prose may quote the whole numbers 0 to `free_up_to` that the facts lack."""
         if self.model is None:
             return self._keep(report, fallback, "deterministic", "no model configured")
         if self.calls >= self.max_calls:
@@ -136,7 +143,7 @@ class ProseWriter:
         text = (answer.summary if isinstance(answer, Prose) else "").strip()
         if not text:
             return self._keep(report, fallback, "deterministic", "model returned no prose")
-        strays = stray_numbers(text, facts)
+        strays = stray_numbers(text, facts, free_up_to)
         if strays:
             shown = ", ".join(plain(n) for n in strays[:5])
             reason = f"model prose rejected: numbers not in the tool results ({shown})"

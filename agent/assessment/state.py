@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
 
 from agent.assessment.writer import Reports
+from tools.learning.scoring import ModelForecast
 from tools.planning.forecast import AccountForecast
 from tools.planning.proposal import ExpansionProposal
 from tools.planning.risk_plan import RiskPlan
@@ -49,6 +50,7 @@ class AssessmentState(TypedDict, total=False):
     expansion: ExpansionProposal
     risk_plan: RiskPlan
     forecast: AccountForecast
+    model_forecast: ModelForecast  # only with a churn model file
     reports: Reports
     citations: Annotated[list[Citation], operator.add]
     steps: Annotated[list[str], operator.add]

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from agent.assessment.prose import ProseRecord, ProseWriter
 from tools.escaping import markdown_block, markdown_inline, terminal_line
 from tools.playbook import Playbook
+from tools.texts import in_lang
 
 REPORTS = ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")
 UNKNOWN = {"en": "unknown", "ru": "нет данных"}
@@ -102,19 +103,26 @@ def make_environment(lang: str, currency: str) -> Environment:
         sentence=lambda v: str(v)[:1].upper() + str(v)[1:],
         paragraph=lambda v: Escaped(markdown_block(v)),
     )
-    terms = _terms(lang)
-    env.filters["t"] = lambda v: terms.get(str(v), str(v)) if v is not None else unknown
+    labels = _labels(lang)
+    env.filters.update(
+        # the label of an id (a tier, colour, status, role, signal...) in the report's language
+        t=lambda v: labels.get(str(v), str(v)) if v is not None else unknown,
+        # a playbook text in the report's language (English when it has no translation)
+        text=lambda v: in_lang(v, lang) if v is not None else unknown,
+        # a text's {placeholders} filled in: {{ rule.action | text | fill(person=name) }}
+        fill=lambda v, **values: str(v).format(**values),
+    )
     env.globals.update(unknown=unknown, lang=lang, currency=currency)
     return env
 
 
-def _terms(lang: str) -> dict[str, str]:
-    """Playbook phrases and ids in a language (prompts/reports/<lang>/terms.yaml)."""
+def _labels(lang: str) -> dict[str, str]:
+    """The labels of ids in a language (prompts/reports/<lang>/labels.yaml), keyed by id."""
     from importlib import resources
 
     import yaml
 
-    path = resources.files("prompts").joinpath(f"reports/{lang}/terms.yaml")
+    path = resources.files("prompts").joinpath(f"reports/{lang}/labels.yaml")
     if not path.is_file():
         return {}
     return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text("utf-8")) or {}).items()}
@@ -135,7 +143,13 @@ def write_reports(
     rendered: dict[str, str] = {}
     for report in REPORTS:
         draft = env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip()
-        summary = prose.write(report, lambda r=report: _facts(r, state), draft, lang)
+        summary = prose.write(
+            report,
+            lambda r=report: _facts(r, state),
+            draft,
+            lang,
+            playbook.reports.prose_free_numbers,
+        )
         rendered[report] = (
             env.get_template(f"{lang}/{report}.md.j2").render(values, summary=summary).strip()
             + "\n"

@@ -8,7 +8,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from agent.interfaces.commands import assess, chat, kb, mcp, playbook, sample, score, sweep
+from agent.interfaces.commands import (
+    assess,
+    chat,
+    history,
+    kb,
+    learning,
+    mcp,
+    playbook,
+    sample,
+    score,
+    sweep,
+)
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
 from tools.escaping import terminal_line
@@ -20,6 +31,8 @@ REGISTER = (
     playbook.register_eval,
     assess.register,
     sweep.register,
+    history.register,
+    learning.register,
     kb.register,
     chat.register,
     playbook.register_playbook,
@@ -76,11 +89,14 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """The errors told as one sentence with exit code 1. Imported only when something failed:
     their modules (pydantic models, the knowledge index) are not needed to start `csm`."""
     from tools.knowledge.documents import KnowledgeError
+    from tools.learning.model_file import ModelFileError
     from tools.paths import DataDirError
     from tools.playbook import PlaybookError
     from tools.portfolio.readers import PortfolioError
 
-    return (CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError)
+    return (
+        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
+    )
 
 
 def _say(line: str) -> None:

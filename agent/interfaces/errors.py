@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tools.escaping import terminal_line
 
@@ -28,3 +28,14 @@ def load_checked_playbook(path: Path | None) -> Playbook:
         for warning in playbook.warnings():
             print(terminal_line(f"csm: warning: playbook {path}: {warning}"), file=sys.stderr)
     return playbook
+
+
+def load_run_model(path: Path | None, playbook: Playbook, playbook_path: Path | None) -> Any:
+    """The churn model a command uses (--model-file, CSM_MODEL_FILE, the playbook's
+    forecast.model_file), or None; a playbook-version mismatch is warned about on stderr."""
+    from tools.learning.scoring import load_model_for, playbook_mismatch
+
+    model = load_model_for(path, playbook, playbook_path)
+    if model is not None and (warning := playbook_mismatch(model, playbook)):
+        print(terminal_line(f"csm: warning: {warning}"), file=sys.stderr)
+    return model

@@ -48,3 +48,15 @@ def add_playbook_option(parser: argparse.ArgumentParser) -> None:
         help="playbook YAML with the weights, thresholds and offers (default: the bundled one; "
         "copy it from `csm playbook --path` to customise)",
     )
+
+
+def add_model_file_option(parser: argparse.ArgumentParser) -> None:
+    """The --model-file option (a churn model written by `csm learn`)."""
+    parser.add_argument(
+        "--model-file",
+        metavar="FILE",
+        type=Path,
+        help="a churn model written by `csm learn`: adds its churn and renewal probability "
+        "beside the playbook's (default: $CSM_MODEL_FILE, else the playbook's "
+        "forecast.model_file, else none)",
+    )

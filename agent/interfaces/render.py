@@ -53,6 +53,7 @@ CSV_COLUMNS = [
     "opportunities",
     "expected_expansion",
 ]
+MODEL_COLUMNS = ["churn_probability", "model_renewal_probability"]
 
 
 @cache
@@ -81,12 +82,14 @@ def _plain(value: object, style: str = "") -> Text:
     return Text(terminal_line(value), style=style)
 
 
-def _cells(s: AccountScore | ScoreSummary) -> tuple[tuple[str, str], ...]:
+def _cells(
+    s: AccountScore | ScoreSummary, model: dict[str, Any] | None = None
+) -> tuple[tuple[str, str], ...]:
     """One table row: each cell's text, cleaned for the terminal, and its style (numbers are
-    formatted here, so they need no cleaning)."""
+    formatted here, so they need no cleaning); with a churn model, its churn probability."""
     signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
     color, tier = s.health.color or "unknown", s.churn_risk.tier or "unknown"
-    return (
+    cells = [
         (terminal_line(s.id), ""),
         (terminal_line(s.name), ""),
         (_num(s.health.score), ""),
@@ -96,23 +99,36 @@ def _cells(s: AccountScore | ScoreSummary) -> tuple[tuple[str, str], ...]:
         (f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}", ""),
         (signals, "") if signals else ("none", "dim"),
         (_num(expected_expansion(s.opportunities), 0), "") if s.opportunities else ("—", "dim"),
-    )
+    ]
+    if model is not None:
+        forecast = getattr(s, "model_forecast", None)
+        cells.insert(6, (f"{forecast.churn_probability:.1%}" if forecast else "—", ""))
+    return tuple(cells)
 
 
-def score_table(as_of: date, currency: str) -> Table:
+def score_table(as_of: date, currency: str, model: dict[str, Any] | None = None) -> Table:
     """The rich table of `csm score`, with its columns and no rows."""
     from rich.table import Table
 
     table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
-    for column, justify in TABLE_COLUMNS:
-        table.add_column(_plain(column.format(currency=currency)), justify=justify, overflow="fold")  # type: ignore[arg-type]
+    columns = [(column.format(currency=currency), justify) for column, justify in TABLE_COLUMNS]
+    if model is not None:
+        columns.insert(6, (f"Model churn {model['horizon_days']}d", "right"))
+    for column, justify in columns:
+        table.add_column(_plain(column), justify=justify, overflow="fold")  # type: ignore[arg-type]
     return table
 
 
 def write_table(
-    scores: Iterable[AccountScore | ScoreSummary], as_of: date, currency: str, out: IO[str]
+    scores: Iterable[AccountScore | ScoreSummary],
+    as_of: date,
+    currency: str,
+    out: IO[str],
+    model: dict[str, Any] | None = None,
 ) -> int:
     """A readable terminal table with coloured tier and health; returns the account count.
+    With a churn model (`model`: its summary), one more column shows its churn probability
+    and a line under the table states its method.
 
     Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed.
     Without colours (a pipe or a file), the rows are laid out by `plain_table_lines`, which
@@ -122,7 +138,7 @@ def write_table(
 
     from agent.interfaces.plain_table import plain_table_lines
 
-    empty_table = partial(score_table, as_of, currency)
+    empty_table = partial(score_table, as_of, currency, model)
     table = empty_table()
     probe = Console(file=out)
     console = _console_class()(file=out, width=probe.width if probe.is_terminal else 160)
@@ -135,7 +151,7 @@ def write_table(
         count += 1
         tiers[s.churn_risk.tier or "unknown"] += 1
         colors[s.health.color or "unknown"] += 1
-        cells = _cells(s)
+        cells = _cells(s, model)
         if plain:
             rows.append(tuple([cell[0] for cell in cells]))
         else:
@@ -154,13 +170,18 @@ def write_table(
             + "."
         )
     )
+    if model is not None:
+        console.print(_plain(f"Model churn: {model['method']}."))
     return count
 
 
-def write_csv(scores: Iterable[AccountScore | ScoreSummary], out: IO[str]) -> int:
-    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`)."""
+def write_csv(
+    scores: Iterable[AccountScore | ScoreSummary], out: IO[str], model: bool = False
+) -> int:
+    """One flat row per account; text cells are neutralised for spreadsheets (`csv_cell`).
+    With a churn model, two more columns: its churn and renewal probability."""
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (MODEL_COLUMNS if model else []))
     count = 0
     for s in scores:
         count += 1
@@ -177,6 +198,12 @@ def write_csv(scores: Iterable[AccountScore | ScoreSummary], out: IO[str]) -> in
             ";".join(o.id for o in s.opportunities),
             expected_expansion(s.opportunities),
         ]
+        if model:
+            forecast = getattr(s, "model_forecast", None)
+            row += [forecast.churn_probability, forecast.renewal_probability] if forecast else [
+                None,
+                None,
+            ]
         writer.writerow([csv_cell(cell) for cell in row])
     return count
 
@@ -187,14 +214,19 @@ def write_json(
     errors: list[RowError],
     out: IO[str],
     warnings: list[RowWarning] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> int:
     """`{"as_of", "accounts": [...], "errors": [...], "warnings": [...]}`, streamed one account
-    at a time. An account is an `AccountScore` or the same as plain data (`score_dict`), which
-    orjson writes byte for byte as pydantic would, faster.
+    at a time; with a churn model, `"model"` (its summary) after `as_of`, and each account
+    has `model_forecast`. An account is an `AccountScore` or the same as plain data
+    (`score_dict`), which orjson writes byte for byte as pydantic would, faster.
 
     `errors` and `warnings` are read after the accounts, so a generator may keep filling them
     while it runs."""
-    out.write('{"as_of": ' + json.dumps(as_of.isoformat()) + ', "accounts": [')
+    out.write('{"as_of": ' + json.dumps(as_of.isoformat()))
+    if model is not None:
+        out.write(', "model": ' + json.dumps(model, ensure_ascii=False))
+    out.write(', "accounts": [')
     count = 0
     for s in scores:
         text = orjson.dumps(s).decode() if isinstance(s, dict) else s.model_dump_json()

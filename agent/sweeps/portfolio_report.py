@@ -12,22 +12,28 @@ from typing import Any
 
 from agent.assessment.writer import environment
 from agent.sweeps.store import Store
+from tools.learning.scoring import model_portfolio
 from tools.numbers import add_days
 from tools.playbook import Playbook
-from tools.scoring.portfolio_metrics import NO_BASELINE, check_targets, forecast_quarter, retention
+from tools.scoring.portfolio_metrics import (
+    NO_BASELINE,
+    Retention,
+    check_targets,
+    forecast_quarter,
+    retention,
+)
 from tools.scoring.signals import in_renewal_window, renewal_talks_days
 
 LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows fewer
-WEEK = 7
-QBR_LOOKAHEAD = 14
 
 
-def _outreach(s: dict[str, Any], as_of: date) -> dict[str, Any] | None:
-    """Who to contact this week, when and why (tier cadence and fired signals)."""
+def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | None:
+    """Who to contact within `days` (`reports.outreach_days`, this week), when and why (tier
+    cadence and fired signals)."""
     dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
     if s["next_contact_due"]:
         dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
-    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, WEEK)]
+    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days)]
     if not soon:
         return None
     return {
@@ -66,20 +72,49 @@ def _metrics(
     end_mrr = _mrr_by_id(store, end) if end is not None else {}
     baseline = store.baseline_sweep(as_of.isoformat(), targets.period_days)
     period = None
+    named: dict[str, Any] = {}
     if baseline is not None:
         start = _mrr_by_id(store, baseline)
+        gone = [i for i in start if i not in end_mrr]
+        last = store.last_known_mrr(gone, baseline["as_of"], as_of.isoformat())
         period = retention(
-            start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days
+            start, end_mrr, baseline["as_of"], as_of.isoformat(), targets.min_annualise_days, last
         )
+        named = _named(store, baseline, period)
+    shown = period.model_dump(exclude={"churned_accounts", "zero_mrr_accounts"}) if period else None
     return {
-        "retention": period.model_dump() if period else None,
+        "retention": shown,
         "retention_note": None if period else NO_BASELINE,
+        **named,
         "targets": {
             k: v.model_dump()
             for k, v in check_targets(
                 period, current_mrr, csat, accounts, as_of.isoformat(), targets
             ).items()
         },
+    }
+
+
+def _named(store: Store, baseline: sqlite3.Row, period: Retention) -> dict[str, Any]:
+    """The accounts behind the period's churned MRR (with the day each churned, when the store
+    knows it) and the active accounts whose MRR fell to 0, with their names at the start."""
+    lost, zero = period.churned_accounts[:LIST_LIMIT], period.zero_mrr_accounts[:LIST_LIMIT]
+    names = store.names(int(baseline["id"]), [a.id for a in lost] + zero)
+    days = store.churn_days() if lost else {}
+    return {
+        "churned_accounts": [
+            {
+                "id": a.id,
+                "name": names.get(a.id),
+                "churned_on": days.get(a.id),
+                "start_mrr": a.start_mrr,
+                "last_mrr": a.last_mrr,
+            }
+            for a in lost
+        ],
+        "churned_total": len(period.churned_accounts),
+        "zero_mrr_accounts": [{"id": i, "name": names.get(i)} for i in zero],
+        "zero_mrr_total": len(period.zero_mrr_accounts),
     }
 
 
@@ -98,16 +133,24 @@ def rows_not_processed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_portfolio_report(
-    store: Store, sweep_id: int, as_of: date, playbook: Playbook, routine: str
+    store: Store,
+    sweep_id: int,
+    as_of: date,
+    playbook: Playbook,
+    routine: str,
+    churn_model: Any = None,
 ) -> dict[str, Any]:
-    """Everything the portfolio report says, as JSON-ready data."""
+    """Everything the portfolio report says, as JSON-ready data; with a churn model, also its
+    forecast (`model_forecast`) and each renewal's model churn probability."""
     tiers: Counter[str] = Counter()
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
+    held: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     outreach, renewals, qbrs, stories = [], [], [], []
     csat: list[float] = []
     mrr_total = 0.0
     horizon = renewal_talks_days(playbook)
+    rules = playbook.reports
     for s in store.snapshots(sweep_id):
         tiers[s["tier"] or "unknown"] += 1
         colors[s["color"] or "unknown"] += 1
@@ -115,11 +158,11 @@ def build_portfolio_report(
         if s["csat"] is not None:
             csat.append(s["csat"])
         for o in s["opportunities"]:
-            entry = pipeline[o["id"]]
+            entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
             entry.update(offer=o["offer"])
             entry["accounts"] += 1
             entry["expected"] += o["expected_value"]
-        if (item := _outreach(s, as_of)) is not None:
+        if (item := _outreach(s, as_of, rules.outreach_days)) is not None:
             outreach.append(item)
         if s["renewal_date"] and in_renewal_window(
             date.fromisoformat(s["renewal_date"]), as_of, playbook
@@ -137,11 +180,13 @@ def build_portfolio_report(
                         "renewal_probability",
                     )
                 }
+                | ({"churn_probability": s["churn_probability"]} if "churn_probability" in s
+                   else {})
             )
         if (
             s["qbr_status"] in ("due", "overdue")
             and s["qbr_date"]
-            and date.fromisoformat(s["qbr_date"]) <= add_days(as_of, QBR_LOOKAHEAD)
+            and date.fromisoformat(s["qbr_date"]) <= add_days(as_of, rules.qbr_lookahead_days)
         ):
             qbrs.append({k: s[k] for k in ("id", "name", "qbr_date", "qbr_status", "tier")})
         if routine == "weekly" and s["color"] == "green" and s["tier"] == "low":
@@ -159,6 +204,11 @@ def build_portfolio_report(
     stories.sort(key=lambda s: -(s["health_score"] or 0.0))
     forecast = forecast_quarter(store.snapshots(sweep_id), as_of, playbook.forecast.horizon_days)
     rejected, errors = store.rejections(sweep_id)
+    model = (
+        {"model_forecast": model_portfolio(store.snapshots(sweep_id), churn_model)}
+        if churn_model is not None
+        else {}
+    )
     return {
         "as_of": as_of.isoformat(),
         "routine": routine,
@@ -174,14 +224,19 @@ def build_portfolio_report(
             k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(pipeline.items())
         },
         "upsell_expected_total": round(sum(v["expected"] for v in pipeline.values()), 2),
+        "upsell_held": {
+            k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(held.items())
+        },
+        "upsell_held_total": round(sum(v["expected"] for v in held.values()), 2),
         "renewals": renewals[:LIST_LIMIT],
         "renewals_total": len(renewals),
         "renewal_window_days": horizon,
         "qbrs_due": qbrs[:LIST_LIMIT],
         "qbrs_total": len(qbrs),
-        "success_stories": stories[:20],
+        "success_stories": stories[: rules.success_stories],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
+        **model,
         "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
         "rows_not_processed_total": rejected,
         "report_files": {k: Path(v).name for k, v in store.report_files(sweep_id).items()},
@@ -199,4 +254,5 @@ def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
     """The Markdown portfolio report."""
     env = environment("en", playbook.currency)
     template = env.get_template("en/portfolio.md.j2")
-    return template.render(r=report, shown=25, plain=_plain).strip() + "\n"
+    rules = playbook.reports
+    return template.render(r=report, shown=25, plain=_plain, rules=rules).strip() + "\n"

@@ -1,7 +1,8 @@
 """The embedded SQLite store: accounts, sweeps, per-account snapshots, alerts and reports.
 
-Schema changes are numbered migrations applied in order (`PRAGMA user_version`). Each batch of
-finished accounts is committed in one transaction, so a crash loses nothing that finished."""
+Schema changes are numbered migrations applied in order (`PRAGMA user_version`); a store made
+by an older version gets the missing ones when it is opened. Each batch of finished accounts is
+committed in one transaction, so a crash loses nothing that finished."""
 
 from __future__ import annotations
 
@@ -71,6 +72,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (sweep_id, account_id, kind)
     );
     """,
+    # 2: outcomes and learnable snapshots (SPEC 14): each account's status and churn day, and
+    # every input field of every account a sweep assessed (NULL in the snapshots made before)
+    """
+    ALTER TABLE accounts ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+        CHECK (status IN ('active', 'churned'));
+    ALTER TABLE accounts ADD COLUMN churned_on TEXT;
+    UPDATE accounts SET status = 'churned', churned_on = json_extract(data, '$.churned_on')
+        WHERE lower(trim(json_extract(data, '$.status'))) = 'churned';
+    ALTER TABLE snapshots ADD COLUMN inputs TEXT;
+    """,
 )
 
 
@@ -87,6 +98,13 @@ class RowFailed(Exception):
     def __init__(self, row: int, record: dict[str, Any], error: Exception) -> None:
         super().__init__(f"{type(error).__name__}: {error}")
         self.row, self.record, self.error = row, record, error
+
+
+def _chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """The ids in parts small enough for one SQL `IN (...)`, each with its placeholders."""
+    for first in range(0, len(ids), size):
+        part = ids[first : first + size]
+        yield part, ",".join("?" * len(part))
 
 
 def now() -> str:
@@ -209,14 +227,23 @@ class Store:
         self, rows: list[tuple[int, dict[str, Any]]], failed: list[RowFailed]
     ) -> int:
         sql = (
-            "INSERT INTO accounts (id, name, data, updated_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO accounts (id, name, data, updated_at, status, churned_on) "
+            "VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET name = excluded.name, data = excluded.data, "
-            "updated_at = excluded.updated_at"
+            "updated_at = excluded.updated_at, status = excluded.status, "
+            "churned_on = excluded.churned_on"
         )
         stamp = now()
 
-        def values(record: dict[str, Any]) -> tuple[str, str, str, str]:
-            return record["id"], record["name"], json.dumps(record, ensure_ascii=False), stamp
+        def values(record: dict[str, Any]) -> tuple[Any, ...]:
+            return (
+                record["id"],
+                record["name"],
+                json.dumps(record, ensure_ascii=False),
+                stamp,
+                record.get("status") or "active",
+                record.get("churned_on"),
+            )
 
         try:
             with self.transaction() as db:
@@ -254,9 +281,46 @@ class Store:
             reader.close()
 
     def accounts_fingerprint(self) -> str:
-        """Changes whenever any stored account changes."""
-        row = self.db.execute("SELECT count(*), max(updated_at) FROM accounts").fetchone()
-        return f"{row[0]}:{row[1]}"
+        """Changes whenever any stored account changes (its status included)."""
+        row = self.db.execute(
+            "SELECT count(*), max(updated_at), sum(status = 'churned') FROM accounts"
+        ).fetchone()
+        return f"{row[0]}:{row[1]}:{row[2] or 0}"
+
+    def statuses(self) -> dict[str, str]:
+        """Account id -> status (`active` or `churned`) of every stored account."""
+        return dict(self.db.execute("SELECT id, status FROM accounts"))
+
+    def churn_days(self) -> dict[str, str]:
+        """Account id -> the day it churned (ISO), for the churned accounts."""
+        rows = self.db.execute(
+            "SELECT id, churned_on FROM accounts WHERE status = 'churned' AND churned_on "
+            "IS NOT NULL"
+        )
+        return dict(rows)
+
+    def mark_churned(self, ids: Iterable[str], day: str) -> list[str]:
+        """Mark the given active accounts churned on `day` (ISO), in one transaction: the
+        status columns and the stored account both say so, and its data stays. Returns the ids
+        changed (an account already churned keeps its own day)."""
+        changed: list[str] = []
+        stamp = now()
+        wanted = sorted(set(ids))
+        with self.transaction() as db:
+            for part, marks in _chunks(wanted):
+                rows = db.execute(
+                    f"SELECT id, data FROM accounts WHERE status = 'active' AND id IN ({marks})",
+                    part,
+                ).fetchall()
+                for account_id, data in rows:
+                    record = {**json.loads(data), "status": "churned", "churned_on": day}
+                    db.execute(
+                        "UPDATE accounts SET status = 'churned', churned_on = ?, data = ?, "
+                        "updated_at = ? WHERE id = ?",
+                        (day, _json(record), stamp, account_id),
+                    )
+                    changed.append(account_id)
+        return sorted(changed)
 
     # sweeps ---------------------------------------------------------------
 
@@ -361,15 +425,64 @@ class Store:
     def previous_snapshots(self, sweep_id: int, ids: list[str]) -> dict[str, sqlite3.Row]:
         """The given accounts' snapshots in a sweep."""
         found: dict[str, sqlite3.Row] = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in _chunks(ids):
             for row in self.db.execute(
                 f"SELECT * FROM snapshots WHERE sweep_id = ? AND account_id IN ({marks})",
                 (sweep_id, *part),
             ):
                 found[row["account_id"]] = row
         return found
+
+    def names(self, sweep_id: int, ids: list[str]) -> dict[str, str]:
+        """Account id -> name in a sweep's snapshots, for the given accounts."""
+        found: dict[str, str] = {}
+        for part, marks in _chunks(ids):
+            found.update(self.db.execute(
+                f"SELECT account_id, name FROM snapshots WHERE sweep_id = ? AND account_id IN "
+                f"({marks})",
+                (sweep_id, *part),
+            ))
+        return found
+
+    def last_known_mrr(self, ids: list[str], start: str, end: str) -> dict[str, float]:
+        """Account id -> the MRR of its latest snapshot with a known MRR among the complete
+        sweeps dated from `start` (included) to `end` (excluded); an account with none is left
+        out."""
+        found: dict[str, float] = {}
+        for part, marks in _chunks(ids):
+            for account_id, mrr in self.db.execute(
+                "SELECT s.account_id, s.mrr FROM snapshots s JOIN sweeps w ON w.id = s.sweep_id "
+                f"WHERE w.status = 'complete' AND w.as_of >= ? AND w.as_of < ? AND s.mrr IS NOT "
+                f"NULL AND s.account_id IN ({marks}) ORDER BY w.as_of",
+                (start, end, *part),
+            ):
+                found[account_id] = mrr
+        return found
+
+    def history_span(self) -> tuple[str, str, int] | None:
+        """The first and last dates of the sweeps with snapshots, and how many there are; None
+        when no sweep stored any."""
+        row = self.db.execute(
+            "SELECT min(as_of), max(as_of), count(*) FROM sweeps WHERE EXISTS "
+            "(SELECT 1 FROM snapshots WHERE sweep_id = sweeps.id)"
+        ).fetchone()
+        return (row[0], row[1], int(row[2])) if row[2] else None
+
+    def history(self) -> Iterator[tuple[str, str, dict[str, Any] | None, dict[str, Any]]]:
+        """Every snapshot of every sweep, oldest sweep first, then by account id: (as_of,
+        account id, the account's inputs as assessed or None when the snapshot was made before
+        the store kept them, the snapshot record), streamed."""
+        reader = sqlite3.connect(self.path)  # its own cursor: the caller may write meanwhile
+        try:
+            cursor = reader.execute(
+                "SELECT w.as_of, s.account_id, s.inputs, s.data FROM snapshots s "
+                "JOIN sweeps w ON w.id = s.sweep_id ORDER BY w.as_of, s.account_id"
+            )
+            for as_of, account_id, inputs, data in cursor:
+                kept = json.loads(inputs) if inputs is not None else None
+                yield as_of, account_id, kept, json.loads(data)
+        finally:
+            reader.close()
 
     def record(
         self,
@@ -378,13 +491,14 @@ class Store:
         alerts: list[tuple[str, str, str]],
         reports: list[tuple[str, str, str]],
     ) -> None:
-        """Store one batch of finished accounts, their alerts and report files, atomically."""
+        """Store one batch of finished accounts, their alerts and report files, atomically. A
+        snapshot's `inputs` (the validated account) go to their own column, the rest to `data`."""
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO snapshots (sweep_id, account_id, name, mrr, csat, "
                 "health_score, color, churn_score, tier, signals, renewal_date, "
-                "renewal_probability, expected_churned_mrr, data) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "renewal_probability, expected_churned_mrr, data, inputs) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         sweep_id,
@@ -400,7 +514,10 @@ class Store:
                         s["renewal_date"],
                         s["renewal_probability"],
                         s["expected_churned_mrr"],
-                        json.dumps(s, ensure_ascii=False),
+                        json.dumps(
+                            {k: v for k, v in s.items() if k != "inputs"}, ensure_ascii=False
+                        ),
+                        json.dumps(s["inputs"], ensure_ascii=False) if "inputs" in s else None,
                     )
                     for s in snapshots
                 ],

@@ -5,7 +5,8 @@ duplicate ids (the first row wins), then sends batches to workers (processes) th
 graph and write each account's reports under a file name derived from its id
 (`tools.filenames`); the main process stores every finished batch in one transaction with the
 alerts it raises against the previous sweep. A row that cannot be processed, for any reason,
-is named and skipped; the others go on."""
+is named and skipped; the others go on. A churned account (SPEC 14) is not swept: no assessment,
+no report, no snapshot; its earlier snapshots stay."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ class SweepOptions:
     model_concurrency: int = 2
     playbook: str | None = None
     resume: bool = False
+    churn_model: Any = None  # a loaded churn model file, or None
 
 
 @dataclass
@@ -87,6 +89,7 @@ class SweepResult:
     status: str
     accounts: int = 0
     skipped: int = 0
+    churned: int = 0
     rejected: Rejections = field(default_factory=Rejections)
     alerts: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -104,7 +107,8 @@ def write_report(folder: Path, name: str, text: str) -> Path:
 
 
 def snapshot(state: dict[str, Any]) -> dict[str, Any]:
-    """The compact record of one assessed account that the store keeps."""
+    """The compact record of one assessed account that the store keeps, with `inputs`: every
+    input field of the account as assessed (the history a backtest learns from)."""
     account, score, risk = state["account"], state["score"], state["risk_plan"]
     forecast, plan, expansion = state["forecast"], state["success_plan"], state["expansion"]
     return {
@@ -142,12 +146,26 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
         ],
         "expansion_hold": expansion.hold,
         "expected_expansion": forecast.expected_expansion_monthly,
+        "held_expansion": forecast.held_expansion_monthly,
         "renewal_date": _iso(account.renewal_date),
         "renewal_status": risk.renewal.status,
         "renewal_probability": forecast.renewal_probability,
         "expected_churned_mrr": forecast.expected_churned_mrr,
         "qbr_date": _iso(plan.qbr.date),
         "qbr_status": plan.qbr.status,
+        "inputs": account.model_dump(mode="json", exclude_none=True),
+    } | _model_keys(state)
+
+
+def _model_keys(state: dict[str, Any]) -> dict[str, Any]:
+    """The churn model's figures, only when the run has a model (snapshots stay as they were
+    without one)."""
+    found = state.get("model_forecast")
+    if found is None:
+        return {}
+    return {
+        "churn_probability": found.churn_probability,
+        "model_renewal_probability": found.renewal_probability,
     }
 
 
@@ -171,6 +189,7 @@ def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
             playbook=options.playbook,
             model=options.model,
             calibration=calibration,
+            churn_model=options.churn_model,
         ),
     )
 
@@ -232,6 +251,8 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     digest.update(f"|{playbook.model_dump_json()}|{options.routine}|{options.lang}".encode())
     folder = str(options.out.resolve()) if options.out is not None else ""
     digest.update(f"|{folder}|{options.model}".encode("utf-8", "surrogateescape"))
+    if options.churn_model is not None:
+        digest.update(f"|{options.churn_model.digest}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -244,8 +265,8 @@ def _rows(options: SweepOptions, store: Store, result: SweepResult) -> Iterator[
 def _batches(
     options: SweepOptions, store: Store, skip: set[str], result: SweepResult
 ) -> Iterator[list[tuple[int, Any]]]:
-    """Batches of the raw rows that are valid, first with their id and not yet done; every
-    other row is rejected here, before any worker sees it."""
+    """Batches of the raw rows that are valid, first with their id, active and not yet done;
+    every other row is rejected here, before any worker sees it (a churned one is counted)."""
     batch: list[tuple[int, Any]] = []
     top_level = options.source is None or options.source.suffix.lower() != ".csv"
     rows = _rows(options, store, result)
@@ -257,6 +278,9 @@ def _batches(
             result.rejected.reject(item)
             continue
         if item.id in skip:
+            continue
+        if item.status == "churned":
+            result.churned += 1
             continue
         batch.append((row, record))
         if len(batch) >= BATCH:

@@ -1,5 +1,6 @@
 """Forecast (step 6), per account: renewal probability with its method, expected churned MRR and
-expected expansion. `calibrate` turns account history into observed renewal rates per tier."""
+expected expansion (none while the proposal holds the offers back). `calibrate` turns account
+history into observed renewal rates per tier."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tools.numbers import half_up, plain, r2
+from tools.numbers import add_days, half_up, plain, r2
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
-from tools.scoring.expansion import MONTHS_PER_YEAR, expected_expansion
+from tools.scoring.expansion import MONTHS_PER_YEAR, expansion_held, expected_expansion
 from tools.scoring.score import AccountScore
 
 
@@ -62,18 +63,24 @@ class AccountForecast(BaseModel):
     expected_churned_mrr_method: str
     expected_expansion_monthly: float
     expected_expansion_annual: float
+    held_expansion_monthly: float
     expansion_method: str
 
 
 def calibrate(accounts: Iterable[Account], playbook: Playbook, as_of: date) -> Calibration:
-    """Count history points (dated up to as_of, churn_risk and churned known) per tier of
+    """Count history points whose outcome window has closed by as_of (point date +
+    forecast.horizon_days <= as_of) and whose churn_risk and churned are known, per tier of
     round-half-up(churn_risk); renewal rate = 1 - churned / points, usable from
-    forecast.min_history_points points."""
-    minimum = playbook.forecast.min_history_points
+    forecast.min_history_points points. A point whose window is still open is left out: whether
+    that client renews is not known yet."""
+    rules = playbook.forecast
+    minimum = rules.min_history_points
     counts = {t.id: [0, 0] for t in sorted(playbook.churn_risk.tiers, key=lambda t: t.min)}
     for account in accounts:
         for point in account.history or []:
-            if point.churn_risk is None or point.churned is None or point.date > as_of:
+            if point.churn_risk is None or point.churned is None:
+                continue
+            if add_days(point.date, rules.horizon_days) > as_of:
                 continue
             count = counts[playbook.tier(half_up(point.churn_risk)).id]
             count[0] += 1
@@ -94,9 +101,10 @@ def calibrate(accounts: Iterable[Account], playbook: Playbook, as_of: date) -> C
         points=sum(t.points for t in tiers),
         tiers=tiers,
         method=(
-            "history points dated up to as-of with churn_risk and churned known, grouped by the "
-            "tier of churn_risk rounded half up; renewal rate = 1 - churned / points; usable "
-            f"with at least {minimum} points (forecast.min_history_points)"
+            f"history points dated at least {rules.horizon_days} days (forecast.horizon_days) "
+            "before as-of, so that their outcome is known, with churn_risk and churned known, "
+            "grouped by the tier of churn_risk rounded half up; renewal rate = 1 - churned / "
+            f"points; usable with at least {minimum} points (forecast.min_history_points)"
         ),
     )
 
@@ -132,15 +140,15 @@ def forecast_account(
     if churn.score is None:
         basis, probability = "unknown", None
         method = "renewal probability unknown: the churn-risk score has no known input"
-    elif observed is not None:
-        rate = observed.renewal_rate or 0.0
+    elif observed is not None and observed.renewal_rate is not None:
+        rate = observed.renewal_rate
         basis, probability = "calibration", round(min(rules.ceiling, max(rules.floor, rate)), 4)
         method = (
             f"observed renewal rate of tier {observed.tier} over {observed.points} history "
             f"points: 1 - {observed.churned} churned / {observed.points} = "
             f"{plain(rate)} (at least {rules.min_history_points} points, "
             f"forecast.min_history_points); kept within [{plain(rules.floor)}, "
-            f"{plain(rules.ceiling)}]"
+            f"{plain(rules.ceiling)}]{_bound_note(rate, rules.floor, rules.ceiling)}"
         )
     else:
         basis = "churn_score"
@@ -158,10 +166,7 @@ def forecast_account(
             terms = "".join(f" - {plain(p.penalty)} ({p.signal}, {p.severity})" for p in penalties)
             method += f"; signal penalties: {plain(round(base, 4))}{terms} = {plain(round(raw, 4))}"
         method += f"; kept within [{plain(rules.floor)}, {plain(rules.ceiling)}]"
-        if raw < rules.floor:
-            method += f": raised to the floor {plain(rules.floor)}"
-        elif raw > rules.ceiling:
-            method += f": capped at the ceiling {plain(rules.ceiling)}"
+        method += _bound_note(raw, rules.floor, rules.ceiling)
         method += (
             f" -> {plain(probability)} (forecast.signal_penalty, forecast.floor, forecast.ceiling)"
         )
@@ -175,15 +180,25 @@ def forecast_account(
         churned_method = (
             f"mrr {plain(mrr)} x (1 - {plain(probability)}) = {plain(churned)} {playbook.currency}"
         )
-    monthly = expected_expansion(score.opportunities)
+    matched = expected_expansion(score.opportunities)
+    held = expansion_held(churn.tier, playbook) and bool(score.opportunities)
+    monthly = 0.0 if held else matched
     terms = " + ".join(
         f"{plain(o.price)} x {plain(o.probability)} ({o.id})" for o in score.opportunities
     )
-    expansion_method = (
-        f"sum of price x probability over matched offers: {terms} = {plain(r2(monthly))} a month"
-        if terms
-        else "no expansion offer matched: 0"
-    )
+    if held:
+        expansion_method = (
+            f"0: churn tier {churn.tier} is in expansion.hold_tiers, so the proposal holds its "
+            f"offers back and the forecast does not count them (held: {terms} = "
+            f"{plain(r2(matched))} a month)"
+        )
+    elif terms:
+        expansion_method = (
+            f"sum of price x probability over matched offers: {terms} = {plain(r2(monthly))} "
+            "a month"
+        )
+    else:
+        expansion_method = "no expansion offer matched: 0"
     return AccountForecast(
         id=account.id,
         name=account.name,
@@ -200,5 +215,15 @@ def forecast_account(
         expected_churned_mrr_method=churned_method,
         expected_expansion_monthly=r2(monthly),
         expected_expansion_annual=r2(monthly * MONTHS_PER_YEAR),
+        held_expansion_monthly=r2(matched) if held else 0.0,
         expansion_method=expansion_method,
     )
+
+
+def _bound_note(raw: float, floor: float, ceiling: float) -> str:
+    """What keeping a probability within [floor, ceiling] did to it, if anything."""
+    if raw < floor:
+        return f": raised to the floor {plain(floor)}"
+    if raw > ceiling:
+        return f": capped at the ceiling {plain(ceiling)}"
+    return ""

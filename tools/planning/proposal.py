@@ -12,7 +12,12 @@ from pydantic import BaseModel
 from tools.numbers import add_days, days_between, month_start, plain, r2
 from tools.playbook import OfferPlan, Playbook
 from tools.portfolio.account import Account
-from tools.scoring.expansion import MONTHS_PER_YEAR, OpportunityResult, expected_expansion
+from tools.scoring.expansion import (
+    MONTHS_PER_YEAR,
+    OpportunityResult,
+    expansion_held,
+    expected_expansion,
+)
 from tools.scoring.score import AccountScore
 from tools.scoring.signals import in_renewal_window, renewal_talks_days, renewal_talks_start
 
@@ -372,7 +377,7 @@ def build_expansion_proposal(
     """One account's expansion proposal: current state, offers with ROI and phases, timing."""
     tier = score.churn_risk.tier
     hold_tiers = playbook.expansion.hold_tiers
-    hold = tier is not None and tier in hold_tiers
+    hold = expansion_held(tier, playbook)
     hold_reason = None
     if hold:
         hold_reason = (

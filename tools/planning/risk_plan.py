@@ -18,6 +18,7 @@ from tools.scoring.signals import (
     renewal_talks_start,
     undetermined_primaries,
 )
+from tools.texts import ShownText
 
 RenewalStatus = Literal["started", "open_now", "overdue", "upcoming", "unknown"]
 
@@ -29,10 +30,10 @@ class Mitigation(BaseModel):
     label: str
     severity: str
     action: str
-    owner: str
+    owner: ShownText
     due_days: int
     due_date: date
-    steps: list[str]
+    steps: list[ShownText]
     evidence: str
 
 
@@ -72,13 +73,13 @@ class RiskPlan(BaseModel):
     churn_score: float | None
     tier: str | None
     tier_evidence: str
-    cadence: str | None
+    cadence: ShownText | None
     cadence_days: int | None
     next_contact_due: date | None
-    interventions: list[str]
-    escalation_path: list[str]
+    interventions: list[ShownText]
+    escalation_path: list[ShownText]
     mitigations: list[Mitigation]
-    retention_offers: list[str]
+    retention_offers: list[ShownText]
     renewal: RenewalPlan
     data_gaps: list[DataGap]
 

@@ -11,7 +11,7 @@ Rules (playbook section `stakeholders`):
 - The reporting tree follows `reports_to` (names matched trimmed, case-insensitive). Roots are
   people whose manager is missing or names nobody on the map. A reporting cycle is broken at the
   member listed first, who is shown at the top; `tree_notes` says so.
-- Gaps (`GAP_SEVERITY` sets the severity):
+- Gaps (`stakeholders.gaps.<id>.severity` sets the severity):
   `no_champion` (no role in `champion_roles`), `no_executive_sponsor` (no role in
   `sponsor_roles`), `influential_detractor` (a detractor at the top of the tree, reporting
   directly to a sponsor-role person, or with someone reporting to them), `new_primary_contact`
@@ -34,14 +34,6 @@ from tools.playbook import Playbook, StakeholderRules
 from tools.portfolio.account import Account, Stakeholder
 from tools.scoring.signals import new_primary
 
-GAP_SEVERITY = {
-    "stakeholders_unknown": "medium",
-    "no_champion": "high",
-    "no_executive_sponsor": "high",
-    "influential_detractor": "high",
-    "new_primary_contact": "medium",
-    "contact_overdue": "medium",
-}
 ENGAGEMENT_LEVELS = ("high", "medium", "low", "unknown")
 
 
@@ -198,9 +190,11 @@ def build_tree(people: list[Person]) -> tuple[list[TreeNode], list[str], list[st
     return roots, lines, notes
 
 
-def _gap(gap_id: str, evidence: str, person: str | None = None) -> StakeholderGap:
+def _gap(
+    rules: StakeholderRules, gap_id: str, evidence: str, person: str | None = None
+) -> StakeholderGap:
     return StakeholderGap(
-        id=gap_id, severity=GAP_SEVERITY[gap_id], person=person, evidence=evidence
+        id=gap_id, severity=rules.gaps[gap_id].severity, person=person, evidence=evidence
     )
 
 
@@ -214,6 +208,7 @@ def _role_gaps(people: list[Person], rules: StakeholderRules) -> list[Stakeholde
             key = "champion_roles" if gap_id == "no_champion" else "sponsor_roles"
             gaps.append(
                 _gap(
+                    rules,
                     gap_id,
                     f"none of {len(people)} stakeholders has a role in stakeholders.{key} "
                     f"({', '.join(roles)})",
@@ -243,19 +238,20 @@ def _detractor_gaps(
         if reports:
             reasons.append(f"has direct reports: {', '.join(reports)}")
         if reasons:
-            gaps.append(
-                _gap("influential_detractor", f"detractor {p.name} " + "; ".join(reasons), p.name)
-            )
+            evidence = f"detractor {p.name} " + "; ".join(reasons)
+            gaps.append(_gap(rules, "influential_detractor", evidence, p.name))
     return gaps
 
 
 def _person_gaps(people: list[Person], playbook: Playbook, as_of: date) -> list[StakeholderGap]:
     within = playbook.signals["stakeholder_change"].within_days
+    rules = playbook.stakeholders
     gaps = []
     for p in people:
         if new_primary(p.primary, p.since, as_of, playbook):
             gaps.append(
                 _gap(
+                    rules,
                     "new_primary_contact",
                     f"primary contact {p.name} in role since {p.since.isoformat()} "
                     f"({p.days_in_role} days, within signals.stakeholder_change.within_days "
@@ -267,6 +263,7 @@ def _person_gaps(people: list[Person], playbook: Playbook, as_of: date) -> list[
         if p.contact_overdue:
             gaps.append(
                 _gap(
+                    rules,
                     "contact_overdue",
                     f"last contact with {p.name} on {p.last_contact.isoformat()} is "
                     f"{p.days_since_contact} days ago, over the {p.cadence_days}-day cadence "
@@ -277,7 +274,7 @@ def _person_gaps(people: list[Person], playbook: Playbook, as_of: date) -> list[
     return gaps
 
 
-def _unknown(as_of: date) -> StakeholderMap:
+def _unknown(as_of: date, rules: StakeholderRules) -> StakeholderMap:
     return StakeholderMap(
         as_of=as_of,
         known=False,
@@ -294,6 +291,7 @@ def _unknown(as_of: date) -> StakeholderMap:
         tree_notes=[],
         gaps=[
             _gap(
+                rules,
                 "stakeholders_unknown",
                 "stakeholders unknown: no stakeholder data for this account; map the decision "
                 "maker, the champion and the primary contact",
@@ -308,9 +306,9 @@ def _unknown(as_of: date) -> StakeholderMap:
 
 def map_stakeholders(account: Account, playbook: Playbook, as_of: date) -> StakeholderMap:
     """Map the account's stakeholders: people, groups by role, reporting tree, gaps."""
-    if not account.stakeholders:
-        return _unknown(as_of)
     rules = playbook.stakeholders
+    if not account.stakeholders:
+        return _unknown(as_of, rules)
     people = [_person(s, rules, as_of) for s in account.stakeholders]
     tree, lines, notes = build_tree(people)
     scores = [p.satisfaction for p in people if p.satisfaction is not None]

@@ -26,6 +26,8 @@ from pydantic import (
 Industry = Literal["ecommerce", "saas", "local", "enterprise", "other"]
 Role = Literal["decision_maker", "champion", "influencer", "user", "detractor"]
 Level = Literal["high", "medium", "low"]
+Status = Literal["active", "churned"]
+STATUSES: tuple[str, ...] = get_args(Status)
 
 LIMIT_EXPONENT = 15
 NUMBER_LIMIT = 10**LIMIT_EXPONENT  # |x| above this is no plausible count, rating or amount
@@ -261,6 +263,8 @@ class Account(BaseModel):
     last_qbr_date: date | None = None
     stakeholders: list[Stakeholder] | None = None
     history: list[HistoryPoint] | None = None
+    status: Status = "active"
+    churned_on: date | None = Field(default=None, validate_default=True)
 
     _origin: tuple[str, int] | None = PrivateAttr(default=None)
 
@@ -286,8 +290,27 @@ class Account(BaseModel):
     @field_validator("id", "name", mode="before")
     @classmethod
     def _text(cls, value: object) -> object:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value).removesuffix(".0")
+        return as_text(value)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, value: object) -> object:
+        """`active` or `churned`, in any case; anything else is refused with the choices."""
+        if value is None:
+            return "active"
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in STATUSES:
+            raise ValueError("not a status; write 'active' or 'churned' (empty means active)")
+        return text
+
+    @field_validator("churned_on")
+    @classmethod
+    def _churn_day(cls, value: date | None, info: ValidationInfo) -> date | None:
+        """A churned account needs the day it left (SPEC 14)."""
+        if value is None and info.data.get("status") == "churned":
+            raise ValueError(
+                "required when status is churned; give the day the client left (YYYY-MM-DD)"
+            )
         return value
 
     @field_validator(*LIST_FIELDS, mode="before")
@@ -312,6 +335,13 @@ class Account(BaseModel):
         """True when the input is present (an empty series counts as unknown)."""
         value = getattr(self, field, None)
         return value is not None and value != []
+
+
+def as_text(value: object) -> object:
+    """An id or name given as a number, as its text (12 -> "12", 12.0 -> "12")."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value).removesuffix(".0")
+    return value
 
 
 def _kind(annotation: Any) -> str:

@@ -36,16 +36,27 @@ _ISO_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # this module accepts unchanged: `_text` turns numbers into text (only text is accepted here),
 # `_json_text` parses a CSV cell's JSON (only lists are accepted), `_blank_is_unknown` drops
 # blank text (a row with blank text goes to pydantic) and rejects lone surrogates and deep
-# nesting (neither passes the checks below).
+# nesting (neither passes the checks below); `_status` lower-cases and checks a status (only
+# the exact choices are accepted here) and `_churn_day` requires `churned_on` of a churned
+# account (`_complete` sends such a row without it to pydantic).
 _KNOWN: dict[type[BaseModel], tuple[dict[str, tuple[str, ...]], set[str]]] = {
     Account: (
         {"_text": ("id", "name"),
-         "_json_text": ("weekly_logins", "weekly_tickets", "stakeholders", "history")},
+         "_json_text": ("weekly_logins", "weekly_tickets", "stakeholders", "history"),
+         "_status": ("status",),
+         "_churn_day": ("churned_on",)},
         {"_blank_is_unknown"},
     ),
     Stakeholder: ({}, set()),
     HistoryPoint: ({}, set()),
 }
+
+
+def _complete(model: type[BaseModel], fields: dict[str, Any]) -> bool:
+    """The checks across fields of the models' validators: a churned account has its day."""
+    return not (
+        model is Account and fields.get("status") == "churned" and fields.get("churned_on") is None
+    )
 _INT_ONLY = {int}
 _IMMUTABLE = (type(None), bool, int, float, str)
 _CONFIG_KEYS = {"extra", "str_strip_whitespace", "allow_inf_nan", "defer_build"}
@@ -184,6 +195,7 @@ def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None
     }
     private = {name: attr.get_default() for name, attr in model.__private_attributes__.items()}
     new, set_attribute, date_from = model.__new__, object.__setattr__, date.fromisoformat
+    complete = _complete
 
     def build(data: Any) -> BaseModel | None:  # noqa: C901 - one flat loop, for speed
         if type(data) is not dict:
@@ -269,6 +281,8 @@ def _builder(model: type[BaseModel]) -> Callable[[Any], BaseModel | None] | None
         for name in required:
             if name not in data:
                 return None
+        if not complete(model, fields):
+            return None
         made = new(model)
         set_attribute(made, "__dict__", fields)
         set_attribute(made, "__pydantic_fields_set__", set(data))

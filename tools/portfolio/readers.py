@@ -21,6 +21,7 @@ from tools.portfolio.account import (
     HistoryPoint,
     JsonNestingError,
     Stakeholder,
+    as_text,
     nearest_field,
     parse_json,
 )
@@ -411,6 +412,24 @@ def validated_rows(
         yield row, record, result
 
 
+def row_ids(rows: Iterable[tuple[int, Any]]) -> tuple[set[str], int]:
+    """The account ids of raw rows, read as validation reads them (a number as its text,
+    whitespace stripped), without validating the rest; and how many rows name no account
+    although they hold something (unreadable, or no id): any of them may be a known account.
+    A row whose every value is blank is no account and is not counted."""
+    ids: set[str] = set()
+    unidentified = 0
+    for _, record in rows:
+        value = as_text(record.get("id")) if isinstance(record, dict) else None
+        if isinstance(value, str) and value.strip():
+            ids.add(value.strip())
+        elif not isinstance(record, dict) or any(
+            not (v is None or (isinstance(v, str) and not v.strip())) for v in record.values()
+        ):
+            unidentified += 1
+    return ids, unidentified
+
+
 def numbered_accounts(
     path: Path, warnings: list[RowWarning] | None = None
 ) -> tuple[date | None, Iterator[tuple[int, Account | list[RowError]]]]:
@@ -444,7 +463,8 @@ def read_portfolio(path: str | Path | None = None) -> Portfolio:
     return portfolio
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
+    """A field as a portfolio CSV cell: lists and records as JSON text, unknown as empty."""
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
     if value is None:
@@ -464,7 +484,7 @@ def write_portfolio(
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for record in records:
-                writer.writerow({k: _csv_cell(record.get(k)) for k in columns})
+                writer.writerow({k: csv_value(record.get(k)) for k in columns})
                 count += 1
             return count
         if kind == "jsonl":
@@ -489,11 +509,13 @@ __all__ = [
     "RowError",
     "RowWarning",
     "detect_format",
+    "csv_value",
     "failed_row",
     "iter_rows",
     "numbered_accounts",
     "parse_row",
     "read_portfolio",
+    "row_ids",
     "sample_portfolio_path",
     "stream_accounts",
     "validated_rows",

@@ -124,6 +124,12 @@ def match_opportunities(account: Account, playbook: Playbook) -> Opportunities:
     return Opportunities.model_validate({"matched": matched, "not_evaluated": unknown})
 
 
+def expansion_held(tier: str | None, playbook: Playbook) -> bool:
+    """True when the churn tier is one whose offers wait (`expansion.hold_tiers`): retention
+    first, so the proposal holds them back and no forecast counts them."""
+    return tier is not None and tier in playbook.expansion.hold_tiers
+
+
 def expected_expansion(opportunities: Sequence[Priced]) -> float:
     """Expected expansion per month: the sum of price x probability over matched offers."""
     return r2(sum(o.price * o.probability for o in opportunities))

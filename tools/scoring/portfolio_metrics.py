@@ -43,8 +43,17 @@ def period(start_day: str, end_day: str) -> Period:
     return Period(start=start_day, end=end_day, days=days)
 
 
+class LostAccount(BaseModel):
+    """An account present at the start of a period and gone at its end (churned in it)."""
+
+    id: str
+    start_mrr: float | None
+    last_mrr: float | None
+
+
 class Retention(BaseModel):
-    """GRR, NRR and logo retention between two snapshots, and GRR and NRR a year at that pace."""
+    """GRR, NRR and logo retention between two snapshots, and GRR and NRR a year at that pace;
+    the accounts that churned in the period, and those still active whose MRR fell to 0."""
 
     period: Period
     start_mrr: float
@@ -62,6 +71,8 @@ class Retention(BaseModel):
     annual_nrr: float | None
     annualised: str
     method: str
+    churned_accounts: list[LostAccount]
+    zero_mrr_accounts: list[str]
 
 
 class TargetCheck(BaseModel):
@@ -87,6 +98,7 @@ class Forecast(BaseModel):
     renewing_accounts: int
     expected_churned_mrr: float
     expected_expansion: float
+    held_expansion: float
     grr: float | None
     nrr: float | None
     method: str
@@ -115,34 +127,45 @@ def retention(
     start_day: str,
     end_day: str,
     min_annualise_days: int,
+    last: Mapping[str, float] | None = None,
 ) -> Retention:
     """GRR = (start MRR - contraction - churned) / start MRR; NRR adds expansion.
 
     `start` and `end` map account id -> MRR (None when unknown) in the two snapshots. Only
     accounts present at the start count (new logos are excluded). An account absent at the end
-    churned its whole start MRR. An account whose MRR is unknown at either end still counts as
-    a logo (retained when present at both ends, churned when absent at the end) but is left out
-    of every money figure, start MRR included, and counted in `mrr_unknown_accounts`: its
-    change is unknown, never taken as zero. GRR and NRR are annualised by compounding when the
-    period has at least `min_annualise_days` days."""
+    churned in the period: its last MRR (`last`: its latest known MRR before the end, else its
+    start MRR) is churned MRR, and a fall from its start MRR to that last MRR is contraction;
+    a rise before it left is neither expansion nor churn (churned MRR is at most its start MRR,
+    so an account never takes more than its own start MRR off GRR). An account present at the
+    end with MRR 0 is still a client: its fall is contraction, and it is named in
+    `zero_mrr_accounts`. An account whose MRR is unknown at either end still counts as a logo
+    (retained when present at both ends, churned when absent at the end) but is left out of
+    every money figure, start MRR included, and counted in `mrr_unknown_accounts`: its change
+    is unknown, never taken as zero. GRR and NRR are annualised by compounding when the period
+    has at least `min_annualise_days` days."""
     p = period(start_day, end_day)
     start_mrr = expansion = contraction = churned = 0.0
     retained = unknown = 0
+    lost: list[LostAccount] = []
+    zero: list[str] = []
     for account_id, before in start.items():
         present = account_id in end
         retained += present
-        after = end.get(account_id)
-        if before is None:
+        after = end[account_id] if present else (last or {}).get(account_id, before)
+        if not present:
+            lost.append(LostAccount(id=account_id, start_mrr=before, last_mrr=after))
+        if before is None or after is None:
             unknown += 1
-        elif not present:
-            start_mrr += before
-            churned += before
-        elif after is None:
-            unknown += 1
-        else:
-            start_mrr += before
-            expansion += max(after - before, 0.0)
+            continue
+        start_mrr += before
+        if not present:  # gone: never more than its start MRR lost
+            churned += min(after, before)
             contraction += max(before - after, 0.0)
+            continue
+        expansion += max(after - before, 0.0)
+        contraction += max(before - after, 0.0)
+        if after == 0 and before > 0:
+            zero.append(account_id)
     new = sum(1 for account_id in end if account_id not in start)
     grr = (start_mrr - contraction - churned) / start_mrr if start_mrr else None
     nrr = (start_mrr + expansion - contraction - churned) / start_mrr if start_mrr else None
@@ -176,11 +199,15 @@ def retention(
             f"from the snapshot of {start_day} to that of {end_day} ({p.days} days): GRR = "
             f"(start MRR {plain(r2(start_mrr))} - contraction {plain(r2(contraction))} - "
             f"churned MRR {plain(r2(churned))}) / start MRR; NRR = (start MRR + expansion "
-            f"{plain(r2(expansion))} - contraction - churned MRR) / start MRR; {new} new "
+            f"{plain(r2(expansion))} - contraction - churned MRR) / start MRR; churned MRR = "
+            f"the last MRR (at most the start MRR) of the {len(lost)} account(s) gone by the "
+            f"end; {new} new "
             f"logo(s) excluded; {unknown} account(s) with MRR unknown at either end left out "
             f"of the money figures; logo retention = {retained} retained / {len(start)} at the "
             f"start"
         ),
+        churned_accounts=sorted(lost, key=lambda a: a.id),
+        zero_mrr_accounts=sorted(zero),
     )
 
 
@@ -310,9 +337,11 @@ def forecast_quarter(
     """Expected churned MRR of the accounts renewing by as_of + horizon (that day included; an
     unknown renewal date counts as renewing) and expected expansion of every account, against
     their MRR. An account whose MRR is unknown, or that renews with an unknown expected churned
-    MRR, is left out of every figure (counted in `left_out_accounts`), never taken as zero."""
+    MRR, is left out of every figure (counted in `left_out_accounts`), never taken as zero.
+    Offers a proposal holds back (`held_expansion` of a snapshot) are summed apart, never in
+    the expected expansion or the NRR."""
     until = add_days(as_of, horizon_days)
-    mrr = churn = expansion = 0.0
+    mrr = churn = expansion = held = 0.0
     counted = renewing = left_out = 0
     for s in snapshots:
         renews = s.get("renewal_date") is None or date.fromisoformat(s["renewal_date"]) <= until
@@ -322,6 +351,7 @@ def forecast_quarter(
         counted += 1
         mrr += s["mrr"]
         expansion += s.get("expected_expansion") or 0.0
+        held += s.get("held_expansion") or 0.0
         if renews:
             renewing += 1
             churn += s["expected_churned_mrr"]
@@ -336,6 +366,7 @@ def forecast_quarter(
         renewing_accounts=renewing,
         expected_churned_mrr=r2(churn),
         expected_expansion=r2(expansion),
+        held_expansion=r2(held),
         grr=round(grr, 4) if grr is not None else None,
         nrr=round(nrr, 4) if nrr is not None else None,
         method=(
@@ -343,8 +374,9 @@ def forecast_quarter(
             f"or renewing with an unknown renewal probability): expected churned MRR = sum of "
             f"MRR x (1 - renewal probability) over the {renewing} renewing by "
             f"{until.isoformat()} or with no known renewal date; expected expansion = sum of "
-            f"price x probability over matched offers; forecast GRR = (MRR {plain(r2(mrr))} - "
-            f"{plain(r2(churn))}) / MRR; forecast NRR = (MRR + {plain(r2(expansion))} - "
-            f"{plain(r2(churn))}) / MRR"
+            f"price x probability over matched offers, leaving out the {plain(r2(held))} a "
+            f"month held back while the churn tier is in expansion.hold_tiers; forecast GRR = "
+            f"(MRR {plain(r2(mrr))} - {plain(r2(churn))}) / MRR; forecast NRR = (MRR + "
+            f"{plain(r2(expansion))} - {plain(r2(churn))}) / MRR"
         ),
     )

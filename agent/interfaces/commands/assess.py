@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
-from agent.interfaces.options import add_playbook_option, iso_date
+from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from tools.escaping import terminal_line
 
 if TYPE_CHECKING:
@@ -26,10 +26,11 @@ def assess_portfolio(
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
     error when none was."""
+    from agent.accounts import churned_account, churned_left_out
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
     from agent.assessment.writer import markdown, state_json
-    from agent.interfaces.errors import CliError, load_checked_playbook
+    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.models import configured_model
     from agent.sweeps.sweep import Rejections, write_report
     from tools.filenames import report_name
@@ -38,6 +39,7 @@ def assess_portfolio(
     from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
 
     playbook = load_checked_playbook(args.playbook)
+    churn_model = load_run_model(args.model_file, playbook, args.playbook)
     path = Path(args.portfolio) if args.portfolio else sample_portfolio_path()
     tally = Rejections()
     file_as_of, rows = numbered_accounts(path, tally.warnings)
@@ -49,7 +51,7 @@ def assess_portfolio(
         else:
             tally.reject(item)
     as_of: date = args.as_of or file_as_of or date.today()
-    every = [account for _, account in accounts]
+    every = [account for _, account in accounts]  # churned ones' history calibrates too
     if args.account:
         accounts = [(row, a) for row, a in accounts if a.id == args.account]
         if not accounts:
@@ -58,8 +60,18 @@ def assess_portfolio(
                 f"{args.portfolio or 'the bundled sample portfolio'}; "
                 "`csm score` lists the ids."
             )
+        if accounts[0][1].status == "churned":
+            raise CliError(f"{churned_account(accounts[0][1])}; its history stays in the "
+                           "store (`csm history export`).")
+    churned = sum(1 for _, a in accounts if a.status == "churned")
+    accounts = [(row, a) for row, a in accounts if a.status != "churned"]
+    if churned:
+        print(f"csm assess: {churned_left_out(churned)} (no longer clients)", file=sys.stderr)
     if not accounts:
-        raise CliError("no account could be read from the portfolio.")
+        raise CliError(
+            f"every account is churned ({churned}); there is no active client to assess."
+            if churned else "no account could be read from the portfolio."
+        )
     try:  # built once for every account; the writer retries on its own
         model = configured_model(args.model, max_retries=0)
     except ValueError as error:
@@ -71,6 +83,7 @@ def assess_portfolio(
         playbook=str(args.playbook) if args.playbook else None,
         model=model or "none",
         calibration=calibrate(every, playbook, as_of),
+        churn_model=churn_model,
     )
     graph = build_graph(checkpointer=None)
     if args.out:
@@ -171,6 +184,7 @@ def register(sub: Any) -> None:
         help="provider:model for the prose, or `none` (default: $CSM_MODEL)",
     )
     add_playbook_option(assess)
+    add_model_file_option(assess)
     assess.set_defaults(run=run)
 
 

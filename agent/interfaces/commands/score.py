@@ -9,8 +9,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from agent.interfaces.errors import EXIT_OK, EXIT_PARTIAL, CliError, load_checked_playbook
-from agent.interfaces.options import add_playbook_option, iso_date
+from agent.interfaces.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    CliError,
+    load_checked_playbook,
+    load_run_model,
+)
+from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from tools.escaping import terminal_line
 
 if TYPE_CHECKING:
@@ -58,6 +64,7 @@ def register(sub: Any) -> None:
         help="table (terminal, default), json (full explanations) or csv (one row per account)",
     )
     add_playbook_option(score)
+    add_model_file_option(score)
     score.set_defaults(run=run)
 
 
@@ -67,19 +74,28 @@ def _scores(
     as_of: date,
     warnings: list[RowWarning],
     shape: Callable[[Reviewed, Playbook, date], Scored],
+    model: Any = None,
 ) -> Iterator[Scored | list[RowError]]:
-    """Score each account in the given shape; print rejected rows and warnings on stderr as
-    they come. The reader adds its warnings (unknown columns, keys) to `warnings`; this adds
-    each account's."""
+    """Score each account in the given shape (with a churn model, the full score with the
+    model's forecast); print rejected rows and warnings on stderr as they come. The reader adds
+    its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import review
     from tools.portfolio.readers import RowWarning
+
+    if model is not None:
+        from tools.learning.scoring import with_model
+        from tools.scoring.score import score_reviewed
 
     printed = 0
     for item in accounts:
         if isinstance(item, Account):
             reviewed = review(item, as_of)
-            score = shape(reviewed, playbook, as_of)
+            if model is None:
+                score = shape(reviewed, playbook, as_of)
+            else:
+                full = score_reviewed(reviewed, playbook, as_of)
+                score = with_model(model, item, full, playbook, as_of)
             if reviewed.warnings:
                 source, row = item.origin or ("", 0)
                 warnings.extend(
@@ -96,28 +112,58 @@ def _scores(
         yield score if isinstance(item, Account) else item
 
 
+def _active(
+    items: Iterator[Account | list[RowError]], churned: list[str]
+) -> Iterator[Account | list[RowError]]:
+    """The rows but the churned accounts (SPEC 14: not scored for action), whose ids go to
+    `churned`."""
+    from tools.portfolio.account import Account
+
+    for item in items:
+        if isinstance(item, Account) and item.status == "churned":
+            churned.append(item.id)
+            continue
+        yield item
+
+
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
+    from agent.accounts import churned_left_out
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
     from tools.scoring.score import score_dict, score_summary
 
     playbook = load_checked_playbook(args.playbook)
+    model = load_run_model(args.model_file, playbook, args.playbook)
     path = args.portfolio or sample_portfolio_path()
     warnings: list[RowWarning] = []
     file_as_of, accounts = stream_accounts(path, warnings)
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
+    churned: list[str] = []
     # JSON shows every explanation, as plain data; a table or CSV row only the figures
     shape = score_dict if args.format == "json" else score_summary
-    scores = only_scores(_scores(accounts, playbook, as_of, warnings, shape), errors)
+    scores = only_scores(
+        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model), errors
+    )
     out = sys.stdout
+    summary = None
+    if model is not None:
+        from tools.learning.scoring import model_summary
+
+        summary = model_summary(model)
     if args.format == "json":
-        count = write_json(scores, as_of, errors, out, warnings)
+        count = write_json(scores, as_of, errors, out, warnings, summary)
     elif args.format == "csv":
-        count = write_csv(scores, out)
+        count = write_csv(scores, out, model=summary is not None)
     else:
-        count = write_table(scores, as_of, playbook.currency, out)
+        count = write_table(scores, as_of, playbook.currency, out, summary)
+    if churned:
+        print(f"csm score: {churned_left_out(len(churned))} (no longer clients)",
+              file=sys.stderr)
+    if count == 0 and churned and not errors:
+        raise CliError(f"{path}: every account is churned ({len(churned)}); there is no "
+                       "active client to score.")
     if count == 0:
         raise CliError(
             f"{path}: no account could be read"

@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
-from agent.interfaces.options import add_playbook_option, iso_date, positive_int
+from agent.interfaces.options import (
+    add_model_file_option,
+    add_playbook_option,
+    iso_date,
+    positive_int,
+)
 from tools.escaping import terminal_line
 from tools.paths import data_dir, store_path
 
@@ -24,8 +29,9 @@ if TYPE_CHECKING:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """`csm import PORTFOLIO`: validated accounts into the store; a row that cannot be read or
-    stored is named and skipped (exit 2); no row imported is a failure (exit 1)."""
+    """`csm import PORTFOLIO [--full]`: validated accounts into the store; a row that cannot be
+    read or stored is named and skipped (exit 2); no row imported is a failure (exit 1). With
+    --full, the stored active accounts absent from the file are marked churned (SPEC 14)."""
     from agent.interfaces.errors import CliError
     from agent.sweeps.store import Store
     from agent.sweeps.sweep import Rejections
@@ -34,38 +40,93 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     source = args.portfolio.name
     tally = Rejections()
+    listed = _listed(args) if args.full else None
     _, rows = numbered_accounts(args.portfolio, tally.warnings)
-
-    def good() -> Iterator[tuple[int, dict[str, Any]]]:
-        for row, item in rows:
-            tally.warn()
-            if not isinstance(item, Account):
-                tally.reject(item)
-                continue
-            try:
-                record = item.model_dump(mode="json", exclude_none=True)
-            except Exception as error:  # noqa: BLE001 - one row never stops the others
-                tally.reject([failed_row(source, row, item.id, error)])
-                continue
-            yield row, record
-
     store = Store(store_path(args.db))
     try:
+        before = store.statuses()
+        churn = _absent(args, listed, before) if listed else None
+        came_back: list[str] = []
+        churned_here = [0]
+
+        def good() -> Iterator[tuple[int, dict[str, Any]]]:
+            for row, item in rows:
+                tally.warn()
+                if not isinstance(item, Account):
+                    tally.reject(item)
+                    continue
+                try:
+                    record = item.model_dump(mode="json", exclude_none=True)
+                except Exception as error:  # noqa: BLE001 - one row never stops the others
+                    tally.reject([failed_row(source, row, item.id, error)])
+                    continue
+                if item.status == "churned":
+                    churned_here[0] += 1
+                elif before.get(item.id) == "churned":
+                    came_back.append(item.id)
+                yield row, record
+
         count, failed = store.import_accounts(good())
+        for failure in failed:
+            tally.reject([failed_row(source, failure.row, failure.record["id"], failure.error)])
+        if count == 0:
+            raise CliError(
+                f"{args.portfolio}: no account could be read"
+                + (f" ({tally.rows} rows rejected, listed above)" if tally.rows
+                   else "; the file has no rows")
+                + ("; nobody was marked churned" if churn and churn[0] else "")
+                + ("; fix them and import again." if tally.rows else ".")
+            )
+        if churn and churn[0]:
+            store.mark_churned(*churn)
     finally:
         store.close()
-    for failure in failed:
-        tally.reject([failed_row(source, failure.row, failure.record["id"], failure.error)])
-    if count == 0:
-        raise CliError(
-            f"{args.portfolio}: no account could be read"
-            + (f" ({tally.rows} rows rejected, listed above); fix them and import again."
-               if tally.rows else "; the file has no rows.")
-        )
     print(terminal_line(
         f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)"
+        + (f"; {churned_here[0]} of them churned in {source}" if churned_here[0] else "")
     ))
+    if came_back:
+        print(terminal_line(
+            f"{len(came_back)} account(s) stored as churned are in {source} as active again: "
+            + ", ".join(sorted(came_back))
+        ))
     return 2 if tally.rows else 0
+
+
+def _listed(args: argparse.Namespace) -> tuple[set[str], date] | None:
+    """--full: the account ids the file names and the day the accounts it lacks churned; None
+    (with the reason on stderr) when no account may be marked: a row whose id cannot be read
+    may be any of them, and an empty file names nobody."""
+    from tools.portfolio.readers import iter_rows, row_ids
+
+    file_as_of, rows = iter_rows(args.portfolio)
+    ids, unidentified = row_ids(rows)
+    if unidentified:
+        print(terminal_line(
+            f"csm: --full: {unidentified} row(s) of {args.portfolio.name} name no readable "
+            "account id, so the accounts absent from it cannot be told apart from them; nobody "
+            "is marked churned. Fix those rows and import again."
+        ), file=sys.stderr)
+        return None
+    return (ids, args.as_of or file_as_of or date.today()) if ids else None
+
+
+def _absent(
+    args: argparse.Namespace, listed: tuple[set[str], date], statuses: dict[str, str]
+) -> tuple[list[str], str]:
+    """The stored active accounts the file lacks and the day they churned, said on stdout
+    before anything is written."""
+    ids, day = listed
+    name = args.portfolio.name
+    gone = sorted(i for i, status in statuses.items() if status == "active" and i not in ids)
+    if gone:
+        print(terminal_line(
+            f"--full: {len(gone)} stored active account(s) absent from {name} will be marked "
+            f"churned on {day.isoformat()}: " + ", ".join(gone)
+        ))
+    else:
+        print(terminal_line(f"--full: every stored active account is in {name}; none churned"))
+    return gone, day.isoformat()
 
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
@@ -97,6 +158,8 @@ def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path
         argv.append("--with-model")
     if args.playbook:
         argv += ["--playbook", str(Path(args.playbook).resolve())]
+    if getattr(args, "model_file", None):
+        argv += ["--model-file", str(Path(args.model_file).resolve())]
     if args.workers:
         argv += ["--workers", str(args.workers)]
     if args.notify:
@@ -148,7 +211,7 @@ def cmd_sweep(
     args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
 ) -> int:
     """`csm sweep`."""
-    from agent.interfaces.errors import CliError, load_checked_playbook
+    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.store import Store, StoreError
     from agent.sweeps.sweep import SweepOptions, run_sweep
@@ -156,6 +219,7 @@ def cmd_sweep(
     from tools.portfolio.readers import stream_accounts
 
     playbook = load_checked_playbook(args.playbook)
+    churn_model = load_run_model(args.model_file, playbook, args.playbook)
     source: Path | None = args.portfolio
     file_as_of = None
     if source is not None:
@@ -185,6 +249,7 @@ def cmd_sweep(
             model=None if args.with_model else "none",
             playbook=str(args.playbook) if args.playbook else None,
             resume=args.resume,
+            churn_model=churn_model,
         )
         before_work()  # the knowledge index, once the inputs are known to be usable
         calibration = calibrate(_accounts(source, store), playbook, as_of)
@@ -210,12 +275,17 @@ def cmd_sweep(
             if bar is not None:
                 bar.stop()
         if result.accounts == 0 and result.skipped == 0:
+            if result.churned and not result.rejected.rows:
+                raise CliError(f"{source or store.path}: every account is churned "
+                               f"({result.churned}); there is no active client to sweep.")
             raise CliError(f"{source or store.path}: no account could be read"
                            + (f" ({result.rejected.rows} rows rejected, listed above)."
                               if result.rejected.rows else "; it has no rows."))
         if result.note:
             print(terminal_line(f"csm sweep: {result.note}."), file=sys.stderr)
-        report = build_portfolio_report(store, result.sweep_id, as_of, playbook, args.routine)
+        report = build_portfolio_report(
+            store, result.sweep_id, as_of, playbook, args.routine, churn_model
+        )
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
@@ -223,7 +293,9 @@ def cmd_sweep(
         rate = result.accounts / result.seconds if result.seconds else 0
         rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
         print(terminal_line(
-            f"swept {result.accounts} accounts ({result.skipped} already done) as of {as_of} "
+            f"swept {result.accounts} accounts ({result.skipped} already done"
+            + (f", {result.churned} churned not swept" if result.churned else "")
+            + f") as of {as_of} "
             f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts{rejected}; "
             f"portfolio report: {folder / 'portfolio.md'}"
         ))
@@ -247,11 +319,22 @@ def register(sub: Any) -> None:
     imp = sub.add_parser(
         "import", help="load a portfolio into the store",
         description="Validate a portfolio and insert or update its accounts in the SQLite store "
-                    "(default: csm.sqlite3 in $CSM_DATA_DIR). Bad rows are named and skipped.",
+                    "(default: csm.sqlite3 in $CSM_DATA_DIR). Bad rows are named and skipped. "
+                    "A row with status churned is stored as churned (it needs churned_on); a "
+                    "plain import never churns an account the file lacks, --full does.",
         epilog="Exit codes: 0 every row imported, 2 some rows rejected (named on stderr), "
-               "1 no row imported.",
+               "1 no row imported.\nExamples:\n  csm import clients.csv\n"
+               "  csm import weekly-export.csv --full --as-of 2026-11-27 && csm sweep --weekly",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imp.add_argument("portfolio", type=Path, metavar="PORTFOLIO", help=".json, .jsonl or .csv")
+    imp.add_argument("--full", action="store_true",
+                     help="the file is the whole portfolio: every stored active account it lacks "
+                     "has left and is marked churned on the as-of date (the ids are printed "
+                     "first; nobody is asked)")
+    imp.add_argument("--as-of", type=iso_date, metavar="DATE",
+                     help="the day absent accounts churned, with --full (default: the file's "
+                     "as_of, else today)")
     imp.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
     imp.set_defaults(run=cmd_import)
 
@@ -295,6 +378,7 @@ def register(sub: Any) -> None:
     sweep.add_argument("--notify", metavar="URL|COMMAND",
                        help="send the alerts JSON to a webhook (POST) or a command's stdin")
     add_playbook_option(sweep)
+    add_model_file_option(sweep)
     sweep.set_defaults(run=run)
 
 
