@@ -238,7 +238,11 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         if self._lock_conn is not None:
-            self._lock_conn.close()  # the server frees the advisory lock with the session
+            try:  # freed now, not when the server notices the session ended
+                self._lock_conn.execute("SELECT pg_advisory_unlock(%s)", (SWEEP_LOCK,))
+            except self._psycopg.Error:
+                pass  # the session is gone, and the lock with it
+            self._lock_conn.close()
             self._lock_conn = None
         self.pool.close()
 
