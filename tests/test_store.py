@@ -9,12 +9,15 @@ import json
 import shutil
 import sqlite3
 import sys
+from datetime import date
 
 import pytest
 
 from agent.accounts import SourceError, current
 from agent.chat.tool_surface import READ_TOOLS, ToolError
 from agent.interfaces.cli import main
+from agent.interfaces.commands import sweep as sweep_command
+from agent.interfaces.options import Parser
 from agent.sweeps.store import MIGRATIONS, StoreError, open_store
 from tests.conftest import new_store
 from tests.pg import PASSWORD
@@ -331,3 +334,21 @@ def test_the_store_is_the_default_file_or_csm_db(monkeypatch, tmp_path):
     monkeypatch.setenv("CSM_DB", "postgresql://csm@db/csm")
     assert store_location(None) == "postgresql://csm@db/csm"
     assert store_location(tmp_path / "x.db") == tmp_path / "x.db"  # --db wins
+
+
+def test_a_store_reached_with_a_password_never_shows_it(pg_server, tmp_path, capsys):
+    name = pg_server.new_database().split("?", 1)[0].rsplit("/", 1)[1]
+    url = pg_server.tcp_url(name)  # the right password, in the URL
+    shown = f"postgresql://postgres@127.0.0.1:{pg_server.port}/{name}"
+    store = open_store(url)
+    assert (store.where, store.name, store.locator) == (shown, shown, shown)
+    store.close()
+    code, out, err = run(capsys, "import", sample_portfolio_path(), "--db", url)
+    assert code == 0 and out == f"imported 40 accounts into {shown} (0 rows rejected)\n"
+    # the resume command an interrupted sweep prints: the URL without the password
+    parser = Parser(prog="csm")
+    sweep_command.register(parser.add_subparsers())
+    args = parser.parse_args(["sweep", "--db", url, "--no-reports"])
+    hint = sweep_command.resume_command(args, date(2026, 11, 20), store.locator, tmp_path)
+    assert f"--db {shown} " in hint and PASSWORD not in hint
+    pg_server.drop_database(url)
