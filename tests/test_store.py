@@ -352,3 +352,18 @@ def test_a_store_reached_with_a_password_never_shows_it(pg_server, tmp_path, cap
     hint = sweep_command.resume_command(args, date(2026, 11, 20), store.locator, tmp_path)
     assert f"--db {shown} " in hint and PASSWORD not in hint
     pg_server.drop_database(url)
+
+
+def test_the_baseline_sweep_is_the_latest_at_least_the_period_before(store_db):
+    store = open_store(store_db)
+    try:
+        for day in ("2026-08-22", "2026-09-01", "2026-11-01", "2026-11-20"):
+            store.finish_sweep(store.start_sweep(day, "daily", "s", "h", "1"), "complete", 0, [])
+        baseline = store.baseline_sweep
+        assert baseline("2026-11-20", 90)["as_of"] == "2026-08-22"  # exactly 90 days: included
+        assert baseline("2026-11-19", 90)["as_of"] == "2026-08-22"  # else the earliest before
+        assert baseline("2026-11-20", 19)["as_of"] == "2026-11-01"
+        assert baseline("2026-08-22", 90) is None  # nothing before the first sweep
+        assert baseline("0001-01-01", 90) is None  # 90 days before the calendar starts
+    finally:
+        store.close()

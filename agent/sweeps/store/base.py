@@ -363,8 +363,11 @@ class Store(ABC):
     def baseline_sweep(self, as_of: str, days: int) -> dict[str, Any] | None:
         """The sweep that starts a retention period: the latest complete one at least `days`
         before, else the earliest complete one before the date."""
-        cutoff = (date.fromisoformat(as_of) - timedelta(days=days)).isoformat()
-        older = self.fetch_dicts(
+        try:
+            cutoff = (date.fromisoformat(as_of) - timedelta(days=days)).isoformat()
+        except OverflowError:  # `days` before the first day of the calendar: no sweep is
+            cutoff = ""
+        older = cutoff and self.fetch_dicts(
             "SELECT * FROM sweeps WHERE as_of <= ? AND status = 'complete' "
             "ORDER BY as_of DESC LIMIT 1",
             (cutoff,),

@@ -67,7 +67,12 @@ class SQLiteStore(Store):
         version is read again once the write lock is held (another process may have just
         migrated the same file)."""
         while (version := self.schema_version()) < len(MIGRATIONS) or not self._has_versions():
-            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                if version == len(MIGRATIONS):
+                    return  # a file it may only read: every step is there, only the record not
+                raise
             try:
                 if self.schema_version() == version:
                     self._step(version)
