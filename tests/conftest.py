@@ -37,6 +37,7 @@ def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir):
     monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(knowledge_index_dir))
     monkeypatch.delenv("CSM_EMBEDDINGS", raising=False)
     monkeypatch.delenv("CSM_MODEL_FILE", raising=False)
+    monkeypatch.delenv("CSM_DB", raising=False)  # the store: the data directory's, or the test's
 
 
 # the store: every store test runs on SQLite and on PostgreSQL -----------------------------

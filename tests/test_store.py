@@ -224,7 +224,7 @@ def test_mcp_takes_db_for_its_tools(monkeypatch):
         seen.append(os.environ.get("CSM_DB"))
         return 0
 
-    monkeypatch.delenv("CSM_DB", raising=False)
+    monkeypatch.setenv("CSM_DB", "")  # so that what `csm mcp --db` sets is undone after
     monkeypatch.setattr(server, "main", serve)
     assert main(["mcp", "--db", "postgresql://csm@db.example/csm"]) == 0
     assert seen == ["postgresql://csm@db.example/csm"]
