@@ -11,6 +11,7 @@ from tools.escaping import terminal_line
 from tools.playbook import Playbook, load_playbook
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+EXIT_FELL_BACK = 3  # --strict: a summary asked of the model fell back to the deterministic one
 
 
 class CliError(Exception):
