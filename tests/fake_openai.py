@@ -32,9 +32,10 @@ SUMMARY = json.dumps({"summary": "The account needs attention this week; the CSM
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful completion with this text."""
+    """A successful completion with this text, after `delay` seconds."""
 
     text: str
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class FakeOpenAI:
                     if isinstance(step, Sleep):
                         server.stopped.wait(step.seconds)
                         return
+                    if isinstance(step, Reply) and step.delay:
+                        server.stopped.wait(step.delay)
                     if isinstance(step, Babble):
                         self._babble(step, body)
                     elif isinstance(step, Status):
@@ -238,6 +241,7 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, A
 
 SCENARIOS: dict[str, Callable[[], Script]] = {
     "ok": lambda: always(Reply(SUMMARY)),
+    "slow": lambda: always(Reply(SUMMARY, delay=1.0)),
     "hang": lambda: always(Sleep(3600)),
     "401": lambda: always(Status(401, "Incorrect API key provided")),
     "403": lambda: always(Status(403, "This key may not use this model")),
