@@ -2,12 +2,14 @@
 
 Each request takes the next scripted step: `Reply(text)` (a completion, streamed as SSE when the
 request asks for it), `Status(code)` (an OpenAI-style error: 429, 500, 401...), `Sleep(s)`
-(hold the request longer than the client's timeout) or `Babble(rate)` (a model that never stops:
+(hold the request longer than the client's timeout), `Babble(rate)` (a model that never stops:
 it emits tokens until the request's `max_tokens`, then ends with `finish_reason: length`, and
-without `max_tokens` until the client or the server gives up). The script is a list, or a
+without `max_tokens` until the client or the server gives up) or `Cut(text, chunked=True)` (a
+chunked body that breaks off mid-chunk, streamed or not). The script is a list, or a
 function of the request's number (0, 1, ...) for endless faults such as 30% of 500s. The server
-listens on a free port, records every request with its arrival time, and shuts itself down on
-exit or after `lifetime` seconds, whichever comes first.
+listens on a free port, records every request with its arrival time and the most requests it
+held at once (`peak`), and shuts itself down on exit or after `lifetime` seconds, whichever
+comes first.
 
 `python -m tests.fake_openai SCENARIO` serves one of `SCENARIOS` until interrupted and prints
 its base URL: the manual twin of the tests."""
@@ -62,7 +64,16 @@ class Babble:
     rate: float = 200.0
 
 
-Step = Reply | Status | Sleep | Babble
+@dataclass(frozen=True)
+class Cut:
+    """An answer cut off after `text`: with `chunked`, the chunked HTTP body breaks off
+    mid-chunk and the connection closes (a dropped connection, for any request)."""
+
+    text: str
+    chunked: bool = False
+
+
+Step = Reply | Status | Sleep | Babble | Cut
 Script = list[Step] | Callable[[int], Step]
 
 
@@ -90,6 +101,7 @@ class FakeOpenAI:
         self.script = script if callable(script) else list(script)
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []  # time.monotonic() of each request's arrival
+        self.active = self.peak = 0  # requests being answered now, and the most at once
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -124,6 +136,8 @@ class FakeOpenAI:
     def _next(self, body: dict[str, Any]) -> Step:
         with self._lock:
             number = len(self.requests)
+            self.active += 1
+            self.peak = max(self.peak, self.active)
             self.requests.append(body)
             self.times.append(time.monotonic())
             if callable(self.script):
@@ -152,6 +166,8 @@ class FakeOpenAI:
                         server.stopped.wait(step.delay)
                     if isinstance(step, Babble):
                         self._babble(step, body)
+                    elif isinstance(step, Cut):
+                        self._cut(step, body.get("model", "fake"))
                     elif isinstance(step, Status):
                         self._error(step)
                     elif body.get("stream"):
@@ -160,6 +176,9 @@ class FakeOpenAI:
                         self._json(200, _completion(step.text, body.get("model", "fake")))
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up
                     return
+                finally:
+                    with server._lock:
+                        server.active -= 1
 
             def _json(self, code: int, payload: dict[str, Any],
                       headers: dict[str, str] | None = None) -> None:
@@ -216,6 +235,26 @@ class FakeOpenAI:
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
+            def _cut(self, step: Cut, model: str) -> None:
+                text = step.text[: len(step.text) // 2]
+                events = [b"data: " + json.dumps(_chunk(model, {"content": text}, None)).encode()
+                          + b"\n\n"]
+                if not step.chunked:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for event in events:
+                        self.wfile.write(event)
+                    self.wfile.flush()
+                    return
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n")
+                for event in events:
+                    self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.write(b"400\r\ndata: {\"cho")  # promises 1024 bytes, sends 11
+                self.wfile.flush()
+                self.close_connection = True
+
             def _event(self, payload: dict[str, Any]) -> None:
                 self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
                 self.wfile.flush()
@@ -247,7 +286,8 @@ SCENARIOS: dict[str, Callable[[], Script]] = {
     "403": lambda: always(Status(403, "This key may not use this model")),
     "429": lambda: always(Status(429, "Rate limit reached", retry_after="2")),
     "flaky": lambda: flaky(0.3),
-    "babble": lambda: always(Babble()),
+    "babble": lambda: always(Babble(1000)),
+    "cut": lambda: always(Cut(SUMMARY, chunked=True)),
 }
 
 
