@@ -5,9 +5,11 @@ per account and one for the run, a limit on the calls in flight (a semaphore), a
 breaker that stops calling the model after `max_failures` failed calls in a row, at once when
 the server rejects the key (401), refuses the model (403) or does not know it (404), and says
 so once on stderr. One call is retried on timeouts, rate limits, connection and server errors,
-waiting what the server's Retry-After asks (within `MAX_WAIT` and the deadline) or an
-exponential backoff. Deadlines are `time.monotonic()` instants: CLOCK_MONOTONIC is one clock for
-every process of the machine, so a sweep's workers share the run's deadline as a number.
+after an exponential backoff; when the server says how long to wait (Retry-After), no call of
+the run reaches it before then (a call that would have to wait past its deadline, or longer
+than `MAX_WAIT`, falls back at once). Deadlines are `time.monotonic()` instants:
+CLOCK_MONOTONIC is one clock for every process of the machine, so a sweep's workers share the
+run's deadline (and the server's quiet time) as numbers.
 
 A summary that falls back has a kind (`FALLBACKS`): its few words in each report language, for
 the note under the summary, the stderr line and the portfolio report."""
@@ -81,8 +83,8 @@ class Failed(Exception):  # noqa: N818 - an outcome, not an error of the caller
 class _Cell:
     """An integer for the threads of one process, with the interface of multiprocessing.Value."""
 
-    def __init__(self) -> None:
-        self.value = 0
+    def __init__(self, value: float = 0) -> None:
+        self.value = value
         self._lock = threading.Lock()
 
     def get_lock(self) -> threading.Lock:
@@ -135,6 +137,7 @@ class ModelBudget:
     gate: Any  # a semaphore: the calls in flight
     breaker: Breaker
     backoff: float = 1.0  # the first wait between attempts without Retry-After, seconds
+    quiet_until: Any = field(default_factory=_Cell)  # time.monotonic() the server asked to wait for
 
     @classmethod
     def local(cls, deadline: float, run_deadline: float | None, concurrency: int,
@@ -157,6 +160,7 @@ class ModelBudget:
             run_ends=time.monotonic() + run_deadline if run_deadline else None,
             gate=context.BoundedSemaphore(concurrency),
             breaker=Breaker(max_failures, context.Value("i", 0), context.Value("i", 0)),
+            quiet_until=context.Value("d", 0.0),
         )
 
     def account_ends(self) -> tuple[float, str]:
@@ -177,22 +181,16 @@ class ModelBudget:
         """`invoke()`'s answer, retried within the budget; raises Failed otherwise (`late`: the
         kind of a call that runs out of time)."""
         for attempt in range(ATTEMPTS):
-            if self.breaker.is_open():
-                raise Failed("breaker", "the model was switched off for this run")
-            left = ends - time.monotonic()
-            if left <= 0 or not self.gate.acquire(timeout=left):
-                raise Failed(late, self.late_detail(late))
+            self._enter(ends, late)
             try:
-                if self.breaker.is_open():
-                    raise Failed("breaker", "the model was switched off for this run")
                 answer = invoke()
-            except Failed:
-                raise
             except Exception as error:  # noqa: BLE001 - every failure is classified
-                kind, detail, wait = classify(error), describe(error), retry_after(error)
+                kind, detail, asked = classify(error), describe(error), retry_after(error)
                 if kind in FATAL:  # open before the gate lets another call through
                     self.breaker.failure(kind, detail)
                     raise Failed(kind, detail) from None
+                if asked is not None:  # the whole run waits, not only this call
+                    self._quiet(asked)
             else:
                 self.breaker.success()
                 return answer
@@ -201,13 +199,39 @@ class ModelBudget:
             if kind not in TRANSIENT or attempt == ATTEMPTS - 1:
                 self.breaker.failure(kind, detail)
                 raise Failed(kind, detail)
-            if wait is None:
-                wait = self.backoff * 2**attempt + random.uniform(0, 1)  # noqa: S311
+            wait = asked if asked is not None else (
+                self.backoff * 2**attempt + random.uniform(0, 1))  # noqa: S311
             if wait > MAX_WAIT or time.monotonic() + wait >= ends:
                 self.breaker.failure(kind, detail)
                 raise Failed(kind, f"{detail}; a retry in {wait:.3g} s would pass the deadline")
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def _enter(self, ends: float, late: str) -> None:
+        """Wait for the server's quiet time to pass and for a place in the gate; raises Failed
+        when the breaker is open or the deadline comes first. Returns holding the gate."""
+        while True:
+            if self.breaker.is_open():
+                raise Failed("breaker", "the model was switched off for this run")
+            now = time.monotonic()
+            quiet = self.quiet_until.value - now
+            if quiet > 0:
+                if now + quiet >= ends:
+                    raise Failed("rate_limited", f"the server asked to wait {quiet:.3g} s more "
+                                 "(Retry-After), past the deadline")
+                time.sleep(quiet)
+                continue
+            if now >= ends or not self.gate.acquire(timeout=ends - now):
+                raise Failed(late, self.late_detail(late))
+            if self.breaker.is_open() or self.quiet_until.value > time.monotonic():
+                self.gate.release()  # another call learnt something while this one waited
+                continue
+            return
+
+    def _quiet(self, seconds: float) -> None:
+        """No call of the run reaches the server for `seconds` (its Retry-After)."""
+        with self.quiet_until.get_lock():
+            self.quiet_until.value = max(self.quiet_until.value, time.monotonic() + seconds)
 
 
 def describe(error: BaseException) -> str:
