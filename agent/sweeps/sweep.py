@@ -251,10 +251,17 @@ _WORKER: dict[str, Any] = {}
 
 
 def _start_worker(
-    options: SweepOptions, calibration: Any, budget: ModelBudget | None, pooled: bool = False
+    options: SweepOptions,
+    calibration: Any,
+    budget: ModelBudget | None,
+    pooled: bool = False,
+    environ: dict[str, str] | None = None,
 ) -> None:
     if pooled:  # Ctrl-C reaches the whole process group: the main process ends the workers
         signals.signal(signals.SIGINT, signals.SIG_IGN)
+    if environ is not None:  # the sweep's environment, not the older one of the forkserver
+        os.environ.clear()
+        os.environ.update(environ)
     _WORKER.update(
         graph=build_graph(checkpointer=None),
         options=options,
@@ -474,7 +481,7 @@ def run_sweep(
         if options.workers > 1:
             pool = context.Pool(
                 options.workers, initializer=_start_worker,
-                initargs=(options, calibration, budget, True),
+                initargs=(options, calibration, budget, True, dict(os.environ)),
             )
             outcomes = _in_order(pool, batches, window=2 * options.workers)
         else:
