@@ -5,13 +5,13 @@
 
 Each scenario of `tests.fake_openai.SCENARIOS` (a hanging server, a rejected key (401), a
 refused model (403), a rate limit with Retry-After, 30% of 500s, a model that never stops
-emitting tokens) is served on 127.0.0.1, and each command runs against it as its own process
-with CSM_MODEL_TIMEOUT=--timeout: `csm assess --account acc-037` and `csm sweep` over the 40
-accounts of the bundled sample with `--with-model`. A row gives the requests the server saw,
-the wall time, the exit code, what stderr said (its `csm:` lines, shortened) and whether the
-reports and `portfolio.md` say a summary fell back. `--code` runs another checkout (an older
-commit in a `git worktree`) for a before/after comparison; options after `--` go to both
-commands."""
+emitting tokens, a connection cut mid-answer) is served on 127.0.0.1, and each command runs
+against it as its own process with CSM_MODEL_TIMEOUT=--timeout: `csm assess --account acc-037`
+and `csm sweep` over the 40 accounts of the bundled sample with `--with-model`. A row gives the
+requests the server saw, the wall time, the exit code, what stderr said (its `csm:` lines,
+shortened) and whether the reports and `portfolio.md` say a summary fell back. `--code` runs
+another checkout (an older commit in a `git worktree`) for a before/after comparison; options
+after `--` go to both commands."""
 
 from __future__ import annotations
 
@@ -83,8 +83,8 @@ def run(scenario: str, command: str, code: Path, timeout: float, extra: list[str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="+", default=["hang", "401", "403", "429", "flaky",
-                                                           "babble"], choices=sorted(SCENARIOS))
+    parser.add_argument("--scenarios", nargs="+", choices=sorted(SCENARIOS),
+                        default=["hang", "401", "403", "429", "flaky", "babble", "cut"])
     parser.add_argument("--commands", nargs="+", default=["assess", "sweep"],
                         choices=["assess", "sweep"])
     parser.add_argument("--timeout", type=float, default=2.0, help="CSM_MODEL_TIMEOUT, seconds")
