@@ -4,8 +4,10 @@ A model reads every token of its prompt before it writes one (on a small CPU, 5-
 44-183 s), so each report gets its own short selection of the state instead of whole sections:
 the client's standing (health, churn risk, signals) and what the report is about (the next
 steps, the plan, the offers, the mitigations, the QBR), with the lists cut to their first
-items. Every number the deterministic draft quotes is in its report's facts, so the model may
-repeat it (`tests/test_prose_facts.py` checks that over the sample portfolio)."""
+items. Every number the deterministic draft states about the client is in its report's facts
+(scores with their scale), so the model may repeat it; the playbook passage a draft cites is
+guidance, and its example figures are not the client's (`tests/test_prose_facts.py` checks
+both over the sample portfolio)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 from pydantic_core import to_jsonable_python
 
 FIRST = 3  # items kept of a list: mitigations, next actions, objectives, offers
+SCALE = 100  # health and churn risk are scores out of 100 (SPEC), and the drafts say so
 
 
 def _pick(item: Any, *keys: str) -> dict[str, Any]:
@@ -26,8 +29,8 @@ def _standing(state: dict[str, Any]) -> dict[str, Any]:
     score = state["score"]
     return {
         "client": state["account"].name,
-        "health": _pick(score.health, "score", "color"),
-        "churn_risk": _pick(score.churn_risk, "score", "tier"),
+        "health": _pick(score.health, "score", "color") | {"out_of": SCALE},
+        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
         "signals": [_pick(s, "label", "severity", "evidence") for s in score.signals],
     }
 
@@ -57,6 +60,7 @@ def dashboard(state: dict[str, Any]) -> dict[str, Any]:
         "next_contact_due": to_jsonable_python(risk.next_contact_due),
         "next_steps": _by_due(risk.mitigations),
         "offers": _offers(expansion),
+        "proposal_date": to_jsonable_python(expansion.timing.proposal_date),
         "expansion_on_hold": expansion.hold,
         "primary_contact": people.primary_contact,
         "stakeholder_gaps": [_pick(g, "id", "severity", "person") for g in people.gaps[:FIRST]],
@@ -68,8 +72,8 @@ def success_plan(state: dict[str, Any]) -> dict[str, Any]:
     plan, score = state["success_plan"], state["score"]
     return {
         "client": state["account"].name,
-        "health": _pick(score.health, "score", "color"),
-        "churn_risk": _pick(score.churn_risk, "score", "tier"),
+        "health": _pick(score.health, "score", "color") | {"out_of": SCALE},
+        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
         **_pick(plan, "quarter", "horizon_end"),
         "objectives": [_pick(o, "rank", "title", "criterion", "due")
                        for o in plan.objectives[:FIRST]],
@@ -91,7 +95,7 @@ def expansion_proposal(state: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "client": state["account"].name,
-        "churn_risk": _pick(score.churn_risk, "score", "tier"),
+        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
         "mrr": expansion.current_state.mrr,
         "arr": expansion.current_state.arr,
         "offers": offers,
