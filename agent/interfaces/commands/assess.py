@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
 from agent.interfaces.options import (
@@ -20,9 +20,9 @@ from agent.interfaces.options import (
     model_budget,
 )
 from tools.escaping import terminal_line
-from tools.filenames import report_name
-from tools.portfolio.account import Account
-from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
+
+if TYPE_CHECKING:
+    from tools.portfolio.account import Account
 
 
 def assess_portfolio(
@@ -46,7 +46,10 @@ def assess_portfolio(
     )
     from agent.models import report_model
     from agent.sweeps.sweep import Fallbacks, Rejections, prose_keys, write_report
+    from tools.filenames import report_name
     from tools.planning.forecast import calibrate
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
 
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
