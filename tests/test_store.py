@@ -367,3 +367,22 @@ def test_the_baseline_sweep_is_the_latest_at_least_the_period_before(store_db):
         assert baseline("0001-01-01", 90) is None  # 90 days before the calendar starts
     finally:
         store.close()
+
+
+def test_the_accounts_whose_summaries_fell_back_are_found_on_both_stores(store_db):
+    store = open_store(store_db)
+    try:
+        sweep = store.start_sweep("2026-11-20", "daily", "store", "h", "1")
+        base = {"name": "N", "mrr": 1.0, "csat": None, "health_score": 70.0, "color": "yellow",
+                "churn_score": 40.0, "tier": "medium", "signals": [], "renewal_date": None,
+                "renewal_probability": None, "expected_churned_mrr": None}
+        store.record(sweep, [
+            {**base, "id": "fell", "prose_fallbacks": ["summary", "risk"]},
+            {**base, "id": "none", "prose_fallbacks": []},
+            {**base, "id": "absent"},
+            {**base, "id": "null", "prose_fallbacks": None},
+            {**base, "id": "text", "prose_fallbacks": "summary"},
+        ], [], [])
+        assert store.fallback_ids(sweep) == {"fell"}
+    finally:
+        store.close()

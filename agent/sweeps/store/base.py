@@ -351,6 +351,21 @@ class Store(ABC):
         rows = self.fetch("SELECT account_id FROM snapshots WHERE sweep_id = ?", (sweep_id,))
         return {r[0] for r in rows}
 
+    def fallback_ids(self, sweep_id: int) -> set[str]:
+        """Accounts of a sweep with a summary that was asked of a model and fell back."""
+        rows = self.fetch(
+            f"SELECT account_id FROM snapshots WHERE sweep_id = ? AND "
+            f"{self._json_array_length('data', 'prose_fallbacks')} > 0",
+            (sweep_id,),
+        )
+        return {r[0] for r in rows}
+
+    @staticmethod
+    @abstractmethod
+    def _json_array_length(column: str, key: str) -> str:
+        """SQL for the length of the JSON array at `key` of a JSON text column (NULL when the
+        key is missing or not an array)."""
+
     def previous_sweep(self, as_of: str) -> dict[str, Any] | None:
         """The latest complete sweep before a date."""
         rows = self.fetch_dicts(

@@ -164,6 +164,11 @@ class PostgresStore(Store):
             )
         return version
 
+    @staticmethod
+    def _json_array_length(column: str, key: str) -> str:
+        value = f"(({column})::json -> '{key}')"
+        return f"(CASE WHEN json_typeof{value} = 'array' THEN json_array_length{value} END)"
+
     def schema_version(self) -> int:
         with self._guard(), self.pool.connection() as conn:
             return self._version(conn)

@@ -111,6 +111,10 @@ class SQLiteStore(Store):
         ).fetchone()
         return found is not None
 
+    @staticmethod
+    def _json_array_length(column: str, key: str) -> str:
+        return f"json_array_length({column}, '$.{key}')"
+
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
