@@ -210,6 +210,7 @@ def cmd_sweep(
 ) -> int:
     """`csm sweep`."""
     from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
+    from agent.sweeps.portfolio_html import render_portfolio_html
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
@@ -285,6 +286,9 @@ def cmd_sweep(
         (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
         (folder / "portfolio.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
+        )
+        (folder / "portfolio.html").write_text(
+            render_portfolio_html(report, playbook), "utf-8", "backslashreplace"
         )
         rate = result.accounts / result.seconds if result.seconds else 0
         rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
