@@ -377,3 +377,46 @@ def test_openapi_lists_the_api_and_the_docs_page_shows_it(client):
             "/api/sweeps/{as_of}", "/api/chat"} <= set(spec["paths"])
     docs = client.get("/api/docs").text
     assert "/api/accounts" in docs and "per_page" in docs
+
+
+def test_csm_serve_serves_the_bundled_sample(tmp_path, knowledge_index_dir):
+    """The command itself, as a user starts it: stderr says what it serves, pages answer."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CSM_DATA_DIR": str(tmp_path / "data"),
+           "CSM_KNOWLEDGE_DIR": str(knowledge_index_dir)}
+    for name in ("CSM_MODEL", "CSM_PORTFOLIO", "CSM_DB", "CSM_AS_OF", "CSM_WEB_TOKEN"):
+        env.pop(name, None)
+    server = subprocess.Popen([sys.executable, "-m", "agent.interfaces.cli", "serve", "--port",
+                               str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        deadline = time.monotonic() + 120
+        while not any("open http://" in line for line in lines):
+            assert time.monotonic() < deadline and server.poll() is None, lines
+            lines.append(server.stderr.readline())
+        said = "".join(lines)
+        assert "the bundled sample portfolio, as of 2026-11-20; read-only" in said
+        assert "chat off: no model configured" in said
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(50):
+            try:
+                page = httpx.get(base + "/", timeout=30)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page.status_code == 200 and 'id="accounts-table"' in page.text
+        account = httpx.get(base + "/account", params={"id": "acc-037"}, timeout=60)
+        assert 'data-figure="churn">84.21<' in account.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not (tmp_path / "data" / "csm.sqlite3").exists()  # read-only: no store made

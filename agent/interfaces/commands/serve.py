@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(settings, loopback_only=local)
     _say("csm serve: reading the accounts and their latest sweep ...")
-    source = app.state.data.source()
+    source = app.state.data.warm()
     for note in source.notes:
         _say(f"csm serve: {note}")
     host = f"[{args.host}]" if ":" in args.host else args.host

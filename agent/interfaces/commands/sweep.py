@@ -342,7 +342,8 @@ def register(sub: Any) -> None:
         "sweep", help="run the daily or weekly routine over every account",
         description="Assess every account through the six-step graph, store a snapshot per "
                     "account, raise alerts for what changed since the previous sweep, write "
-                    "each account's reports and the portfolio report (Markdown and JSON).",
+                    "each account's reports and the portfolio report (Markdown, JSON and a "
+                    "self-contained HTML page).",
         epilog="Exit codes: 0 done, 2 some rows not processed (named on stderr and in the "
                "portfolio report), 1 failure (nothing half-written: finished accounts are "
                "stored), 130 interrupted (finish with the --resume command it prints).\n"
@@ -365,7 +366,7 @@ def register(sub: Any) -> None:
                        help="reports folder (default: reports/<as-of> in the data directory): "
                        "<name>.<lang>.md per account (the id, or a slug of it with a hash when "
                        "the id is not a safe file name; portfolio.json maps ids to files), "
-                       "portfolio.md, portfolio.json")
+                       "portfolio.md, portfolio.json, portfolio.html")
     sweep.add_argument("--no-reports", action="store_true",
                        help="store snapshots and the portfolio report only")
     sweep.add_argument("--workers", type=positive_int, metavar="N",

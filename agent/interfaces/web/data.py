@@ -247,6 +247,18 @@ class Data:
             self._private = (key, folder, ref, accounts)
             return ref
 
+    def warm(self) -> Source:
+        """Compute what the first pages need (the portfolio report, the rows, the trend and one
+        account's assessment, which loads the knowledge base), so no first visitor waits."""
+        source = self.source()
+        if source.latest is not None:
+            self.report(source.latest)
+            self.trend(source)
+            rows = self.rows(source)
+            if rows:
+                self.account(rows[0]["id"])
+        return source
+
     def _drop_private(self) -> None:
         if self._private is not None:
             shutil.rmtree(self._private[1], ignore_errors=True)

@@ -102,6 +102,8 @@ class Guard:
             fresh = secrets.token_urlsafe(18)
             request.scope.setdefault("state", {})["user"] = fresh
         response = await call_next(request)
+        if request.url.path.startswith("/static/"):  # shipped with the package: cacheable
+            response.headers.setdefault("cache-control", "max-age=3600")
         if fresh is not None:
             response.set_cookie(USER_COOKIE, fresh, httponly=True, samesite="strict",
                                 max_age=400 * 24 * 3600, secure=self.secure_cookies)

@@ -66,7 +66,7 @@ async function sendChat(panel, form) {
     answer.removeAttribute("aria-busy");
     if (!answer.textContent && answer.className === "msg assistant") answer.remove();
     button.disabled = false;
-    input.focus();
+    input.focus({preventScroll: true});
   }
 }
 
