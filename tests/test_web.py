@@ -94,6 +94,8 @@ def test_portfolio_report_is_the_sweeps_portfolio_json(client, hostile_file, tmp
     assert f"{written['forecast']['expected_churned_mrr']:,.0f} RUB" in page
     html = (out / "portfolio.html").read_text(encoding="utf-8")
     assert f"{written['mrr']:,.0f} RUB" in html
+    assert "<script" not in html and "<img" not in html and "\u202e" not in html
+    assert "&lt;img src=x onerror=alert(2)&gt;" in html  # a hostile name in the work queue
 
 
 def test_account_page_shows_the_numbers_of_csm_score(client, capsys):

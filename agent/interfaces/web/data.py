@@ -390,12 +390,15 @@ class Data:
     def _earlier_account(self, source: Source, account_id: str) -> tuple[Account, str] | None:
         """The account as an earlier sweep assessed it, and that sweep's day (an account no
         longer in the source, which left without being marked churned)."""
-        for ref in self.sweeps(source)[1:HISTORY_SWEEPS]:
-            with self.open_store(ref.store) as store:
+        refs = self.sweeps(source)[1:HISTORY_SWEEPS]
+        if not refs:
+            return None
+        with self.open_store(refs[0].store) as store:  # earlier sweeps are all stored ones
+            for ref in refs:
                 row = store.previous_snapshots(ref.id, [account_id]).get(account_id)
-            inputs = _inputs(row) if row is not None else None
-            if inputs:
-                return Account.model_validate(inputs), ref.as_of
+                inputs = _inputs(row) if row is not None else None
+                if inputs:
+                    return Account.model_validate(inputs), ref.as_of
         return None
 
     def _swept_account(self, source: Source, account_id: str) -> Account | None:
@@ -452,12 +455,18 @@ class Data:
                 "health_score": point.health_score, "churn_score": point.churn_risk,
                 "mrr": point.mrr, "tier": None, "color": None,
             }
-        for ref in self.sweeps(source)[:HISTORY_SWEEPS]:
-            with self.open_store(ref.store) as store:
-                row = store.previous_snapshots(ref.id, [account.id]).get(account.id)
-            if row is None:
+        refs = self.sweeps(source)[:HISTORY_SWEEPS]
+        rows: dict[int, Any] = {}
+        for path in {ref.store for ref in refs}:  # one connection per store
+            with self.open_store(path) as store:
+                for ref in refs:
+                    if ref.store == path:
+                        rows[ref.id] = store.previous_snapshots(ref.id, [account.id]).get(
+                            account.id)
+        for ref in refs:
+            if rows.get(ref.id) is None:
                 continue
-            snap = dict(row)
+            snap = dict(rows[ref.id])
             points[ref.as_of] = {
                 "date": ref.as_of, "source": "private sweep" if ref.private else "sweep",
                 "health_score": snap.get("health_score"), "churn_score": snap.get("churn_score"),
