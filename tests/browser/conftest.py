@@ -1,6 +1,6 @@
 """The browser tests' server and browser: `csm serve`'s app in a thread on 127.0.0.1 (the sample
 portfolio plus hostile accounts, the chat model an OpenAI-compatible fake that streams its
-scripted answers), and Debian's Chromium driven by Playwright, one browser for the session.
+scripted answers), and Debian's Chromium driven by Playwright, one browser for the module.
 Nothing is downloaded: Playwright launches /usr/bin/chromium (`apt-get install chromium`)."""
 
 from __future__ import annotations
@@ -91,9 +91,11 @@ def served(tmp_path_factory, knowledge_index_dir) -> Iterator[Served]:
             thread.join(timeout=15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, one for the session."""
+    """Debian's Chromium, headless, one for the browser tests (they are one module). Not kept
+    for the whole session: Playwright's sync API holds an asyncio loop as running in this
+    thread while it is open, which would break the async tests that run after it."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "install Chromium: apt-get install -y chromium (see .ci/run)"
