@@ -128,7 +128,7 @@ def test_sweep_with_hostile_ids_writes_only_inside_out(tmp_path, capsys, store_d
     assert not list(victim.iterdir()) and not Path(f"{victim}/x.en.md").exists()
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert_one_report_each(out, ids, report["report_files"],
-                           extra=("portfolio.md", "portfolio.json"))
+                           extra=("portfolio.md", "portfolio.json", "portfolio.html"))
     refused = {e["id"] for e in report["rows_not_processed"]}
     assert set(ids) == set(report["report_files"]) | refused
     assert (code == 2) == bool(refused)
@@ -228,7 +228,7 @@ def test_resume_after_interruption_with_hostile_ids_uses_the_printed_command(
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert report["routine"] == "weekly"
     assert_one_report_each(out, ids, report["report_files"], lang="ru",
-                           extra=("portfolio.md", "portfolio.json"))
+                           extra=("portfolio.md", "portfolio.json", "portfolio.html"))
     store = open_store(db)
     assert store.sweep(AS_OF)["status"] == "complete"
     assert store.sweep(AS_OF)["accounts"] == len(report["report_files"])
@@ -277,7 +277,8 @@ def test_a_row_that_crashes_in_the_sweep_is_named_and_the_rest_is_swept(
         "reason": "(row): not processed: RuntimeError: disk on fire"}]
     assert set(report["report_files"]) == {"a", "c", "d"} and report["accounts"] == 3
     assert sorted(p.name for p in out.iterdir()) == [
-        "a.en.md", "c.en.md", "d.en.md", "portfolio.json", "portfolio.md"]
+        "a.en.md", "c.en.md", "d.en.md", "portfolio.html", "portfolio.json",
+        "portfolio.md"]
     markdown = (out / "portfolio.md").read_text("utf-8")
     assert "## Rows not processed (1)\n\n- row 2 (id b): (row): not processed: RuntimeError" \
         in markdown
@@ -401,7 +402,8 @@ def test_workers_must_be_at_least_one(tmp_path, capsys, value):
 
 def test_a_second_sweep_into_a_new_folder_writes_every_report_there(tmp_path, capsys, store_db):
     portfolio, db = write(tmp_path / "p.json", FOUR), store_db
-    expected = ["a.en.md", "b.en.md", "c.en.md", "d.en.md", "portfolio.json", "portfolio.md"]
+    expected = ["a.en.md", "b.en.md", "c.en.md", "d.en.md", "portfolio.html", "portfolio.json",
+                "portfolio.md"]
     for folder in ("first", "second", "second"):
         code = main(sweep_args(portfolio, db, tmp_path / folder, "--workers", "1"))
         out, err = capsys.readouterr()

@@ -18,6 +18,7 @@ from agent.interfaces.commands import (
     playbook,
     sample,
     score,
+    serve,
     sweep,
 )
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
@@ -35,6 +36,7 @@ REGISTER = (
     learning.register,
     kb.register,
     chat.register,
+    serve.register,
     playbook.register_playbook,
     mcp.register,
 )

@@ -261,6 +261,7 @@ def cmd_sweep(
         load_run_model,
     )
     from agent.models import model_name, report_model
+    from agent.sweeps.portfolio_html import render_portfolio_html
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.store import StoreError, open_store
     from agent.sweeps.sweep import SweepOptions, run_sweep
@@ -355,6 +356,9 @@ def cmd_sweep(
         (folder / "portfolio.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
         )
+        (folder / "portfolio.html").write_text(
+            render_portfolio_html(report, playbook), "utf-8", "backslashreplace"
+        )
         rate = result.accounts / result.seconds if result.seconds else 0
         rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
         print(terminal_line(
@@ -423,7 +427,8 @@ def register(sub: Any) -> None:
         "sweep", help="run the daily or weekly routine over every account",
         description="Assess every account through the six-step graph, store a snapshot per "
                     "account, raise alerts for what changed since the previous sweep, write "
-                    "each account's reports and the portfolio report (Markdown and JSON).",
+                    "each account's reports and the portfolio report (Markdown, JSON and a "
+                    "self-contained HTML page).",
         epilog="Exit codes: 0 done, 2 some rows not processed (named on stderr and in the "
                "portfolio report), 3 with --strict: some summary asked of the model fell back "
                "to the deterministic one (named on stderr and in the portfolio report), 1 "
@@ -449,7 +454,7 @@ def register(sub: Any) -> None:
                        help="reports folder (default: reports/<as-of> in the data directory): "
                        "<name>.<lang>.md per account (the id, or a slug of it with a hash when "
                        "the id is not a safe file name; portfolio.json maps ids to files), "
-                       "portfolio.md, portfolio.json")
+                       "portfolio.md, portfolio.json, portfolio.html")
     sweep.add_argument("--no-reports", action="store_true",
                        help="store snapshots and the portfolio report only")
     sweep.add_argument("--workers", type=positive_int, metavar="N",
