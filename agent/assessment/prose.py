@@ -1,14 +1,13 @@
 """Model-written prose, held to the numbers the tools computed.
 
-One structured-output call per report; the answer is rejected when it quotes a number that is
-not in the facts it was given, and any failure (no model, timeout, rate limit, invalid output,
-a number not in the facts, the call budget spent) falls back to the deterministic prose. Every
-outcome is recorded."""
+One structured-output call per report, the account's facts inside data blocks; the answer is
+rejected when the grounding guard (agent.assessment.guard) finds something the facts do not
+support (a number, a date, a name, a link, an instruction), and any failure (no model, timeout,
+rate limit, invalid output, a rejection, the call budget spent) falls back to the deterministic
+prose. Every outcome is recorded."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -17,12 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.numbers import plain
+from agent.assessment.guard import (  # noqa: F401 - read_numbers, stray_numbers: re-exported
+    Grounding,
+    check,
+    describe,
+    prose_request,
+    read_numbers,
+    stray_numbers,
+)
 
 ATTEMPTS = 3  # one call plus two retries with exponential backoff, on transient errors only
-NUMBER = re.compile(
-    r"(?<![\w.,])-?\d{1,3}(?:[ ,\u00a0\u202f]\d{3})+(?:[.,]\d+)?|(?<![\w.,])-?\d+(?:[.,]\d+)?"
-)
 
 
 class Prose(BaseModel):
@@ -40,39 +43,6 @@ class ProseRecord(BaseModel):
     report: str
     source: Literal["model", "deterministic"]
     reason: str
-
-
-def read_numbers(text: str) -> list[float]:
-    """Numbers in text written as 345000, 345,000, 345 000, 0.65, 0,65 or 65%."""
-    found = []
-    for token in NUMBER.findall(text):
-        compact = re.sub(r"[ \u00a0\u202f]", "", token)
-        if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", compact):
-            compact = compact.replace(",", "")
-        else:
-            compact = compact.replace(",", ".")
-        try:
-            found.append(float(compact))
-        except ValueError:
-            continue
-    return found
-
-
-def allowed_numbers(facts: Any, free_up_to: int) -> set[float]:
-    """Every number in the facts, with probabilities as percentages and rounded forms, and the
-    whole numbers 0 to `free_up_to` (`reports.prose_free_numbers`: counts, months, list
-    numbering)."""
-    values: set[float] = {float(n) for n in range(free_up_to + 1)}
-    for number in read_numbers(json.dumps(facts, ensure_ascii=False, default=str)):
-        for variant in (number, number * 100 if 0 < abs(number) < 1 else number):
-            values |= {round(variant, d) for d in (0, 1, 2)} | {variant}
-    return values
-
-
-def stray_numbers(text: str, facts: Any, free_up_to: int) -> list[float]:
-    """Numbers in the text that the facts do not contain (0 to `free_up_to` are free)."""
-    allowed = allowed_numbers(facts, free_up_to)
-    return [n for n in read_numbers(text) if not any(abs(n - a) < 1e-6 for a in allowed)]
 
 
 def system_prompt() -> str:
@@ -125,10 +95,7 @@ class ProseWriter:
             return self._keep(report, fallback, "deterministic", "model call budget spent")
         self.calls += 1
         facts = facts_of()
-        request = json.dumps(
-            {"report": report, "language": lang, "facts": facts, "deterministic_draft": fallback},
-            ensure_ascii=False, default=str,
-        )
+        request = prose_request(report, lang, facts, fallback)
         try:
             runnable = self.model.with_structured_output(Prose).with_retry(
                 retry_if_exception_type=_transient(), wait_exponential_jitter=True,
@@ -143,10 +110,9 @@ class ProseWriter:
         text = (answer.summary if isinstance(answer, Prose) else "").strip()
         if not text:
             return self._keep(report, fallback, "deterministic", "model returned no prose")
-        strays = stray_numbers(text, facts, free_up_to)
-        if strays:
-            shown = ", ".join(plain(n) for n in strays[:5])
-            reason = f"model prose rejected: numbers not in the tool results ({shown})"
+        findings = check(text, Grounding.of(facts, quoted=[fallback]), free_up_to)
+        if findings:
+            reason = f"model prose rejected: {describe(findings)}"
             return self._keep(report, fallback, "deterministic", reason)
         return self._keep(report, text, "model", "model prose accepted")
 
