@@ -1,9 +1,12 @@
 """A tiny OpenAI chat-completions server on 127.0.0.1 for offline tests of the HTTP path.
 
 Each request takes the next scripted step: `Reply(text)` (a completion, streamed as SSE when the
-request asks for it), `Status(code)` (an OpenAI-style error: 429, 500, 401...) or `Sleep(s)`
-(hold the request longer than the client's timeout). It listens on a free port, records every
-request, and shuts itself down on exit or after `lifetime` seconds, whichever comes first."""
+request asks for it; with `tool_calls`, a tool-calling answer whose arguments are sent as given,
+JSON or not), `Status(code)` (an OpenAI-style error: 429, 500, 401...), `Sleep(s)` (hold the
+request longer than the client's timeout) or `Cut(text)` (a stream that ends before its last
+event, or with `chunked`, a chunked body cut off mid-chunk). It listens on a free port, records
+every request, and shuts itself down on exit or after `lifetime` seconds, whichever comes
+first."""
 
 from __future__ import annotations
 
@@ -18,9 +21,10 @@ ERROR_TYPES = {401: "invalid_request_error", 429: "rate_limit_exceeded", 500: "s
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful completion with this text."""
+    """A successful completion with this text and these tool calls: (name, raw arguments)."""
 
     text: str
+    tool_calls: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,16 @@ class Sleep:
     seconds: float
 
 
-Step = Reply | Status | Sleep
+@dataclass(frozen=True)
+class Cut:
+    """A streamed answer cut off after `text`: without `chunked`, the SSE stream stops with no
+    finish_reason and no [DONE]; with it, the chunked HTTP body breaks off mid-chunk."""
+
+    text: str
+    chunked: bool = False
+
+
+Step = Reply | Status | Sleep | Cut
 
 
 class FakeOpenAI:
@@ -103,10 +116,12 @@ class FakeOpenAI:
                         return
                     if isinstance(step, Status):
                         self._error(step)
+                    elif isinstance(step, Cut):
+                        self._cut(step, body.get("model", "fake"))
                     elif body.get("stream"):
-                        self._stream(step.text, body.get("model", "fake"))
+                        self._stream(step, body.get("model", "fake"))
                     else:
-                        self._json(200, _completion(step.text, body.get("model", "fake")))
+                        self._json(200, _completion(step, body.get("model", "fake")))
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up
                     return
 
@@ -127,17 +142,38 @@ class FakeOpenAI:
                 retry = {"retry-after-ms": "10"} if step.code in (429, 500, 502, 503) else {}
                 self._json(step.code, {"error": error}, retry)
 
-            def _stream(self, text: str, model: str) -> None:
+            def _stream(self, step: Reply, model: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
-                for i, piece in enumerate(pieces):
-                    delta = {"content": piece, **({"role": "assistant"} if i == 0 else {})}
-                    self._event(_chunk(model, delta, None))
-                self._event(_chunk(model, {}, "stop"))
+                for event in _pieces(step.text, model):
+                    self._event(event)
+                for i, (name, arguments) in enumerate(step.tool_calls):
+                    call = {"index": i, "id": f"call-{i}", "type": "function",
+                            "function": {"name": name, "arguments": arguments}}
+                    self._event(_chunk(model, {"tool_calls": [call]}, None))
+                self._event(_chunk(model, {}, "tool_calls" if step.tool_calls else "stop"))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def _cut(self, step: Cut, model: str) -> None:
+                events = [b"data: " + json.dumps(e).encode() + b"\n\n"
+                          for e in _pieces(step.text, model)]
+                if not step.chunked:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for event in events:
+                        self.wfile.write(event)
+                    self.wfile.flush()
+                    return
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n")
+                for event in events:
+                    self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.write(b"400\r\ndata: {\"cho")  # promises 1024 bytes, sends 11
+                self.wfile.flush()
+                self.close_connection = True
 
             def _event(self, payload: dict[str, Any]) -> None:
                 self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
@@ -146,13 +182,27 @@ class FakeOpenAI:
         return Handler
 
 
-def _completion(text: str, model: str) -> dict[str, Any]:
+def _completion(step: Reply, model: str) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": step.text}
+    if step.tool_calls:
+        message["tool_calls"] = [
+            {"id": f"call-{i}", "type": "function",
+             "function": {"name": name, "arguments": arguments}}
+            for i, (name, arguments) in enumerate(step.tool_calls)
+        ]
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": text}}],
+        "choices": [{"index": 0, "logprobs": None, "message": message,
+                     "finish_reason": "tool_calls" if step.tool_calls else "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
+
+
+def _pieces(text: str, model: str) -> list[dict[str, Any]]:
+    """The content of a streamed answer in chunks of 4 characters (the first with the role)."""
+    pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
+    return [_chunk(model, {"content": piece, **({"role": "assistant"} if i == 0 else {})}, None)
+            for i, piece in enumerate(pieces)]
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:

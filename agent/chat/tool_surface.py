@@ -396,26 +396,34 @@ WRITE_TOOLS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def langchain_tools(include_writes: bool = False) -> list[Any]:
-    """The same functions as LangChain tools (errors come back to the model as tool errors)."""
+    """The same functions as LangChain tools (errors come back to the model as tool errors).
+
+    A result reaches the model as a data block (`agent.assessment.guard.data_block`: JSON that
+    account text cannot break out of) and stays whole in the tool message's `artifact`."""
     from langchain_core.tools import StructuredTool, ToolException
+
+    from agent.assessment.guard import data_block
 
     def invalid(function: Callable[..., Any]) -> Callable[[ValidationError], str]:
         return lambda error: argument_error(function, error)
 
-    def guarded(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def guarded(name: str, function: Callable[..., dict[str, Any]]
+                ) -> Callable[..., tuple[str, dict[str, Any]]]:
         @functools.wraps(function)
-        def call(**kwargs: Any) -> dict[str, Any]:
+        def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
             try:
-                return function(**kwargs)
+                result = function(**kwargs)
             except (ToolError, ValueError) as error:
                 raise ToolException(str(error)) from None
+            return data_block(name, result), result
         return call
 
     chosen = {**READ_TOOLS, **(WRITE_TOOLS if include_writes else {})}
     return [
         StructuredTool.from_function(
-            func=guarded(function), name=name, description=describe(function),
+            func=guarded(name, function), name=name, description=describe(function),
             handle_tool_error=True, handle_validation_error=invalid(function),
+            response_format="content_and_artifact",
         )
         for name, function in chosen.items()
     ]
