@@ -158,3 +158,17 @@ def run_day(explicit: date | str | None, accounts: Accounts | None = None) -> da
     if given:
         return given
     return (accounts.as_of if accounts else None) or date.today()
+
+
+def churned_left_out(count: int) -> str:
+    """How many churned accounts a command or tool left out, in words (SPEC 14: a churned
+    account is not scored or assessed for action any more)."""
+    return f"{count} churned account{'' if count == 1 else 's'} left out"
+
+
+def churned_account(account: Account) -> str:
+    """Why one churned account is not scored or assessed, in words."""
+    return (
+        f"account '{account.id}' churned on {account.churned_on} and is no longer scored or "
+        "assessed (a churned account is not a client to act on)"
+    )

@@ -142,3 +142,21 @@ def test_no_training_label_depends_on_the_test_period():
             for o in observations
         ]
         assert training(changed, end) == (start, before)
+
+
+def test_account_split_keeps_each_account_whole_and_stratifies():
+    from tools.learning.split import account_split
+
+    ids = [f"a{i}" for i in range(20) for _ in range(2)]  # two snapshots per account
+    labels = [1 if i < 5 and k == 1 else 0 for i in range(20) for k in range(2)]
+    days = [date(2025, 1, 1), date(2025, 2, 1)] * 20
+    split = account_split(ids, labels, days, 0.3, seed=4)
+    test_ids = {ids[k] for k in split.test}
+    assert test_ids.isdisjoint(ids[k] for k in split.train)
+    assert sorted(split.train + split.test) == list(range(40))
+    # round_half_up(0.3 x 5) = 2 churned accounts, round_half_up(0.3 x 15) = 5 others
+    assert len(test_ids & {f"a{i}" for i in range(5)}) == 2
+    assert len(test_ids) == 7
+    assert split.dropped == 0 and split.dates == [date(2025, 1, 1), date(2025, 2, 1)]
+    assert account_split(ids, labels, days, 0.3, seed=4) == split
+    assert account_split(ids, labels, days, 0.3, seed=5) != split

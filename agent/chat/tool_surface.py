@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from agent.accounts import Accounts, current, run_day
+from agent.accounts import Accounts, churned_account, churned_left_out, current, run_day
 from tools.paths import store_path
 from tools.playbook import load_playbook
 from tools.portfolio.account import Account
@@ -70,6 +70,16 @@ def _account(source: Accounts, account_id: str) -> Account:
     known = ", ".join(a.id for a in source.accounts[:5])
     raise ToolError(f"no account with id '{account_id}' in {source.label()}; list_accounts "
                     f"shows the ids (for example {known}).")
+
+
+def _client(source: Accounts, account_id: str) -> Account:
+    """The account, when it is still a client: a churned one (SPEC 14) is not scored or
+    assessed for action any more, and the error says so."""
+    account = _account(source, account_id)
+    if account.status == "churned":
+        raise ToolError(f"{churned_account(account)}; account_history shows its stored "
+                        "snapshots.")
+    return account
 
 
 # arguments -------------------------------------------------------------------
@@ -163,13 +173,14 @@ def score_account(account_id: AccountId) -> dict[str, Any]:
     """Health, churn risk, early-warning signals and expansion opportunities of one account,
     each with its explanation (inputs, weights, contributions, evidence); with a churn model
     file (CSM_MODEL_FILE), also `model_forecast`: the model's churn and renewal probability
-    with its method and backtest figures."""
+    with its method and backtest figures. A churned account is an error that says so (it is
+    no longer scored; account_history has its snapshots)."""
     from tools.learning.scoring import with_model
 
     ws = workspace()
     source = _source(ws)
     playbook, day = load_playbook(), _day(ws, source)
-    account = _account(source, account_id)
+    account = _client(source, account_id)
     scored = _score(account, playbook, day)
     model = _churn_model(playbook)
     if model is not None:
@@ -187,7 +198,8 @@ def list_accounts(
 ) -> dict[str, Any]:
     """Accounts of the portfolio with their scores, filtered by churn tier, health colour,
     fired signal and renewal window; riskiest first. `errors` names the rows that could not be
-    read or scored (row, id, reason); the other accounts are listed. With a churn model file
+    read or scored (row, id, reason); the other accounts are listed. Churned accounts (no
+    longer clients) are left out and counted in `churned_left_out`. With a churn model file
     (CSM_MODEL_FILE), each row also has the model's `churn_probability`."""
     from tools.learning.scoring import predict
 
@@ -198,7 +210,11 @@ def list_accounts(
     errors = [{"row": e.row, "id": e.id, "reason": f"{e.field}: {e.reason}"}
               for e in source.errors]
     rows = []
+    churned = 0
     for account in source.accounts:
+        if account.status == "churned":
+            churned += 1
+            continue
         try:
             scored = _score(account, playbook, day)
             fired = [s.id for s in scored.signals]
@@ -227,7 +243,10 @@ def list_accounts(
     rows.sort(key=lambda r: -(r["churn_risk"] or 0.0))
     found = {"as_of": day.isoformat(), "source": source.describe(), "total": len(rows),
              "accounts": rows[:limit], "errors": errors[:LIST_LIMIT],
-             "errors_total": len(errors)}
+             "errors_total": len(errors), "churned_left_out": churned}
+    if churned:
+        found["note"] = f"{churned_left_out(churned)}: no longer clients (account_history " \
+                        "keeps their snapshots)"
     if model is not None:
         found["churn_model"] = model.describe()
     return found
@@ -284,7 +303,8 @@ def search_knowledge(query: Annotated[str, Field(min_length=1, description="the 
 def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
     """The six-step assessment of one account: the five reports (dashboard, success plan,
     expansion proposal, risk mitigation plan, QBR agenda), the forecast and the citations;
-    with a churn model file (CSM_MODEL_FILE), also the model's forecast (`model_forecast`)."""
+    with a churn model file (CSM_MODEL_FILE), also the model's forecast (`model_forecast`).
+    A churned account is an error that says so (it is no longer assessed)."""
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
     from agent.assessment.writer import REPORTS
@@ -292,7 +312,7 @@ def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
 
     ws = workspace()
     source = _source(ws)
-    account, playbook, day = _account(source, account_id), load_playbook(), _day(ws, source)
+    account, playbook, day = _client(source, account_id), load_playbook(), _day(ws, source)
     context = AssessmentContext(as_of=day, lang=lang, model="none",
                                 calibration=calibrate(source.accounts, playbook, day),
                                 churn_model=_churn_model(playbook))

@@ -18,7 +18,7 @@ from tools.learning.history import Snapshot
 from tools.learning.metrics import ModelMetrics, auc_alone, model_metrics, wilson
 from tools.learning.model_file import FORMAT, FORMAT_VERSION, Calibrated, Learned, model_data
 from tools.learning.scoring import playbook_churn
-from tools.learning.split import churn_dates, label, time_split
+from tools.learning.split import account_split, churn_dates, label, time_split
 from tools.numbers import add_days
 from tools.playbook import TIERS, Playbook
 from tools.scoring.score import score_account
@@ -175,6 +175,7 @@ def _check_enough(
     minimum: int,
     horizon_days: int,
     end: date,
+    by_time: bool = True,
 ) -> None:
     if not dates:
         raise NotEnoughData(
@@ -182,7 +183,7 @@ def _check_enough(
             f"taken by {add_days(end, -horizon_days).isoformat()} (end {end.isoformat()} minus "
             "the horizon); use a longer history or a shorter --horizon-days."
         )
-    if len(dates) == 1:
+    if by_time and len(dates) == 1:
         raise NotEnoughData(
             f"every labelled snapshot is from one date ({dates[0].isoformat()}); a backtest "
             "trains on earlier dates and tests on later ones, so the history needs snapshots "
@@ -304,15 +305,18 @@ class Fitted:
     learned: Learned
 
 
-def fit_models(rows: list[tuple[Observation, int]], playbook: Playbook) -> Fitted:
-    """Fit the calibrated and learned models on labelled snapshots."""
+def fit_models(
+    rows: list[tuple[Observation, int]], playbook: Playbook, by_time: bool = True
+) -> Fitted:
+    """Fit the calibrated and learned models on labelled snapshots (the calibration's folds
+    grouped by snapshot date, or by account when `by_time` is off)."""
     rules = playbook.forecast.backtest
     labels = [y for _, y in rows]
     try:
         calibrated = fit_calibrated(
             [o.playbook for o, _ in rows],
             labels,
-            [o.as_of for o, _ in rows],
+            [o.as_of if by_time else o.id for o, _ in rows],
             rules.folds,
             rules.probability_floor,
         )
@@ -345,10 +349,11 @@ def _predictions(
 
 @dataclass
 class Backtest:
-    """A backtest's report and the training set it fitted on."""
+    """A backtest's report, the labelled snapshots and the test set it scored."""
 
     result: BacktestResult
     labelled: Labelled
+    test: list[tuple[Observation, int]] = field(default_factory=list)
 
 
 def run_backtest(
@@ -357,16 +362,24 @@ def run_backtest(
     horizon_days: int,
     end: date,
     warnings: Iterable[str] = (),
+    by_accounts: int | None = None,
 ) -> Backtest:
-    """Label, split, fit on training, score all four models on test (SPEC 14)."""
+    """Label, split, fit on training, score all four models on test (SPEC 14). With
+    `by_accounts` (a seed), the split is tools.learning.split.account_split instead of the time
+    split: for a table with one snapshot date, where no time order exists to keep."""
     rules = playbook.forecast.backtest
     labelled = label_all(observations, horizon_days, end)
     rows = labelled.rows
-    split = time_split([o.as_of for o, _ in rows], horizon_days, rules.test_share)
+    by_time = by_accounts is None
+    if by_accounts is None:
+        split = time_split([o.as_of for o, _ in rows], horizon_days, rules.test_share)
+    else:
+        split = account_split([o.id for o, _ in rows], [y for _, y in rows],
+                              [o.as_of for o, _ in rows], rules.test_share, by_accounts)
     train = [rows[i] for i in split.train]
     test = [rows[i] for i in split.test]
-    _check_enough(train, test, split.dates, rules.min_class_count, horizon_days, end)
-    fitted = fit_models(train, playbook)
+    _check_enough(train, test, split.dates, rules.min_class_count, horizon_days, end, by_time)
+    fitted = fit_models(train, playbook, by_time)
     base_rate = sum(y for _, y in train) / len(train)
     predictions = _predictions(fitted, test, base_rate, rules.probability_floor)
     labels = [y for _, y in test]
@@ -399,11 +412,12 @@ def run_backtest(
                 after_end=labelled.left_out["after_end"],
                 between_sets=split.dropped,
                 dates=len(split.dates),
-                test_dates=len([d for d in split.dates if d >= (split.test_start or end)]),
+                test_dates=len({o.as_of for o, _ in test}),
             ),
             warnings=notes,
         ),
         labelled=labelled,
+        test=test,
     )
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Hashable, Sequence
 
 from tools.learning.features import FEATURE_NAMES, FEATURES
 from tools.learning.model_file import Calibrated, Feature, Isotonic, Learned, Platt, logit
@@ -53,11 +52,12 @@ def _isotonic(scores: Sequence[float], labels: Sequence[int]) -> Isotonic:
 def _fold_brier(
     scores: Sequence[float],
     labels: Sequence[int],
-    groups: Sequence[date],
+    groups: Sequence[Hashable],
     folds: int,
     floor: float,
 ) -> dict[str, float]:
-    """Brier score of each map's out-of-fold predictions (folds grouped by snapshot date)."""
+    """Brier score of each map's out-of-fold predictions (folds grouped by `groups`: the
+    snapshot date, or the account in a cross-sectional backtest)."""
     from sklearn.model_selection import GroupKFold
 
     splits = min(folds, len(set(groups)))
@@ -82,7 +82,7 @@ def _fold_brier(
 def fit_calibrated(
     scores: Sequence[float | None],
     labels: Sequence[int],
-    groups: Sequence[date],
+    groups: Sequence[Hashable],
     folds: int,
     floor: float,
 ) -> Calibrated:

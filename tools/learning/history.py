@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.portfolio.account import Account
+from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row
 from tools.portfolio.readers import (
     RowError,
     RowWarning,
@@ -210,8 +211,8 @@ def read_history(path: str | Path) -> History:
 
 
 def write_history(records: Iterable[dict[str, Any]], path: Path) -> int:
-    """Write history rows as JSONL or CSV (by extension; list fields as JSON text in a CSV
-    cell); returns the count."""
+    """Write history rows as JSONL or CSV (by extension; the CSV has the columns and cells of
+    `csm history export`, tools.portfolio.history); returns the count."""
     import csv
     import json
 
@@ -221,23 +222,13 @@ def write_history(records: Iterable[dict[str, Any]], path: Path) -> int:
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         if kind == ".csv":
-            columns = [*Account.model_fields, *(f for f in SNAPSHOT_FIELDS
-                                                if f not in Account.model_fields)]
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
+            writer = csv.writer(handle)
+            writer.writerow(HISTORY_COLUMNS)
             for record in records:
-                writer.writerow({k: _cell(record.get(k)) for k in columns})
+                writer.writerow(history_csv_row(record))
                 count += 1
         else:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
     return count
-
-
-def _cell(value: Any) -> Any:
-    import json
-
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value

@@ -12,6 +12,7 @@ period."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,10 +38,15 @@ def label(
     return churned_on is not None and churned_on <= closes
 
 
+def share_of(share: float, count: int) -> int:
+    """round_half_up(share x count), computed in decimal (0.3 x 5 = 1.5 -> 2)."""
+    exact = Decimal(repr(share)) * count
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def count_test_dates(dates: int, share: float) -> int:
     """max(1, round_half_up(share x dates)), computed in decimal (0.3 x 5 = 1.5 -> 2)."""
-    exact = Decimal(repr(share)) * dates
-    return max(1, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return max(1, share_of(share, dates))
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,23 @@ def churn_dates(rows: Iterable[tuple[str, date, date | None]]) -> tuple[dict[str
         if len(days) > 1
     ]
     return {k: v[1] for k, v in latest.items()}, notes
+
+
+def account_split(
+    ids: Sequence[str], labels: Sequence[int], as_ofs: Sequence[date], test_share: float,
+    seed: int,
+) -> Split:
+    """The cross-sectional split, for a table without a usable time order (one snapshot date):
+    the test set is a seeded random round_half_up(test_share x n) of the accounts that churned
+    and as many of the others, with every snapshot of a test account, so that no account is in
+    both sets. No time order is kept: a training label may come from after a test snapshot."""
+    rng = random.Random(seed)
+    churned = {i for i, y in zip(ids, labels, strict=True) if y}
+    groups = [sorted(churned), sorted(set(ids) - churned)]
+    held: set[str] = set()
+    for group in groups:
+        rng.shuffle(group)
+        held.update(group[: share_of(test_share, len(group))])
+    train = [k for k, i in enumerate(ids) if i not in held]
+    test = [k for k, i in enumerate(ids) if i in held]
+    return Split(train, test, sorted(set(as_ofs)), None, 0)

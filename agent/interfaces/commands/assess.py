@@ -26,6 +26,7 @@ def assess_portfolio(
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
     error when none was."""
+    from agent.accounts import churned_account, churned_left_out
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
     from agent.assessment.writer import markdown, state_json
@@ -47,7 +48,7 @@ def assess_portfolio(
         else:
             tally.reject(item)
     as_of: date = args.as_of or file_as_of or date.today()
-    every = [account for _, account in accounts]
+    every = [account for _, account in accounts]  # churned ones' history calibrates too
     if args.account:
         accounts = [(row, a) for row, a in accounts if a.id == args.account]
         if not accounts:
@@ -56,8 +57,18 @@ def assess_portfolio(
                 f"{args.portfolio or 'the bundled sample portfolio'}; "
                 "`csm score` lists the ids."
             )
+        if accounts[0][1].status == "churned":
+            raise CliError(f"{churned_account(accounts[0][1])}; its history stays in the "
+                           "store (`csm history export`).")
+    churned = sum(1 for _, a in accounts if a.status == "churned")
+    accounts = [(row, a) for row, a in accounts if a.status != "churned"]
+    if churned:
+        print(f"csm assess: {churned_left_out(churned)} (no longer clients)", file=sys.stderr)
     if not accounts:
-        raise CliError("no account could be read from the portfolio.")
+        raise CliError(
+            f"every account is churned ({churned}); there is no active client to assess."
+            if churned else "no account could be read from the portfolio."
+        )
     try:  # built once for every account; the writer retries on its own
         model = configured_model(args.model, max_retries=0)
     except ValueError as error:

@@ -82,6 +82,21 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def new_tally() -> dict[str, Any]:
+    """What the rows of a history count: rows, rows of snapshots older than the inputs column
+    (`old`) and the fields those carry, accounts."""
+    return {"rows": 0, "old": 0, "old_fields": set(), "accounts": set()}
+
+
+def store_rows(store: Store, tally: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The store's history rows, exactly as `csm history export` writes them (nothing when no
+    sweep stored any): what `csm backtest` and `csm learn` read without a HISTORY file."""
+    span = store.history_span()
+    if span is None:
+        return iter(())
+    return _rows(store, span[1], store.churn_days(), tally)
+
+
 def _rows(
     store: Store, end: str, churn_days: dict[str, str], tally: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
@@ -99,7 +114,7 @@ def _write(
     store: Store, end: str, churn_days: dict[str, str], kind: str, out: IO[str]
 ) -> dict[str, Any]:
     """Write the history file in `kind` (csv or jsonl) to `out`; returns the tally."""
-    tally: dict[str, Any] = {"rows": 0, "old": 0, "old_fields": set(), "accounts": set()}
+    tally = new_tally()
     if kind == "csv":
         writer = csv.writer(out)
         writer.writerow(HISTORY_COLUMNS)
@@ -109,6 +124,15 @@ def _write(
         for row in _rows(store, end, churn_days, tally):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return tally
+
+
+def old_rows(tally: dict[str, Any]) -> str:
+    """The rows made before the store kept every input, in one sentence."""
+    kept = [f for f in Account.model_fields if f in tally["old_fields"]]
+    return (
+        f"{tally['old']} row(s) come from snapshots made before the store kept every input "
+        f"field (an older csm-agent); they carry only {', '.join(kept)}"
+    )
 
 
 def _tell(
@@ -124,11 +148,7 @@ def _tell(
         + (f"; written to {out}" if out else "")
     ]
     if tally["old"]:
-        kept = [f for f in Account.model_fields if f in tally["old_fields"]]
-        say.append(
-            f"csm history: {tally['old']} row(s) come from snapshots made before the store kept "
-            f"every input field (an older csm-agent); they carry only {', '.join(kept)}"
-        )
+        say.append(f"csm history: {old_rows(tally)}")
     if later:
         say.append(
             f"csm history: {len(later)} account(s) churned after the last snapshot date {end} "

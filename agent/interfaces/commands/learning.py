@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,46 +33,84 @@ def _require(command: str, modules: tuple[str, ...]) -> None:
             ) from None
 
 
+@contextmanager
+def _history(args: argparse.Namespace, warnings: list[Any]) -> Iterator[tuple[str, Any, str]]:
+    """The history's name, its validated rows and what it is in words: the HISTORY file, or
+    else the store's snapshots (the rows `csm history export` writes), read in place."""
+    from agent.interfaces.commands.history import new_tally, old_rows, store_rows
+    from agent.interfaces.errors import CliError
+    from agent.sweeps.store import Store, StoreError
+    from tools.learning.history import history_file_rows, history_rows
+    from tools.paths import store_path
+
+    if args.history is not None:
+        if args.db is not None:
+            raise CliError("pass a HISTORY file or --db (the store's own history), not both.")
+        path: Path = args.history
+        if not path.exists():
+            raise CliError(f"{path}: file not found; check the path.")
+        yield path.name, history_file_rows(path, warnings), str(path)
+        return
+    db = store_path(args.db)
+    if not db.is_file():
+        raise CliError(
+            f"no HISTORY file given, and no store at {db} to read the history from: pass a "
+            "history file (JSONL or CSV, docs/backtest.md), or --db PATH, or sweep first "
+            "(`csm import` and `csm sweep`, weekly say)."
+        )
+    try:
+        store = Store(db)
+    except StoreError as error:
+        raise CliError(str(error)) from None
+    try:
+        span = store.history_span()
+        if span is None:
+            raise CliError(f"{db} holds no sweep yet, so no history; run `csm sweep` first "
+                           "(or pass a HISTORY file).")
+        tally = new_tally()
+        rows = history_rows(db.name, enumerate(store_rows(store, tally), start=1), warnings)
+        yield db.name, rows, f"the store {db} ({span[2]} sweeps, {span[0]} to {span[1]})"
+        if tally["old"]:
+            print(terminal_line(f"csm {args.command}: {old_rows(tally)}"), file=sys.stderr)
+    finally:
+        store.close()
+
+
 def _observations(args: argparse.Namespace, playbook: Any) -> tuple[list[Any], list[str], int]:
     """Read the history row by row into observations; bad rows are named on stderr and
     counted. Returns the observations, notes for the report and the rejected row count."""
     from agent.interfaces.errors import CliError
     from agent.sweeps.sweep import Rejections
     from tools.learning.backtest import observe
-    from tools.learning.history import Snapshot, history_file_rows
+    from tools.learning.history import Snapshot
     from tools.portfolio.readers import failed_row
 
-    if args.history is None:
-        raise CliError(
-            "pass a history file: JSONL or CSV, one row per account per snapshot date with "
-            "every account field, `as_of` and `churned_on` (docs/backtest.md)."
-        )
-    path: Path = args.history
-    if not path.exists():
-        raise CliError(f"{path}: file not found; check the path.")
     tally = Rejections()
     observations = []
     started = time.perf_counter()
-    for item in history_file_rows(path, tally.warnings):
+    with _history(args, tally.warnings) as (name, rows, described):
+        for item in rows:
+            tally.warn()
+            if not isinstance(item, Snapshot):
+                tally.reject(item)
+                continue
+            try:
+                observations.append(observe(item, playbook))
+            except Exception as error:  # noqa: BLE001 - one row never stops the others
+                tally.reject([failed_row(name, item.row, item.account.id, error)])
         tally.warn()
-        if not isinstance(item, Snapshot):
-            tally.reject(item)
-            continue
-        try:
-            observations.append(observe(item, playbook))
-        except Exception as error:  # noqa: BLE001 - one row never stops the others
-            tally.reject([failed_row(path.name, item.row, item.account.id, error)])
-    tally.warn()
     if not observations:
         raise CliError(
-            f"{path}: no snapshot could be read"
+            f"{described}: no snapshot could be read"
             + (f" ({tally.rows} rows rejected, listed above)." if tally.rows else
-               "; the file has no rows.")
+               "; it has no rows.")
         )
     print(
-        f"csm {args.command}: read {len(observations):,} snapshots"
-        + (f" ({tally.rows:,} rows rejected)" if tally.rows else "")
-        + f" in {time.perf_counter() - started:.1f}s",
+        terminal_line(
+            f"csm {args.command}: read {len(observations):,} snapshots from {described}"
+            + (f" ({tally.rows:,} rows rejected)" if tally.rows else "")
+            + f" in {time.perf_counter() - started:.1f}s"
+        ),
         file=sys.stderr,
     )
     notes = []
@@ -159,7 +199,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="HISTORY",
         help="history file: .jsonl or .csv, one row per account per snapshot date with every "
-        "account field, `as_of` and `churned_on` (docs/backtest.md)",
+        "account field, `as_of` and `churned_on` (docs/backtest.md); default: the store's own "
+        "history (every sweep's snapshots, as `csm history export` writes them)",
+    )
+    parser.add_argument(
+        "--db", metavar="PATH",
+        help="without HISTORY: the store whose sweeps are the history (default: in the data "
+        "directory)",
     )
     parser.add_argument(
         "--horizon-days",
@@ -172,7 +218,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--end",
         type=iso_date,
         metavar="DATE",
-        help="the day up to which churn is known (default: the latest `as_of` in the file)",
+        help="the day up to which churn is known (default: the latest `as_of` in the history)",
     )
     add_playbook_option(parser)
 
@@ -182,13 +228,15 @@ def register(sub: Any) -> None:
     backtest = sub.add_parser(
         "backtest",
         help="check churn predictions against what happened",
-        description="Label every snapshot of a history file (did the account churn within the "
-        "horizon?), split by time, fit the calibrated and learned models on the earlier "
-        "snapshots and compare them with the base rate and the playbook's own probability on "
-        "the later ones: AUC, PR AUC, Brier, log loss, calibration error, reliability, churn "
-        "per tier and per factor. Needs the `learn` extra (scikit-learn, matplotlib).",
+        description="Label every snapshot of a history file, or of the store's sweeps without "
+        "one (did the account churn within the horizon?), split by time, fit the calibrated "
+        "and learned models on the earlier snapshots and compare them with the base rate and "
+        "the playbook's own probability on the later ones: AUC, PR AUC, Brier, log loss, "
+        "calibration error, reliability, churn per tier and per factor. Needs the `learn` "
+        "extra (scikit-learn, matplotlib).",
         epilog="Exit codes: 0 done, 2 some rows rejected (named on stderr), 1 failure (too "
-        "little history, unreadable file).\nExamples:\n"
+        "little history, unreadable file, no store).\nExamples:\n"
+        "  csm backtest                      # the store's sweeps (csm sweep, weekly say)\n"
         "  csm sample --history --out history.jsonl\n"
         "  csm backtest history.jsonl\n"
         "  csm backtest history.csv --horizon-days 60 --format json --out plots/",
@@ -213,7 +261,8 @@ def register(sub: Any) -> None:
         "versioned, with its features, training window and backtest figures). `csm score`, "
         "`csm assess` and `csm sweep` show its churn probability with --model-file. A model "
         "that does not beat the base rate on the backtest is not written unless --force.",
-        epilog="Example:\n  csm learn history.jsonl --out churn-model.json\n"
+        epilog="Examples:\n  csm learn --out churn-model.json   # the store's sweeps\n"
+        "  csm learn history.jsonl --out churn-model.json\n"
         "  csm score clients.csv --model-file churn-model.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.accounts import churned_left_out
 from agent.interfaces.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -96,6 +97,18 @@ def _scores(
         yield score if isinstance(item, Account) else item
 
 
+def _active(
+    items: Iterator[Account | list[RowError]], churned: list[str]
+) -> Iterator[Account | list[RowError]]:
+    """The rows but the churned accounts (SPEC 14: not scored for action), whose ids go to
+    `churned`."""
+    for item in items:
+        if isinstance(item, Account) and item.status == "churned":
+            churned.append(item.id)
+            continue
+        yield item
+
+
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
     playbook = load_checked_playbook(args.playbook)
@@ -105,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
     file_as_of, accounts = stream_accounts(path, warnings)
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
-    scores = only_scores(_scores(accounts, playbook, as_of, warnings, model), errors)
+    churned: list[str] = []
+    scores = only_scores(
+        _scores(_active(accounts, churned), playbook, as_of, warnings, model), errors
+    )
     out = sys.stdout
     summary = model_summary(model) if model is not None else None
     if args.format == "json":
@@ -114,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
         count = write_csv(scores, out, model=summary is not None)
     else:
         count = write_table(scores, as_of, playbook.currency, out, summary)
+    if churned:
+        print(f"csm score: {churned_left_out(len(churned))} (no longer clients)",
+              file=sys.stderr)
+    if count == 0 and churned and not errors:
+        raise CliError(f"{path}: every account is churned ({len(churned)}); there is no "
+                       "active client to score.")
     if count == 0:
         raise CliError(
             f"{path}: no account could be read"
