@@ -84,6 +84,9 @@ def test_counts_must_be_counts_the_tools_gave():
     assert findings("3 signals fired.", free_up_to=12) == [("number", "3")]
     assert findings("Within 3 steps.", free_up_to=12) == []
     assert findings("Within 3 steps.") == [("number", "3")]
+    # a count is matched by counts only: 35 is in a signal's evidence, not a number of signals
+    assert findings("35 signals fired.") == [("number", "35")]
+    assert check("It has 11 open tickets.", Grounding.of({"open_tickets": 11})) == []
 
 
 @pytest.mark.parametrize(("words", "value"), [

@@ -108,8 +108,9 @@ class Grounding:
         elif isinstance(data, bool) or data is None:
             return
         elif isinstance(data, (int, float)):
+            own = vocab.concepts(key) if key else frozenset()
             self.facts.append(Fact(float(data), concepts,
-                                   count="count" in vocab.concepts(key) if key else False))
+                                   count=bool(own & (vocab.countable | {"count"}))))
         elif isinstance(data, date):
             self.add(data.isoformat(), concepts, key)
         else:
@@ -185,9 +186,11 @@ def _matches(m: Mention, value: float) -> bool:
 
 
 def _supports(fact: Fact, label: frozenset[str]) -> bool:
+    countable = vocabulary().countable
+    if label & countable and not fact.count:
+        return False  # "5 signals" is a count: a number inside a signal's evidence is none
     if not label or fact.concepts & label:
         return True
-    countable = vocabulary().countable
     plain_count = fact.count and not (fact.concepts & countable)
     return plain_count and bool(label & (countable | {"count"}))
 

@@ -10,7 +10,8 @@
 - an answer whose stream ended without a finish reason (cut off) or at the token limit is kept
   with a marker saying it is incomplete, never as a complete answer;
 - tool calls whose arguments are not JSON get an error result naming the tool, and the model
-  one more try (two in a row end the turn);
+  one more try (two in a row end the turn); a streamed call's raw arguments are checked, since
+  LangChain parses them leniently (`{account_id: acc-037` would become `{}`);
 - a tool call written as text (`<tool_call>{...}</tool_call>`, `<function=name>{...}</function>`
   or a bare JSON object naming a known tool), as small local models do, becomes a real call.
 
@@ -21,18 +22,22 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, hook_config
+from langchain.agents.middleware.types import ModelResponse
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tracers.context import register_configure_hook
 
 from agent.assessment.guard import Finding, Grounding, check, read_data_blocks, sentences
 from agent.assessment.guard_words import language_of
 from tools.numbers import plain
 
-INVALID_ARGUMENTS = "invalid_arguments"  # the artifact of a tool result for arguments not JSON
+INVALID_ARGUMENTS = "invalid_arguments"  # the artifact key of a result for arguments not JSON
 KINDS = {
     "en": {"number": "numbers not in the tool results", "date": "dates not in the tool results",
            "id": "account ids not in the tool results", "link": "links or e-mail addresses",
@@ -106,15 +111,20 @@ def conversation_grounding(messages: Iterable[BaseMessage]) -> Grounding:
     return Grounding.of(*sources, quoted=quoted, said=said)
 
 
+UNQUOTED = frozenset({"link", "instruction"})  # never repeated, even in a marker
+
+
 def describe_findings(findings: Sequence[Finding], lang: str, limit: int = 3) -> str:
-    """The findings of one sentence, one clause per kind, in the answer's language."""
+    """The findings of one sentence, one clause per kind, in the answer's language (links and
+    instructions named by kind only: the marker must not carry them to the reader)."""
     by_kind: dict[str, list[str]] = {}
     for f in findings:
         shown = by_kind.setdefault(f.kind, [])
         if f.text not in shown:
             shown.append(f.text)
     words = KINDS.get(lang, KINDS["en"])
-    return "; ".join(f"{words[k]}: {', '.join(v[:limit])}" for k, v in by_kind.items())
+    return "; ".join(words[k] if k in UNQUOTED else f"{words[k]}: {', '.join(v[:limit])}"
+                     for k, v in by_kind.items())
 
 
 def guard_sentence(sentence: str, grounding: Grounding, lang: str) -> tuple[str, list[Finding]]:
@@ -263,6 +273,69 @@ def _loads(text: str) -> Any:
         return None
 
 
+# raw arguments of streamed tool calls -------------------------------------------------------
+
+
+class RawArguments(BaseCallbackHandler):
+    """Collects the argument text of streamed tool calls, by call id, as the server sent it."""
+
+    def __init__(self) -> None:
+        self.parts: dict[int, list[str]] = {}
+        self.ids: dict[int, str] = {}
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        for part in getattr(getattr(chunk, "message", None), "tool_call_chunks", None) or []:
+            index = part.get("index") or 0
+            self.parts.setdefault(index, []).append(part.get("args") or "")
+            if part.get("id"):
+                self.ids.setdefault(index, part["id"])
+
+    def by_id(self) -> dict[str, str]:
+        return {self.ids[i]: "".join(p) for i, p in self.parts.items() if i in self.ids}
+
+
+RECORDER: ContextVar[RawArguments | None] = ContextVar("csm_raw_tool_arguments", default=None)
+register_configure_hook(RECORDER, inheritable=True)  # every run started while it is set
+
+
+def not_a_json_object(raw: str) -> bool:
+    """Whether a tool call's raw arguments are anything but a JSON object (empty is `{}`)."""
+    if not raw.strip():
+        return False
+    try:
+        return not isinstance(json.loads(raw), dict)
+    except ValueError:
+        return True
+
+
+def strict_calls(message: BaseMessage, raw: dict[str, str]) -> BaseMessage:
+    """The message with each tool call whose raw streamed arguments are not a JSON object moved
+    to `invalid_tool_calls` (raw: call id -> argument text)."""
+    if not isinstance(message, AIMessage) or not message.tool_calls:
+        return message
+    bad = [c for c in message.tool_calls if not_a_json_object(raw.get(c.get("id") or "", ""))]
+    if not bad:
+        return message
+    invalid = [{"type": "invalid_tool_call", "name": c["name"], "args": raw[c["id"] or ""],
+                "id": c["id"], "error": "arguments are not valid JSON"} for c in bad]
+    return message.model_copy(update={
+        "tool_calls": [c for c in message.tool_calls if c not in bad],
+        "invalid_tool_calls": [*message.invalid_tool_calls, *invalid],
+    })
+
+
+def _strict_response(response: Any, recorder: RawArguments) -> Any:
+    raw = recorder.by_id()
+    if not raw:
+        return response
+    if isinstance(response, AIMessage):
+        return strict_calls(response, raw)
+    if isinstance(response, ModelResponse):
+        return ModelResponse(result=[strict_calls(m, raw) for m in response.result],
+                             structured_response=response.structured_response)
+    return response
+
+
 # the middleware ------------------------------------------------------------------------------
 
 
@@ -277,7 +350,15 @@ def turn_start(messages: Sequence[BaseMessage]) -> int:
 def turn_results(messages: Sequence[BaseMessage]) -> list[tuple[str, Any]]:
     """The tool results of the current turn, as (tool name, result)."""
     return [(m.name or "", tool_payload(m)) for m in messages[turn_start(messages):]
-            if isinstance(m, ToolMessage) and m.artifact != INVALID_ARGUMENTS]
+            if isinstance(m, ToolMessage) and invalid_arguments(m) is None]
+
+
+def invalid_arguments(message: BaseMessage) -> str | None:
+    """The raw arguments of a tool call that was not run because they were not JSON, else None."""
+    artifact = getattr(message, "artifact", None)
+    if isinstance(artifact, dict) and INVALID_ARGUMENTS in artifact:
+        return str(artifact[INVALID_ARGUMENTS])
+    return None
 
 
 def invalid_call_results(message: AIMessage) -> list[ToolMessage]:
@@ -289,7 +370,7 @@ def invalid_call_results(message: AIMessage) -> list[ToolMessage]:
             content=f"not run: the arguments of {name} are not valid JSON ({raw!r}); call "
                     f"{name} again with a JSON object of arguments.",
             tool_call_id=call.get("id") or f"call-invalid-{uuid.uuid4().hex[:12]}",
-            name=name, status="error", artifact=INVALID_ARGUMENTS,
+            name=name, status="error", artifact={INVALID_ARGUMENTS: raw},
         ))
     return out
 
@@ -301,19 +382,40 @@ class GroundingMiddleware(AgentMiddleware):
         super().__init__()
         self.tool_names = frozenset(tool_names)
 
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        recorder = RawArguments()
+        token = RECORDER.set(recorder)
+        try:
+            response = handler(request)
+        finally:
+            RECORDER.reset(token)
+        return _strict_response(response, recorder)
+
+    async def awrap_model_call(self, request: Any,
+                               handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        recorder = RawArguments()
+        token = RECORDER.set(recorder)
+        try:
+            response = await handler(request)
+        finally:
+            RECORDER.reset(token)
+        return _strict_response(response, recorder)
+
     @hook_config(can_jump_to=["model"])
     def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
         messages = state["messages"]
         last = messages[-1] if messages else None
-        if not isinstance(last, AIMessage) or last.tool_calls:
+        if not isinstance(last, AIMessage):
             return None
         if last.invalid_tool_calls:
-            retried = any(isinstance(m, ToolMessage) and m.artifact == INVALID_ARGUMENTS
-                          for m in messages[turn_start(messages):])
             update: dict[str, Any] = {"messages": invalid_call_results(last)}
-            if not retried:
-                update["jump_to"] = "model"
+            retried = any(invalid_arguments(m) is not None
+                          for m in messages[turn_start(messages):])
+            if not retried and not last.tool_calls:
+                update["jump_to"] = "model"  # one more try; the valid calls, if any, run first
             return update
+        if last.tool_calls:
+            return None
         text = message_text(last)
         recovered = text_tool_calls(text, self.tool_names) if text.strip() else []
         if recovered:

@@ -130,14 +130,17 @@ class AnswerPrinter:
         self._grounding = None
 
     def _tool(self, message: Any) -> None:
-        from agent.chat.grounding import INVALID_ARGUMENTS, message_text
+        from agent.chat.grounding import invalid_arguments, message_text
 
         name = terminal_line(message.name)
-        if message.artifact == INVALID_ARGUMENTS:
-            self.line(f"  [tool {name} not run: its arguments were not valid JSON]")
+        raw = invalid_arguments(message)
+        if raw is not None:
+            self.line(f"  [tool {name} not run: its arguments were not valid JSON: {raw}]")
         elif message.status == "error":
-            reason = message_text(message).strip().splitlines()
-            self.line(f"  [tool {name} failed: {reason[0][:200] if reason else 'no details'}]")
+            lines = message_text(message).strip().splitlines()
+            reason = lines[0][:200] if lines else "no details"
+            verb = "not run" if "is not a valid tool" in reason else "failed"
+            self.line(f"  [tool {name} {verb}: {reason.removeprefix('Error: ')}]")
         else:
             self.line(f"  [tool {name}]")
 
@@ -178,6 +181,9 @@ class AnswerPrinter:
         if guard.get("empty"):
             self.line("csm: the model returned an empty answer; ask again.")
             return Turn(False, "the model returned an empty answer")
+        if guard.get("withheld"):
+            return Turn(False, "parts of the answer were not in the tool results and were "
+                               "withheld")
         return Turn(True)
 
 
@@ -221,7 +227,8 @@ def run_chat(
     """The terminal chat: `you> ` prompts, streamed answers, memory per thread, /exit quits.
 
     Returns 0 when every turn was answered (or there was none), 2 when some turns failed (a
-    model error, an answer cut off, no usable answer), 1 when every turn failed."""
+    model error, an answer cut off or partly withheld, no usable answer), 1 when every turn
+    failed."""
     from agent.chat.agent import (
         build_chat_agent,
         chat_model,
@@ -249,14 +256,18 @@ def run_chat(
             except Exception as error:  # noqa: BLE001 - one sentence; the session goes on
                 output.write(f"\ncsm: {terminal_line(explain(error))}\n")
                 close_open_tool_calls(agent, config)
-                turns.append(Turn(False, explain(error)))
+                turns.append(Turn(False, explain(error).split(";")[0].rstrip(".")[:120]))
             output.flush()
     finally:
         saver.conn.close()
-    failed = sum(not t.answered for t in turns)
+    failed = [t for t in turns if not t.answered]
     if not failed:
         return EXIT_OK
-    return EXIT_FAILED if failed == len(turns) else EXIT_PARTIAL
+    reasons = "; ".join(dict.fromkeys(t.reason for t in failed))
+    output.write(terminal_line(f"csm: {len(failed)} of {len(turns)} turns failed ({reasons})")
+                 + "\n")
+    output.flush()
+    return EXIT_FAILED if len(failed) == len(turns) else EXIT_PARTIAL
 
 
 def register(sub: Any) -> None:
@@ -269,7 +280,8 @@ def register(sub: Any) -> None:
         epilog="Needs a model: CSM_MODEL=openai:gpt-4.1-mini with OPENAI_API_KEY, or an "
                "OpenAI-compatible server (Ollama, vLLM) via OPENAI_BASE_URL.\n"
                "Exit code: 0 every turn answered, 2 some turns failed (model error, answer "
-               "cut off, no usable answer), 1 every turn failed.\n"
+               "cut off or partly withheld as not in the tool results, no usable answer), 1 "
+               "every turn failed.\n"
                "Examples:\n  csm chat --thread acme\n  csm chat --model openai:gpt-4.1-mini",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -289,4 +301,4 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise CliError(str(error)) from None
     knowledge_ready()
-    return run_chat(args.thread, model=model)
+    return run_chat(args.thread, model=model, input=sys.stdin, output=sys.stdout)
