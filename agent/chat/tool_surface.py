@@ -329,15 +329,19 @@ def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
 
 
 @checked
-def write_import_portfolio(path: str) -> dict[str, Any]:
-    """WRITES: import a portfolio file into the account store. Rows that cannot be read or
-    stored are listed in `rejected` (row, id, reason) and the others imported."""
+def write_import_portfolio(path: str, dry_run: bool = False) -> dict[str, Any]:
+    """WRITES: import a portfolio file into the account store. A stored account with the same
+    id is OVERWRITTEN: `overwritten` counts them and `overwritten_ids` names them. With
+    dry_run=true nothing is written and the result says what an import would do. Rows that
+    cannot be read or stored are listed in `rejected` (row, id, reason) and the others
+    imported."""
     from agent.sweeps.store import Store
     from tools.portfolio.readers import failed_row, numbered_accounts
 
     file = Path(path).expanduser()
     _, raw = numbered_accounts(file)
     rejected: list[dict[str, Any]] = []
+    sent: list[str] = []
 
     def good() -> Any:
         for row, item in raw:
@@ -345,14 +349,22 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                 rejected.extend(e.model_dump() for e in item)
                 continue
             try:
-                yield row, item.model_dump(mode="json", exclude_none=True)
+                record = item.model_dump(mode="json", exclude_none=True)
             except Exception as error:  # noqa: BLE001 - one row never stops the others
                 rejected.append(failed_row(file.name, row, item.id, error).model_dump())
+                continue
+            sent.append(item.id)
+            yield row, record
 
     ws = workspace()
     store = Store(store_path(ws.db))
     try:
-        count, failed = store.import_accounts(good())
+        stored = set(store.statuses())
+        if dry_run:
+            rows, failed = list(good()), []
+            count = len(rows)
+        else:
+            count, failed = store.import_accounts(good())
     finally:
         store.close()
     rejected += [failed_row(file.name, f.row, f.record["id"], f.error).model_dump()
@@ -362,8 +374,19 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                         + (f" ({len({e['row'] for e in rejected})} rows rejected, for example "
                            f"row {rejected[0]['row']}: {rejected[0]['reason']})."
                            if rejected else "; the file has no rows."))
-    return {"imported": count, "rejected": rejected[:LIST_LIMIT],
-            "rejected_rows": len({e["row"] for e in rejected}), **_reads_next(ws)}
+    kept = set(sent) - {f.record["id"] for f in failed}
+    overwritten = sorted(kept & stored)
+    result = {"imported": 0 if dry_run else count, "dry_run": dry_run,
+              "overwritten": len(overwritten), "overwritten_ids": overwritten[:LIST_LIMIT],
+              "rejected": rejected[:LIST_LIMIT], "rejected_rows": len({e["row"] for e in rejected})}
+    if dry_run:
+        result["would_import"] = count
+    if overwritten:
+        shown = ", ".join(overwritten[:10]) + (", ..." if len(overwritten) > 10 else "")
+        verb = "would overwrite" if dry_run else "overwrote"
+        result["warning"] = (f"this import {verb} {len(overwritten)} stored account"
+                             f"{'s' if len(overwritten) != 1 else ''} with the same id: {shown}")
+    return {**result, **_reads_next(ws)}
 
 
 @checked
