@@ -185,8 +185,8 @@ def test_a_person_the_facts_do_not_have():
 def test_describe_groups_by_kind():
     found = check(HOSTILE + ". Churn risk 42.5.", Grounding.of(FACTS))
     assert describe(found) == (
-        "numbers not in the tool results (42.5); links or e-mail addresses "
-        "(attacker@evil.example); instructions to the reader (Ignore previous instructions)"
+        "numbers not in the tool results (42.5); links or e-mail addresses; instructions to "
+        "the reader"  # the hostile text itself is never repeated in a reason
     )
 
 

@@ -313,8 +313,12 @@ def sentences(text: str) -> list[tuple[str, str]]:
     return out
 
 
+UNQUOTED = frozenset({"link", "instruction"})  # named by kind only: no reason repeats them
+
+
 def describe(findings: Iterable[Finding], limit: int = 5) -> str:
-    """The findings in one clause per kind: "numbers not in the tool results (31, 32)"."""
+    """The findings in one clause per kind: "numbers not in the tool results (31, 32)"; links
+    and instructions by kind only, so that no reason repeats them."""
     by_kind: dict[str, list[str]] = {}
     for f in findings:
         shown = by_kind.setdefault(f.kind, [])
@@ -329,7 +333,8 @@ def describe(findings: Iterable[Finding], limit: int = 5) -> str:
         "topic": "signals, gaps or offers the tool results do not have",
         "name": "names not in the tool results",
     }
-    return "; ".join(f"{words[kind]} ({', '.join(shown[:limit])})"
+    return "; ".join(words[kind] if kind in UNQUOTED
+                     else f"{words[kind]} ({', '.join(shown[:limit])})"
                      for kind, shown in by_kind.items())
 
 
@@ -376,6 +381,6 @@ def stray_numbers(text: str, facts: Any, free_up_to: int | None) -> list[float]:
             if f.kind == "number" and f.value is not None]
 
 
-__all__ = ["DATA_RULE", "IDENTIFIER", "Finding", "Grounding", "check", "data_block",
+__all__ = ["DATA_RULE", "IDENTIFIER", "UNQUOTED", "Finding", "Grounding", "check", "data_block",
            "describe", "prose_request", "read_data_blocks", "read_numbers", "sentences",
            "stray_numbers"]

@@ -33,7 +33,14 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tracers.context import register_configure_hook
 
-from agent.assessment.guard import Finding, Grounding, check, read_data_blocks, sentences
+from agent.assessment.guard import (
+    UNQUOTED,
+    Finding,
+    Grounding,
+    check,
+    read_data_blocks,
+    sentences,
+)
 from agent.assessment.guard_words import language_of
 from tools.numbers import plain
 
@@ -109,9 +116,6 @@ def conversation_grounding(messages: Iterable[BaseMessage]) -> Grounding:
         elif isinstance(message, AIMessage):
             sources += [call["args"] for call in message.tool_calls]
     return Grounding.of(*sources, quoted=quoted, said=said)
-
-
-UNQUOTED = frozenset({"link", "instruction"})  # never repeated, even in a marker
 
 
 def describe_findings(findings: Sequence[Finding], lang: str, limit: int = 3) -> str:
