@@ -87,6 +87,9 @@ def test_counts_must_be_counts_the_tools_gave():
     # a count is matched by counts only: 35 is in a signal's evidence, not a number of signals
     assert findings("35 signals fired.") == [("number", "35")]
     assert check("It has 11 open tickets.", Grounding.of({"open_tickets": 11})) == []
+    # only the unit after a number makes it a count: "клиента" before it names the client
+    assert findings("Индекс здоровья клиента acc-037 равен 16,88.") == []
+    assert findings("У аккаунта MRR 80 000 руб.") == []
 
 
 @pytest.mark.parametrize(("words", "value"), [
@@ -172,6 +175,11 @@ def test_a_named_signal_or_gap_the_state_lacks():
     assert findings("A new primary stakeholder needs a meeting.",
                     quoted=["When a new primary stakeholder arrives, meet them."]) == [
         ("topic", "new primary stakeholder")]
+    # the passage copied word for word (a clause of six words or more) is a quotation
+    passage = "A green score with a payment delay or a new primary stakeholder still needs a call."
+    assert findings("Playbook: " + passage, quoted=["Check it: " + passage]) == []
+    assert findings("New primary stakeholder.", quoted=["Check it: " + passage]) == [
+        ("topic", "New primary stakeholder")]
 
 
 def test_a_person_the_facts_do_not_have():

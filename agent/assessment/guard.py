@@ -185,9 +185,9 @@ def _matches(m: Mention, value: float) -> bool:
     return False
 
 
-def _supports(fact: Fact, label: frozenset[str]) -> bool:
-    countable = vocabulary().countable
-    if label & countable and not fact.count:
+def _supports(fact: Fact, m: Mention) -> bool:
+    countable, label = vocabulary().countable, m.label
+    if m.unit & countable and not fact.count:
         return False  # "5 signals" is a count: a number inside a signal's evidence is none
     if not label or fact.concepts & label:
         return True
@@ -198,7 +198,7 @@ def _supports(fact: Fact, label: frozenset[str]) -> bool:
 def _number_ok(m: Mention, g: Grounding, free_up_to: int | None) -> bool:
     if any(abs(m.value - a) < TOLERANCE for a in g.anywhere):
         return True
-    if any(_matches(m, f.value) and _supports(f, m.label) for f in g.facts):
+    if any(_matches(m, f.value) and _supports(f, m) for f in g.facts):
         return True
     if free_up_to is None or m.percent or m.scale != 1.0 or not m.value.is_integer():
         return False
@@ -234,15 +234,28 @@ def check(text: str, grounding: Grounding, free_up_to: int | None = None) -> lis
     for ids, phrases in vocab.topics.values():
         if ids & grounding.tokens:
             continue
-        for pattern in phrases:
-            hit = pattern.search(folded)
-            if hit and not NEGATION.search(folded[:hit.start()]) and not any(
-                pattern.search(s) for s in grounding.strings
-            ):
-                found.append(Finding("topic", text[hit.start():hit.end()]))
-                break
+        hit = next((h for pattern in phrases
+                    if not any(pattern.search(s) for s in grounding.strings)
+                    for h in pattern.finditer(folded)
+                    if not NEGATION.search(folded[:h.start()])
+                    and not _quotation(folded, h.start(), h.end(), grounding.quoted)), None)
+        if hit is not None:
+            found.append(Finding("topic", text[hit.start():hit.end()]))
     found += _stray_names(text, grounding)
     return found
+
+
+CLAUSE_END = re.compile(r"[.;:!?\n]")
+
+
+def _quotation(folded: str, start: int, end: int, quoted: list[str]) -> bool:
+    """Whether the clause around folded[start:end] (six words or more) is copied word for word
+    from a text the tools wrote: a playbook passage that names a signal or an offer in general
+    may be repeated, as long as the prose does not say it of this client in its own words."""
+    before = [m.end() for m in CLAUSE_END.finditer(folded, 0, start)]
+    after = CLAUSE_END.search(folded, end)
+    clause = folded[before[-1] if before else 0:after.start() if after else len(folded)].strip()
+    return len(clause.split()) >= 6 and any(clause in q for q in quoted)
 
 
 def _stray_ids(text: str, grounding: Grounding) -> list[Finding]:

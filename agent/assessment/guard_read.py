@@ -56,6 +56,7 @@ class Mention:
     date: str | None = None  # the ISO date, when the mention is a date
     word: bool = False  # written as words
     label: frozenset[str] = field(default=frozenset())
+    unit: frozenset[str] = field(default=frozenset())  # the concepts of the unit written after it
 
 
 def _parse_digits(token: str) -> float | None:
@@ -163,10 +164,12 @@ def mentions(text: str) -> list[Mention]:
         next_start = raw[i + 1].start if i + 1 < len(raw) else len(plain)
         after = _clause(plain[m.end:next_start], forward=True)
         unit_words: list[str] = []
+        unit: frozenset[str] = frozenset()
         unit_end = m.end
         for w in list(WORD.finditer(after))[:3]:
             if vocab.is_unit(w.group()):
                 unit_words = [x.group() for x in WORD.finditer(after[:w.end()])]
+                unit = vocab.concepts(w.group())
                 unit_end = m.end + w.end()
                 break
         before_text = _clause(plain[max(consumed_until, 0):m.start], forward=False)
@@ -180,7 +183,7 @@ def mentions(text: str) -> list[Mention]:
             for w in [x.group() for x in WORD.finditer(after)][:2]:
                 label |= vocab.concepts(w)
         consumed_until = unit_end
-        labelled.append(Mention(**{**m.__dict__, "label": frozenset(label)}))
+        labelled.append(Mention(**{**m.__dict__, "label": frozenset(label), "unit": unit}))
     return labelled
 
 
