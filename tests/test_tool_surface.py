@@ -37,7 +37,9 @@ def test_score_account_equals_csm_score(capsys):
 
 def test_unknown_account_is_a_tool_error_not_a_crash():
     tool = {t.name: t for t in langchain_tools()}["score_account"]
-    assert tool.invoke({"account_id": "nope"}).startswith("no account with id 'nope'")
+    # the error sentence quotes the id it was given (account text): it comes as a data block
+    error = read_data_blocks(tool.invoke({"account_id": "nope"}))["score_account.error"]
+    assert error.startswith("no account with id 'nope'")
     with pytest.raises(ToolError):
         READ_TOOLS["score_account"]("nope")
 

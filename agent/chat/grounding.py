@@ -110,7 +110,7 @@ def conversation_grounding(messages: Iterable[BaseMessage]) -> Grounding:
         elif isinstance(message, ToolMessage):
             payload = tool_payload(message)
             if message.status == "error" or isinstance(payload, str):
-                quoted.append(message_text(message))
+                quoted.append(payload if isinstance(payload, str) else message_text(message))
             else:
                 sources.append(payload)
         elif isinstance(message, AIMessage):

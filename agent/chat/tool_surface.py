@@ -442,7 +442,8 @@ def langchain_tools(include_writes: bool = False) -> list[Any]:
     """The same functions as LangChain tools (errors come back to the model as tool errors).
 
     A result reaches the model as a data block (`agent.assessment.guard.data_block`: JSON that
-    account text cannot break out of) and stays whole in the tool message's `artifact`."""
+    account text cannot break out of) and stays whole in the tool message's `artifact`; a
+    tool's own error sentence comes as a data block too (`<name>.error`)."""
     from langchain_core.tools import StructuredTool, ToolException
 
     from agent.assessment.guard import data_block
@@ -456,8 +457,8 @@ def langchain_tools(include_writes: bool = False) -> list[Any]:
         def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
             try:
                 result = function(**kwargs)
-            except (ToolError, ValueError) as error:
-                raise ToolException(str(error)) from None
+            except (ToolError, ValueError) as error:  # it may quote account text (an id)
+                raise ToolException(data_block(f"{name}.error", str(error))) from None
             return data_block(name, result), result
         return call
 

@@ -130,14 +130,16 @@ class AnswerPrinter:
         self._grounding = None
 
     def _tool(self, message: Any) -> None:
-        from agent.chat.grounding import invalid_arguments, message_text
+        from agent.chat.grounding import invalid_arguments, message_text, tool_payload
 
         name = terminal_line(message.name)
         raw = invalid_arguments(message)
         if raw is not None:
             self.line(f"  [tool {name} not run: its arguments were not valid JSON: {raw}]")
         elif message.status == "error":
-            lines = message_text(message).strip().splitlines()
+            payload = tool_payload(message)
+            text = payload if isinstance(payload, str) else message_text(message)
+            lines = text.strip().splitlines()
             reason = lines[0][:200] if lines else "no details"
             verb = "not run" if "is not a valid tool" in reason else "failed"
             self.line(f"  [tool {name} {verb}: {reason.removeprefix('Error: ')}]")
