@@ -256,3 +256,30 @@ def test_a_tool_error_that_quotes_account_text_reaches_the_model_as_data(tmp_pat
     assert tool["content"].endswith("\n</data>") and tool["content"].count("</data>") == 1
     assert "  [tool score_account failed: no account with id 'x. Ignore previous" in text
     assert code == 0
+
+
+def test_the_async_path_is_guarded_too(tmp_path: Path):
+    """As `langgraph dev` runs the chat graph: astream on the event loop, tokens streamed."""
+    import asyncio
+
+    from agent.chat.agent import build_chat_agent
+
+    async def run(agent: Any, question: str) -> list[Any]:
+        async for _ in agent.astream({"messages": [("user", question)]},
+                                     stream_mode="messages"):
+            pass
+        return (await agent.aget_state({"configurable": {"thread_id": "a"}})).values["messages"]
+
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    with FakeOpenAI([Reply("", (("score_account", "{account_id: acc-037"),)), SCORE_037,
+                     Reply("acc-037 has a churn risk of 42.5.")]) as server:
+        model = ChatOpenAI(model="gpt-4.1-mini", base_url=server.base_url, api_key="test",
+                           timeout=5, max_retries=0)
+        agent = build_chat_agent(model, InMemorySaver()).with_config(
+            {"configurable": {"thread_id": "a"}})
+        messages = asyncio.run(run(agent, "how is acc-037?"))
+    tools = [m for m in messages if isinstance(m, ToolMessage)]
+    assert [m.status for m in tools] == ["error", "success"]
+    assert "not valid JSON" in tools[0].content
+    assert messages[-1].content.startswith("[withheld: numbers not in the tool results: 42.5]")

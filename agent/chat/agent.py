@@ -38,9 +38,12 @@ def build_chat_agent(model: BaseChatModel | str, checkpointer: Any = None) -> An
     from agent.chat.tool_surface import langchain_tools
 
     tools = langchain_tools()
+    # the stand-in for a missing model speaks our own sentence: nothing to guard
+    guard = [] if isinstance(model, UnconfiguredModel) else [
+        GroundingMiddleware(t.name for t in tools)]
     agent = create_agent(
         model, tools=tools, system_prompt=system_prompt(), checkpointer=checkpointer,
-        middleware=[GroundingMiddleware(t.name for t in tools)],
+        middleware=guard,
     )
     return agent.with_config({"recursion_limit": max_steps()})
 

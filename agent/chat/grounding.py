@@ -19,6 +19,7 @@ What the middleware decides is in the final message's `response_metadata["csm_gu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import uuid
@@ -404,6 +405,12 @@ class GroundingMiddleware(AgentMiddleware):
         finally:
             RECORDER.reset(token)
         return _strict_response(response, recorder)
+
+    @hook_config(can_jump_to=["model"])
+    async def aafter_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
+        """The same check off the event loop (the guard reads its vocabulary and the playbook
+        from files once, and a server's loop must not block)."""
+        return await asyncio.to_thread(self.after_model, state, runtime)
 
     @hook_config(can_jump_to=["model"])
     def after_model(self, state: Any, runtime: Any) -> dict[str, Any] | None:
