@@ -283,3 +283,18 @@ def test_the_async_path_is_guarded_too(tmp_path: Path):
     assert [m.status for m in tools] == ["error", "success"]
     assert "not valid JSON" in tools[0].content
     assert messages[-1].content.startswith("[withheld: numbers not in the tool results: 42.5]")
+
+
+@pytest.mark.parametrize(("meta", "cut"), [
+    ({"model_provider": "openai", "finish_reason": "stop"}, False),
+    ({"model_provider": "openai"}, True),  # the stream broke off before its finish
+    ({"model_provider": "openai", "finish_reason": "length"}, True),
+    ({"model_provider": "anthropic", "stop_reason": "end_turn"}, False),
+    ({"model_provider": "anthropic", "stop_reason": "max_tokens"}, True),
+    ({"model_provider": "ollama", "done_reason": "stop"}, False),
+    ({}, False),  # a model that reports nothing (the scripted one)
+])
+def test_what_counts_as_cut(meta: dict[str, Any], cut: bool):
+    from agent.chat.grounding import is_cut
+
+    assert is_cut(AIMessage(content="x", response_metadata=meta)) is cut

@@ -178,12 +178,13 @@ def guard_answer(text: str, grounding: Grounding, lang: str,
 
 
 def is_cut(message: AIMessage) -> bool:
-    """Whether a streamed answer ended early: an OpenAI-style response without a finish reason
-    (the stream broke off), or stopped at the token limit."""
+    """Whether an answer ended early: stopped at the token limit (any provider's key for it),
+    or an OpenAI-compatible stream that ended without a finish reason (it broke off)."""
     meta = message.response_metadata or {}
-    if meta.get("finish_reason") in ("length", "max_tokens"):
+    reasons = [meta.get(k) for k in ("finish_reason", "stop_reason", "done_reason")]
+    if any(r in ("length", "max_tokens") for r in reasons):
         return True
-    return bool(meta.get("model_provider")) and not meta.get("finish_reason")
+    return meta.get("model_provider") == "openai" and not any(reasons)
 
 
 # the grounded summary ------------------------------------------------------------------------
