@@ -108,7 +108,7 @@ def test_a_real_model_over_http_is_graded_with_its_tokens(capsys: pytest.Capture
              Reply("acc-037 has a churn risk of 84.21 and a health score of 16.88."),
              Reply("", (("score_account", '{"account_id": "acc-037"}'),)),
              Reply("У acc-037 риск оттока 42,5 и индекс здоровья 16,88.")]
-    with FakeOpenAI(steps) as server:
+    with FakeOpenAI(steps, lifetime=300) as server:  # outlives a first index build
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", "test")
         code = main(["--model", "openai:gpt-4.1-mini", "--task", "score-037-en", "--task",
@@ -132,3 +132,28 @@ def test_bad_arguments_are_one_sentence(capsys: pytest.CaptureFixture[str]):
                                        "ids are in evals/agent/tasks.yaml.\n")
     assert main(["--model", "nonsense:x", "--no-prose"]) == 2
     assert "cannot use the model 'nonsense:x'" in capsys.readouterr().err
+
+
+def test_report_prose_over_http_counts_tokens_and_reads_the_summaries(
+    monkeypatch: pytest.MonkeyPatch
+):
+    from langchain_openai import ChatOpenAI
+
+    from evals.agent.run import prose_row, run_prose, sample_workspace
+
+    kept = json.dumps({"summary": "Churn risk is 84.21 (critical)."})
+    invented = json.dumps({"summary": "Churn risk is 42.5."})
+    with FakeOpenAI([Reply(kept)] * 4 + [Reply(invented)], lifetime=300) as server:
+        model = ChatOpenAI(model="gpt-4.1-mini", base_url=server.base_url, api_key="test",
+                           timeout=5, max_retries=0)
+        with sample_workspace():
+            results = run_prose(model, [("acc-037", "en")])
+    assert len(server.requests) == 5
+    assert [r.accepted for r in results].count(True) == 4
+    assert sum(r.rejected for r in results) == 1
+    assert sorted(results[0].summaries) == sorted(["Churn risk is 84.21 (critical)."] * 4
+                                                  + ["Churn risk is 42.5."])
+    row = prose_row(results)
+    assert (row["answers right"], row["grounding violations"], row["language"]) == (
+        "4/5 (80%)", "1", "5/5 (100%)")
+    assert row["tokens (in / out)"] == "5 / 5"  # 1 + 1 per request, as the server reports

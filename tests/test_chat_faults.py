@@ -230,7 +230,7 @@ def test_csm_chat_exits_non_zero_when_its_turns_failed(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]):
     with FakeOpenAI([Reply("Hello."), SCORE_037, Cut("acc-037 is", chunked=True),
-                     Reply("Hi again.")]) as server:
+                     Reply("Hi again.")], lifetime=300) as server:  # outlives an index build
         monkeypatch.setenv("CSM_MODEL", "openai:gpt-4.1-mini")
         monkeypatch.setenv("OPENAI_API_KEY", "test")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)

@@ -121,11 +121,13 @@ class Grounding:
         self.strings.append(folded)
         self.tokens |= {fold(w) for w in re.findall(r"[\w-]+", text)}
         self.ids |= {fold(i) for i in identifiers(text)}
+        countable = vocabulary().countable
         for m in mentions(text):
             if m.date:
                 self._add_date(m.date, concepts)
-            else:
-                self.facts.append(Fact(m.value, concepts | m.label))
+            else:  # "3 signals" in a string is a count of signals
+                self.facts.append(Fact(m.value, concepts | m.label,
+                                       count=bool(m.unit & countable)))
 
     def _add_date(self, iso: str, concepts: frozenset[str]) -> None:
         self.dates.add(iso)
@@ -134,11 +136,12 @@ class Grounding:
 
     def add_quoted(self, text: str) -> None:
         """A text the tools wrote: its numbers (with their labels), dates, ids and words."""
+        countable = vocabulary().countable
         for m in mentions(text):
             if m.date:
                 self._add_date(m.date, frozenset())
             else:
-                self.facts.append(Fact(m.value, m.label))
+                self.facts.append(Fact(m.value, m.label, count=bool(m.unit & countable)))
         self.ids |= {fold(i) for i in identifiers(text)}
         self.quoted.append(fold(text))
 

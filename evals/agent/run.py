@@ -18,7 +18,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from langchain_core.callbacks import BaseCallbackHandler, get_usage_metadata_callback
+from langchain_core.callbacks import (
+    BaseCallbackHandler,
+    UsageMetadataCallbackHandler,
+    get_usage_metadata_callback,
+)
 from langchain_core.messages import AIMessage, ToolMessage
 
 from evals.agent.grade import answer_language, answer_problems, matched_calls, run_call
@@ -215,13 +219,13 @@ def run_prose(model: Any, accounts: Sequence[tuple[str, str]] = PROSE_ACCOUNTS
     by_id = {a.id: a for a in source.accounts}
     out: list[ProseResult] = []
     for account_id, lang in accounts:
-        collector = _Summaries()
-        context = AssessmentContext(as_of=day, lang=lang, model=model, calibration=calibration)
-        with get_usage_metadata_callback() as usage:
-            started = time.perf_counter()
-            state = graph.invoke({"account": by_id[account_id]}, context=context,
-                                 config={"callbacks": [collector]})
-            seconds = time.perf_counter() - started
+        # the writer calls the model from threads of its own: the handlers ride on the model
+        collector, usage = _Summaries(), UsageMetadataCallbackHandler()
+        watched = model.model_copy(update={"callbacks": [collector, usage]})
+        context = AssessmentContext(as_of=day, lang=lang, model=watched, calibration=calibration)
+        started = time.perf_counter()
+        state = graph.invoke({"account": by_id[account_id]}, context=context)
+        seconds = time.perf_counter() - started
         records = state["reports"].prose
         tokens_in, tokens_out = _tokens(usage.usage_metadata)
         share = len(records) or 1
