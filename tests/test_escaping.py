@@ -249,10 +249,17 @@ def test_kb_search_output_is_plain_text():
 
 
 def test_chat_tool_lines_and_answers_are_cleaned():
-    class Agent:
+    class Agent:  # streams like the chat agent: tokens ("messages") and node updates
+        def get_state(self, config: Any) -> Any:
+            raise ValueError("no checkpointer")
+
         def stream(self, *args: Any, **kwargs: Any) -> Any:
-            yield ToolMessage(content="{}", tool_call_id="1", name=f"x{ESC}]8;;http://e\x07y"), {}
-            yield AIMessage(content=f"Hi {ESC}[2Jthere\u202e"), {"langgraph_node": "model"}
+            tool = ToolMessage(content="{}", tool_call_id="1", name=f"x{ESC}]8;;http://e\x07y")
+            text = f"Hi {ESC}[2Jthere\u202e"
+            yield "updates", {"tools": {"messages": [tool]}}
+            yield "messages", (AIMessage(content=text, id="a1"), {"langgraph_node": "model"})
+            yield "updates", {"GroundingMiddleware.after_model": {"messages": [
+                AIMessage(content=text, id="a1")]}}
 
     out = io.StringIO()
     chat_turn(Agent(), {}, "hello", out)
