@@ -46,9 +46,15 @@ def test_roi_content_marketing_and_negative_roi(playbook):
     # 150,000 x 20% = 30,000 visits x 30 x 12 = 10.8M vs 300,000 x 12 = 3.6M -> 200%
     (content,) = propose(playbook, content_score=50, organic_traffic=150_000).offers
     assert content.roi.roi_pct == 200.0
-    # 96,000 x 15% = 14,400 x 30 x 12 = 5,184,000 vs 6M -> -13.6%
-    (tech,) = propose(playbook, mrr=MEDIUM, technical_score=50, organic_traffic=96_000).offers
+    # 96,000 x 15% = 14,400 x 30 x 12 = 5,184,000 vs 6M -> -13.6%: matched, priced, and not
+    # recommended (expansion.recommend.min_roi_pct 0), so not proposed
+    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, organic_traffic=96_000)
+    assert proposal.offers == [] and proposal.expected_expansion_monthly == 0
+    (tech,) = proposal.not_recommended
     assert tech.roi.roi_pct == -13.6
+    assert (tech.recommended, tech.fit.failed) == (False, ["roi"])
+    assert tech.start_date is None  # not proposed, so not dated
+    assert tech.fit.reason.startswith("not recommended now: expected ROI -13.6%")
 
 
 def test_roi_unknown_without_organic_traffic(playbook):
@@ -70,16 +76,20 @@ def test_roi_unknown_without_organic_traffic(playbook):
     ],
 )
 def test_hold_tiers(playbook, mrr, tier, hold):
-    proposal = propose(playbook, mrr=mrr, technical_score=50)
+    # local SEO (8 > 5 locations), 200,000 a month: recommended up to 2 x MRR, so at every
+    # tier here but critical (50,000: 4 x MRR), where it is matched and not recommended
+    proposal = propose(playbook, mrr=mrr, locations=8)
     assert proposal.tier == tier
     assert proposal.hold is hold
-    assert len(proposal.offers) == 1  # offers are still priced while held
+    ranked = proposal.offers + proposal.not_recommended
+    assert len(ranked) == 1  # offers are still priced while held
+    assert ranked[0].recommended is (mrr != CRITICAL)
     if hold:
         assert "expansion.hold_tiers" in proposal.hold_reason
         assert proposal.timing.basis == "hold"
         assert proposal.timing.proposal_date is None
         assert "after the account returns to medium or low risk" in proposal.timing.rationale
-        phases = proposal.offers[0].phases
+        phases = ranked[0].phases
         assert all(p.start is None and p.end is None for p in phases)
         assert [(p.start_week, p.end_week) for p in phases] == [(1, 2), (3, 8), (9, 12)]
     else:
@@ -181,12 +191,30 @@ def test_current_state_unknowns(playbook):
 
 
 def test_totals_and_not_evaluated(playbook):
-    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, locations=8, content_score=40)
-    assert [o.id for o in proposal.offers] == ["technical_seo", "local_seo"]
+    # mrr 600,000 (churn 0): local SEO (200,000, 0.33 x MRR) and technical SEO (with it
+    # +700,000, 1.17 x MRR) both fit; ROI and budget unknown, so not checked
+    proposal = propose(playbook, mrr=600_000, technical_score=50, locations=8, content_score=40)
+    assert [o.id for o in proposal.offers] == ["local_seo", "technical_seo"]  # cheaper first
+    assert proposal.not_recommended == []
     assert proposal.expected_expansion_monthly == 465_000  # 500,000 x 0.65 + 200,000 x 0.70
     assert proposal.expected_expansion_annual == 5_580_000
     assert proposal.not_evaluated == ["content_marketing", "link_building"]
     assert proposal.currency == "RUB"
+    fit = proposal.offers[1].fit
+    assert (fit.rank, fit.added_monthly, fit.price_to_mrr) == (2, 700_000, 1.17)
+    assert fit.not_checked == ["roi", "budget_share"]
+    assert "not checked, unknown: budget, organic_traffic" in fit.reason
+
+
+def test_offers_that_fit_alone_but_not_together(playbook):
+    # mrr 300,000: local SEO first (200,000 = 0.67 x MRR); technical SEO would bring the
+    # increase to 700,000 = 2.33 x MRR, above expansion.recommend.max_price_to_mrr 2
+    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, locations=8)
+    assert [o.id for o in proposal.offers] == ["local_seo"]
+    (tech,) = proposal.not_recommended
+    assert (tech.fit.failed, tech.fit.price_to_mrr) == (["price_to_mrr"], 2.33)
+    assert "+700000 RUB a month with the offers ranked above it is 2.33 times" in tech.fit.reason
+    assert proposal.expected_expansion_monthly == 140_000
 
 
 def test_no_offers(playbook):

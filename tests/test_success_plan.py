@@ -135,17 +135,22 @@ def test_low_risk_grows_through_the_best_opportunity(playbook):
 
 
 def test_expansion_is_held_for_high_risk(playbook):
-    result = plan(playbook, mrr=100_000, technical_score=55)
+    # mrr 100,000: churn (400,000 / 500,000) x 100 = 80 alone, tier high (61-80). Matched:
+    # local SEO (8 > 5 locations), 200,000 = 2 x MRR, recommended (max_price_to_mrr 2), and
+    # technical SEO, not: with local SEO, +700,000 is 7 x MRR.
+    result = plan(playbook, mrr=100_000, technical_score=55, locations=8)
     assert "grow_via_opportunity" not in [o.id for o in result.objectives]
     assert not [i for i in result.initiatives if i.source.startswith("opportunities.")]
-    # mrr 100,000: churn (400,000 / 500,000) x 100 = 80 alone, tier high (61-80)
-    assert [i.name for i in result.initiatives] == [
-        "emergency audit of the whole engagement",
-        "director-level involvement",
-        "custom solutions",
-        "special pricing or terms",
-    ]
-    assert any("expansion on hold" in n and "technical_seo" in n for n in result.notes)
+    # the tier's four interventions are one initiative, not four with the same description
+    [only] = result.initiatives
+    assert only.name == "high churn-risk interventions"
+    assert only.description == (
+        "emergency audit of the whole engagement; director-level involvement; custom "
+        "solutions; special pricing or terms (churn risk 80, tier high)"
+    )
+    assert only.timeline.endswith("immediate, leadership involved: contact every day")
+    assert any("expansion on hold" in n and "local_seo" in n for n in result.notes)
+    assert not any("technical_seo" in n for n in result.notes)
 
 
 def test_unknown_account_still_gets_three_objectives(playbook):
@@ -207,9 +212,10 @@ def test_qbr_agenda_carries_the_accounts_figures(playbook):
         "organic traffic 2000 visits/month; target 2300 visits/month"
         in (lines["traffic and organic growth trend"])
     )
-    assert (
-        "expected value 325000 RUB/month (3900000/year)"
-        in (lines["investment recommendations and budget"])
+    # 2,000 visits x 15% x 30 x 12 = 108,000 against 6,000,000: ROI -98.2%, not recommended
+    assert lines["investment recommendations and budget"] == (
+        "investment recommendations and budget: not recommended now: technical_seo "
+        "(expansion.recommend)"
     )
     assert lines["stakeholder feedback"] == "stakeholder feedback: stakeholders unknown"
 

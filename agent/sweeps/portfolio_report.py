@@ -1,5 +1,6 @@
 """The portfolio report of a sweep (Markdown and JSON): distribution, alerts, outreach plan,
-upsell pipeline, renewals, QBRs due, SPEC 9 metrics against targets, next quarter's forecast."""
+upsell pipeline (the recommended offers only; tools/planning/offer_fit.py), renewals, QBRs due,
+SPEC 9 metrics against targets, next quarter's forecast."""
 
 from __future__ import annotations
 
@@ -146,6 +147,7 @@ def build_portfolio_report(
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     held: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
+    declined: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     outreach, renewals, qbrs, stories = [], [], [], []
     csat: list[float] = []
     mrr_total = 0.0
@@ -158,7 +160,11 @@ def build_portfolio_report(
         if s["csat"] is not None:
             csat.append(s["csat"])
         for o in s["opportunities"]:
-            entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
+            # a snapshot from before offers were judged (no `recommended`) counts as it did
+            if not o.get("recommended", True):
+                entry = declined[o["id"]]
+            else:
+                entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
             entry.update(offer=o["offer"])
             entry["accounts"] += 1
             entry["expected"] += o["expected_value"]
@@ -228,6 +234,10 @@ def build_portfolio_report(
             k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(held.items())
         },
         "upsell_held_total": round(sum(v["expected"] for v in held.values()), 2),
+        "upsell_not_recommended": {
+            k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(declined.items())
+        },
+        "upsell_not_recommended_total": round(sum(v["expected"] for v in declined.values()), 2),
         "renewals": renewals[:LIST_LIMIT],
         "renewals_total": len(renewals),
         "renewal_window_days": horizon,
