@@ -154,6 +154,7 @@ class CriterionStatus(BaseModel):
     evidence: str
     measured: str | None = for_templates()  # what data decided met/not_met: mean_satisfaction, csat
     value: float | None = for_templates()  # its value
+    days_until: int = for_templates(0)  # due_date - as_of in days (negative: past)
 
 
 class OnboardingStatus(BaseModel):
