@@ -198,3 +198,46 @@ def test_health_printed_score_band_and_contributions_agree(playbook, fields):
     known = sum(c.weight for c in result.components)
     for c in result.components:
         assert abs(c.contribution - c.weight * c.score / known) < 0.01 + 0.005 * c.weight / known
+
+
+# The float fast paths of r2, half_up and cents_summing_to agree with the decimal rules they
+# short-cut, near ties and float noise included (tools/numbers.py).
+_NEAR_TIES = st.builds(
+    lambda whole, thousandths, noise: whole + thousandths / 1000 + noise,
+    st.integers(-10**6, 10**6),
+    st.integers(0, 999),
+    st.sampled_from([0.0, 1e-12, -1e-12, 4e-10, -4e-10, 5e-10, -5e-10, 6e-10, 1e-9, 2e-5, -2e-5]),
+)
+_ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e10, 1e10) | _NEAR_TIES
+
+
+@PROPERTY
+@given(_ANY_FLOAT)
+def test_fast_rounding_is_the_decimal_rule(value):
+    from tools.numbers import _half_up_decimal, _r2_decimal
+
+    fast, exact = r2(value), _r2_decimal(value)
+    assert repr(fast) == repr(exact)
+    if math.isfinite(value):
+        assert half_up(value) == _half_up_decimal(value)
+
+
+_PARTS = st.lists(
+    st.sampled_from([0.0, 12.5, 1 / 3, 2 / 3, 10.005, 0.004, 19.466666666666665, 9.666666666666668])
+    | st.floats(0, 100)
+    | st.integers(0, 10_000).map(lambda c: c / 100)
+    | st.integers(0, 10**12).map(lambda n: n / 10**10)  # half a nano: the noise step's ties
+    | _NEAR_TIES.map(abs).filter(lambda v: v < 1e4),
+    min_size=1,
+    max_size=8,
+)
+
+
+@PROPERTY
+@given(_PARTS)
+def test_fast_cents_are_the_decimal_cents(parts):
+    from tools.numbers import _cents_decimal
+
+    total = math.fsum(parts)
+    assert cents_summing_to(parts, total) == _cents_decimal(parts, total)
+    assert cents_summing_to(parts, sum(parts)) == _cents_decimal(parts, sum(parts))

@@ -34,14 +34,20 @@ _CONTROLS = re.compile(
 
 def terminal_text(value: object) -> str:
     """Text safe to print on a terminal, line breaks kept (as `\\n`) and tabs kept."""
-    text = _ESCAPES.sub("", str(value))
+    text = str(value)
+    if text.isprintable():  # no escape, control, bidi or line-break character
+        return text
+    text = _ESCAPES.sub("", text)
     return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))
 
 
 def terminal_line(value: object) -> str:
     """Text safe to print on a terminal as part of one line: line breaks and tabs become
     spaces, escape sequences and control characters are removed."""
-    return terminal_text(value).replace("\n", " ").replace("\t", " ")
+    text = str(value)
+    if text.isprintable():  # no escape, control, bidi or line-break character
+        return text
+    return terminal_text(text).replace("\n", " ").replace("\t", " ")
 
 
 # CSV ---------------------------------------------------------------------------------------
@@ -56,6 +62,8 @@ def csv_cell(value: object) -> object:
     formula; numbers, booleans and None pass unchanged."""
     if not isinstance(value, str):
         return value
+    if value.isprintable():  # no escape or control character: as it is
+        return "'" + value if value.startswith(FORMULA_START) else value
     text = _CONTROLS.sub("", _ESCAPES.sub("", value).replace("\r\n", "\n").replace("\r", "\n"))
     return "'" + text if text.startswith(FORMULA_START) else text
 

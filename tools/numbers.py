@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
+from math import floor
 
 _WIDE = Context(prec=400, rounding=ROUND_HALF_UP)  # exact for any finite float at 1e-9
 _NOISE, _CENT, _ONE = Decimal("1e-9"), Decimal("0.01"), Decimal(1)
@@ -33,13 +34,48 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(_NOISE, context=_WIDE)
 
 
+# The fast paths below give the decimal result without building a Decimal when the value is not
+# near a tie. A float x with |x| < _FAST_LIMIT is within 1.2e-7 (half an ulp) of its shortest
+# repr, the noise step moves it by at most 5e-10 and x * 100 is computed within 7.6e-6, so when
+# that product is more than _MARGIN from a half, binary and decimal rounding pick the same whole
+# number (and n / 100 is the float nearest to n hundredths, as is float(Decimal(n) / 100)).
+_FAST_LIMIT = 1e9
+_MARGIN = 1e-4
+_NANOS_PER_CENT = 10**7
+
+
+def _nearest(scaled: float) -> int | None:
+    """The whole number nearest to `scaled`, or None when it is within _MARGIN of a tie."""
+    whole = floor(scaled + 0.5)
+    if abs(scaled - whole) < 0.5 - _MARGIN:
+        return whole
+    return None
+
+
 def half_up(value: float) -> int:
     """Round half up to a whole number (the band rule of SPEC 2/3)."""
+    if -_FAST_LIMIT < value < _FAST_LIMIT:
+        whole = _nearest(value)
+        if whole is not None:
+            return whole
+    return _half_up_decimal(value)
+
+
+def _half_up_decimal(value: float) -> int:
     return int(_decimal(value).quantize(_ONE, context=_WIDE))
 
 
 def r2(value: float) -> float:
     """Round half up to 2 decimals for output (0.0 instead of -0.0)."""
+    if -_FAST_LIMIT < value < _FAST_LIMIT:
+        scaled = value * 100.0
+        cents = floor(scaled + 0.5)  # _nearest, written out: r2 runs dozens of times an account
+        if abs(scaled - cents) < 0.5 - _MARGIN:
+            return cents / 100 + 0.0
+    return _r2_decimal(value)
+
+
+def _r2_decimal(value: float) -> float:
     if not math.isfinite(value):
         return value
     return float(_decimal(value).quantize(_CENT, context=_WIDE)) + 0.0
@@ -53,6 +89,13 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
     printed part is within 0.01 of its exact value. `parts` should add up to `total`."""
     if not parts:
         return []
+    fast = _fast_cents(parts, total)
+    return fast if fast is not None else _cents_decimal(parts, total)
+
+
+def _cents_decimal(parts: Sequence[float], total: float) -> list[float]:
+    if not parts:
+        return []
     cents = [_decimal(p) * 100 for p in parts]
     floors = [int(c.to_integral_value(rounding=ROUND_FLOOR)) for c in cents]
     missing = int(_decimal(r2(total)) * 100) - sum(floors)
@@ -63,6 +106,39 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
     for k in range(abs(missing)):
         floors[order[k % len(order)]] += step
     return [float(Decimal(c) / 100) + 0.0 for c in floors]
+
+
+def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
+    """`cents_summing_to` in whole numbers of nanos (1e-9, the noise step of `_decimal`): the
+    same floors, remainders, order and ties as the decimal path; None when a part or the total
+    is too large or too close to a rounding tie to be read this way."""
+    if not -_FAST_LIMIT < total < _FAST_LIMIT:
+        return None
+    target = _nearest(total * 100.0)
+    if target is None:
+        return None
+    nanos = []
+    for part in parts:
+        # below 1e4 a float is within 1e-12 of its shortest repr, and part * 1e9 is computed
+        # within 1e-3: the nearest whole number of nanos is the decimal one unless the product
+        # lies within 0.01 of a half
+        if not -1e4 < part < 1e4:
+            return None
+        scaled = part * 1e9
+        whole = floor(scaled + 0.5)
+        if not abs(scaled - whole) < 0.49:
+            return None
+        nanos.append(whole)
+    floors = [n // _NANOS_PER_CENT for n in nanos]
+    remainders = [n % _NANOS_PER_CENT for n in nanos]
+    missing = target - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
+    if missing < 0:
+        order.reverse()
+    step = 1 if missing > 0 else -1
+    for k in range(abs(missing)):
+        floors[order[k % len(order)]] += step
+    return [c / 100 + 0.0 for c in floors]
 
 
 def days_between(start: date, end: date) -> int:
@@ -89,11 +165,11 @@ def weighted(
 
     Returns (score or None, known weight, coverage)."""
     known = [(w, v) for w, v in parts if v is not None]
-    known_weight = sum(w for w, _ in known)
+    known_weight = sum([w for w, _ in known])
     coverage = round(known_weight / total_weight, 4) if total_weight else 0.0
     if not known or known_weight == 0:
         return None, known_weight, coverage
-    return sum(w * v for w, v in known) / known_weight, known_weight, coverage
+    return sum([w * v for w, v in known]) / known_weight, known_weight, coverage
 
 
 def plain(value: float | int) -> str:

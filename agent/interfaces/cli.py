@@ -23,11 +23,6 @@ from agent.interfaces.commands import (
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
 from tools.escaping import terminal_line
-from tools.knowledge.documents import KnowledgeError
-from tools.learning.model_file import ModelFileError
-from tools.paths import DataDirError
-from tools.playbook import PlaybookError
-from tools.portfolio.readers import PortfolioError
 
 # in the order `csm --help` lists them
 REGISTER = (
@@ -76,20 +71,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `csm score | head`: the reader has what it wanted
         _detach_stdout()
         return EXIT_OK
-    except (
-        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
-    ) as error:
-        _say(f"csm: error: {error}")
-        return EXIT_FAILED
     except KeyboardInterrupt:
         _say("csm: interrupted")
         return 130
     except Exception as error:  # noqa: BLE001 - the last resort: one sentence, no traceback
+        if isinstance(error, _user_errors()):
+            _say(f"csm: error: {error}")
+            return EXIT_FAILED
         if os.environ.get("CSM_DEBUG"):
             raise
         _say(f"csm: internal error in `csm {args.command}`: {type(error).__name__}: {error}. "
              "Run again with CSM_DEBUG=1 for the traceback and report it.")
         return EXIT_FAILED
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors told as one sentence with exit code 1. Imported only when something failed:
+    their modules (pydantic models, the knowledge index) are not needed to start `csm`."""
+    from tools.knowledge.documents import KnowledgeError
+    from tools.learning.model_file import ModelFileError
+    from tools.paths import DataDirError
+    from tools.playbook import PlaybookError
+    from tools.portfolio.readers import PortfolioError
+
+    return (
+        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
+    )
 
 
 def _say(line: str) -> None:
@@ -109,10 +116,6 @@ def _detach_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):  # stdout is not a file descriptor (a test's capture)
         pass
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tools.escaping import terminal_line
-from tools.playbook import Playbook, load_playbook
+
+if TYPE_CHECKING:
+    from tools.playbook import Playbook
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
 
@@ -19,6 +21,8 @@ class CliError(Exception):
 
 def load_checked_playbook(path: Path | None) -> Playbook:
     """Load a playbook; a custom one's warnings (weights not adding up to 100) go to stderr."""
+    from tools.playbook import load_playbook  # pydantic and yaml: only when a command needs it
+
     playbook = load_playbook(path)
     if path is not None:
         for warning in playbook.warnings():

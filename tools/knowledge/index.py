@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings
 from pydantic import BaseModel
 
@@ -91,7 +92,7 @@ class KnowledgeBase:
         self.name = f"knowledge-{self.embedding.name()}"
         self.manifest_path = self.path / f"manifest-{self.embedding.name()}.json"
         self.collection: Any = None  # the whole, current collection, once checked or built
-        self._lexical: tuple[list[str], list[dict[str, Any]], list[str], BM25] | None = None
+        self._corpus_cache: _Corpus | None = None
         self._answers: dict[tuple[Any, ...], list[Passage]] = {}
 
     def _version(self, chunk_sha: str) -> str:
@@ -252,15 +253,23 @@ class KnowledgeBase:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _forget(self) -> None:
-        self._lexical = None
+        self._corpus_cache = None
         self._answers.clear()
 
-    def _corpus(self) -> tuple[list[str], list[dict[str, Any]], list[str], BM25]:
-        if self._lexical is None:
-            got = self.collection.get(include=["documents", "metadatas"])
+    def _corpus(self) -> _Corpus:
+        """The collection's chunks, read once: texts, metadata, BM25 and the stored vectors."""
+        if self._corpus_cache is None:
+            got = self.collection.get(include=["documents", "metadatas", "embeddings"])
             ids, metas, texts = got["ids"], got["metadatas"] or [], got["documents"] or []
-            self._lexical = (list(ids), [dict(m) for m in metas], list(texts), BM25(texts))
-        return self._lexical
+            vectors = got["embeddings"]
+            self._corpus_cache = _Corpus(
+                ids=list(ids),
+                metas=[dict(m) for m in metas],
+                texts=list(texts),
+                bm25=BM25(texts),
+                vectors=np.asarray(vectors if vectors is not None else [], dtype=np.float32),
+            )
+        return self._corpus_cache
 
     def search(
         self,
@@ -294,36 +303,49 @@ class KnowledgeBase:
         dense_weight: float,
     ) -> list[Passage]:
         self.ensure_index()
-        ids, metas, texts, bm25 = self._corpus()
-        keep = [
-            i
-            for i, m in enumerate(metas)
-            if (topic is None or m["topic"] == topic) and (lang is None or m["lang"] == lang)
-        ]
-        if not keep or not query.strip():
+        corpus = self._corpus()
+        keep = corpus.kept(topic, lang)
+        if not len(keep) or not query.strip():
             return []
-        where = _where(topic, lang)
-        dense = self.collection.query(
-            query_embeddings=self.embedding.embed_query([query]),
-            n_results=len(keep),
-            where=where,
-            include=["distances"],
-        )
-        similarity = {
-            i: 1.0 - d for i, d in zip(dense["ids"][0], dense["distances"][0], strict=True)
-        }
+        # Cosine similarity against every kept chunk, in this process: the collection is small
+        # (a few hundred chunks), so an exact scan costs microseconds where a Chroma query cost
+        # milliseconds. Stored and query vectors are unit length (cosine space); Chroma's
+        # distance, 1 - dot, is a float32, and so is this one.
+        query_vector = np.asarray(self.embedding.embed_query([query])[0], dtype=np.float32)
+        distance = np.float32(1.0) - corpus.vectors[keep] @ query_vector
+        similarity = 1.0 - distance.astype(np.float64)
         # Lexical matching only helps within one language: across languages it only sees shared
         # ids and numbers, so a question asked of the other language's documents is dense only.
         same_language = lang is None or lang == query_language(query)
-        lexical = bm25.scores(query) if hybrid and same_language else [0.0] * len(ids)
-        best = max((lexical[i] for i in keep), default=0.0)
+        lexical = corpus.bm25.scores(query)[keep] if hybrid and same_language else None
+        best = float(lexical.max()) if lexical is not None else 0.0
         weight = dense_weight if best > 0 else 1.0
-        scored = []
-        for i in keep:
-            lex = lexical[i] / best if best > 0 else 0.0
-            scored.append((weight * similarity.get(ids[i], 0.0) + (1 - weight) * lex, i))
-        scored.sort(reverse=True)
-        return [_passage(metas[i], texts[i], score) for score, i in scored[:k]]
+        lex = lexical / best if lexical is not None and best > 0 else 0.0
+        combined = weight * similarity + (1 - weight) * lex
+        scored = sorted(zip(combined.tolist(), keep.tolist(), strict=True), reverse=True)
+        return [_passage(corpus.metas[i], corpus.texts[i], score) for score, i in scored[:k]]
+
+
+@dataclass
+class _Corpus:
+    """The chunks of the current collection, held in memory for search."""
+
+    ids: list[str]
+    metas: list[dict[str, Any]]
+    texts: list[str]
+    bm25: BM25
+    vectors: np.ndarray  # one unit-length float32 row per chunk
+    _kept: dict[tuple[str | None, str | None], np.ndarray] = field(default_factory=dict)
+
+    def kept(self, topic: str | None, lang: str | None) -> np.ndarray:
+        """The positions of the chunks of one topic and/or language (all when None), cached."""
+        key = (topic, lang)
+        if key not in self._kept:
+            self._kept[key] = np.array([
+                i for i, m in enumerate(self.metas)
+                if (topic is None or m["topic"] == topic) and (lang is None or m["lang"] == lang)
+            ], dtype=np.intp)
+        return self._kept[key]
 
 
 def _metadata(chunk: Chunk, version: str) -> dict[str, str]:
@@ -334,14 +356,6 @@ def _metadata(chunk: Chunk, version: str) -> dict[str, str]:
         "heading": chunk.heading,
         "version": version,
     }
-
-
-def _where(topic: str | None, lang: str | None) -> dict[str, Any] | None:
-    clauses = [{"topic": topic}] if topic else []
-    clauses += [{"lang": lang}] if lang else []
-    if len(clauses) > 1:
-        return {"$and": clauses}
-    return clauses[0] if clauses else None
 
 
 def _passage(meta: dict[str, Any], document: str, score: float) -> Passage:

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
+import numpy as np
 import snowballstemmer
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -50,18 +51,28 @@ class BM25:
             frequency.update(doc.keys())
         n = len(self.docs)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+        # per text: the length normalisation; per term: the texts holding it and how often
+        self.norms = np.array([
+            self.k1 * (1 - self.b + self.b * length / self.avg) if self.avg else self.k1
+            for length in self.lengths
+        ], dtype=np.float64)
+        found: dict[str, tuple[list[int], list[int]]] = {}
+        for i, doc in enumerate(self.docs):
+            for term, count in doc.items():
+                at, counts = found.setdefault(term, ([], []))
+                at.append(i)
+                counts.append(count)
+        self.postings = {
+            t: (np.array(at, dtype=np.intp), np.array(counts, dtype=np.float64))
+            for t, (at, counts) in found.items()
+        }
 
-    def scores(self, query: str) -> list[float]:
-        """The BM25 score of every text for the query (0 when no term matches)."""
-        words = [t for t in set(terms(query)) if t in self.idf]
-        result = []
-        for doc, length in zip(self.docs, self.lengths, strict=True):
-            norm = self.k1 * (1 - self.b + self.b * length / self.avg) if self.avg else self.k1
-            result.append(
-                sum(
-                    self.idf[t] * doc[t] * (self.k1 + 1) / (doc[t] + norm)
-                    for t in words
-                    if t in doc
-                )
-            )
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every text for the query (0 when no term matches): for each text,
+        the sum over the query's terms it holds of idf x tf x (k1 + 1) / (tf + norm), the terms
+        added in the same order for every text."""
+        result = np.zeros(len(self.docs), dtype=np.float64)
+        for t in [t for t in set(terms(query)) if t in self.idf]:
+            at, tf = self.postings[t]
+            result[at] += self.idf[t] * tf * (self.k1 + 1) / (tf + self.norms[at])
         return result

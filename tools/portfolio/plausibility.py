@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.portfolio.account import Account
 
@@ -24,6 +24,8 @@ STAKEHOLDER_PAST_ONLY = {
 
 class FieldWarning(BaseModel):
     """One doubted input: the field (dotted, with list positions), its value and why."""
+
+    model_config = ConfigDict(defer_build=True)
 
     field: str
     value: str | int | float | bool | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tools.portfolio.account import (
     LIST_FIELDS,
@@ -24,6 +25,7 @@ from tools.portfolio.account import (
     nearest_field,
     parse_json,
 )
+from tools.portfolio.fast_accounts import fast_account
 
 FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -34,6 +36,8 @@ class PortfolioError(ValueError):
 
 class RowError(BaseModel):
     """One problem with one row: where it is, which account, which field, and why."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: str
     row: int
@@ -49,6 +53,8 @@ class RowError(BaseModel):
 
 class RowWarning(BaseModel):
     """Something read but ignored or doubted: an unknown column, an implausible value."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: str
     row: int
@@ -137,9 +143,12 @@ def _file_as_of(path: Path, value: object) -> date | None:
         ) from None
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _not_utf8(text: str) -> bool:
     """True when text read with surrogateescape held bytes that are not UTF-8."""
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _ESCAPED_BYTE.search(text) is not None
 
 
 NOT_UTF8 = "not UTF-8 text; save the file as UTF-8"
@@ -302,7 +311,8 @@ def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
             )
         ]
     try:
-        return Account.model_validate(record).located(source, row)
+        account = fast_account(record) or Account.model_validate(record)
+        return account.located(source, row)
     except ValidationError as error:
         raw_id = record.get("id")
         account_id = _shown_id(raw_id)
@@ -331,10 +341,12 @@ def _unknown_keys(
     account: Account, row: int, source: str, top_level: bool, seen: set[str]
 ) -> Iterator[RowWarning]:
     """One warning per unknown key of a row, a stakeholder or a history point, per file."""
-    places: list[tuple[str, str, BaseModel]] = [("", "", account)] if top_level else []
+    places: list[tuple[str, str, BaseModel]] = (
+        [("", "", account)] if top_level and account.__pydantic_extra__ else []
+    )
     for group in ("stakeholders", "history"):
         items = enumerate(getattr(account, group) or [])
-        places += [(group, f"{group}[{i}].", item) for i, item in items]
+        places += [(group, f"{group}[{i}].", item) for i, item in items if item.__pydantic_extra__]
     for group, prefix, item in places:
         for name in item.model_extra or {}:
             if f"{group}.{name}" in seen:

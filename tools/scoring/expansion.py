@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import plain, r2
-from tools.playbook import Clause, Playbook
+from tools.playbook import Clause, Opportunity, Playbook
 from tools.portfolio.account import Account
+from tools.scoring.rules import per_playbook
 
 MONTHS_PER_YEAR = 12
-_OPS = {"lt": ("<", lambda a, b: a < b), "gt": (">", lambda a, b: a > b)}
+_SYMBOLS = {"lt": "<", "gt": ">"}
+
+
+class Priced(Protocol):
+    """An offer with its monthly price and probability."""
+
+    @property
+    def price(self) -> float: ...
+
+    @property
+    def probability(self) -> float: ...
 
 
 class OpportunityResult(BaseModel):
     """A matched upsell: the offer, its price and value, and the inputs that matched."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     label: str
@@ -29,47 +45,83 @@ class OpportunityResult(BaseModel):
 class Opportunities(BaseModel):
     """Matched opportunities and the rules whose inputs were unknown."""
 
+    model_config = ConfigDict(defer_build=True)
+
     matched: list[OpportunityResult]
     not_evaluated: list[str]
 
 
-def _clause(account: Account, clause: Clause) -> tuple[bool | None, str]:
+ClauseRule = tuple[str, bool, float]
+
+
+@per_playbook
+def _offer_rules(playbook: Playbook) -> list[tuple[str, Opportunity, list[ClauseRule]]]:
+    """Every offer with its clauses as (input, whether the input must be less, bound)."""
+    return [
+        (opp_id, rule, [(c.input, c.op == "lt", c.value) for c in rule.when])
+        for opp_id, rule in playbook.opportunities.items()
+    ]
+
+
+def _outcome(account: Account, clauses: list[ClauseRule]) -> bool | None:
+    """Three-valued: False when a known input fails its clause, else None when an input is
+    unknown, else True."""
+    outcome: bool | None = True
+    for name, less, bound in clauses:
+        value = getattr(account, name, None)
+        if value is None:
+            outcome = None
+        elif not (value < bound if less else value > bound):
+            return False
+    return outcome
+
+
+def _evidence(account: Account, clause: Clause) -> str:
     value = getattr(account, clause.input, None)
-    symbol, test = _OPS[clause.op]
     if value is None:
-        return None, f"{clause.input} unknown"
-    return test(
-        value, clause.value
-    ), f"{clause.input} {plain(value)} {symbol} {plain(clause.value)}"
+        return f"{clause.input} unknown"
+    return f"{clause.input} {plain(value)} {_SYMBOLS[clause.op]} {plain(clause.value)}"
+
+
+def matched_offers(
+    account: Account, playbook: Playbook, explain: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The matched offers as plain data (the fields of `OpportunityResult`; without `explain`
+    only id, price and probability) and the ids of the rules whose inputs are unknown.
+    Three-valued: one known-false condition settles a rule."""
+    matched: list[dict[str, Any]] = []
+    unknown: list[str] = []
+    for opp_id, rule, clauses in _offer_rules(playbook):
+        outcome = _outcome(account, clauses)
+        if outcome is False:
+            continue
+        if outcome is None:
+            unknown.append(opp_id)
+            continue
+        if not explain:
+            matched.append({"id": opp_id, "price": rule.price, "probability": rule.probability})
+            continue
+        expected = rule.price * rule.probability
+        matched.append(
+            {
+                "id": opp_id,
+                "label": rule.label,
+                "offer": rule.offer,
+                "price": rule.price,
+                "probability": rule.probability,
+                "expected_value": r2(expected),
+                "annual_value": r2(rule.price * MONTHS_PER_YEAR),
+                "expected_annual_value": r2(expected * MONTHS_PER_YEAR),
+                "evidence": "; ".join(_evidence(account, c) for c in rule.when),
+            }
+        )
+    return matched, unknown
 
 
 def match_opportunities(account: Account, playbook: Playbook) -> Opportunities:
     """Match every offer (three-valued: one known-false condition settles a rule)."""
-    matched: list[OpportunityResult] = []
-    unknown: list[str] = []
-    for opp_id, rule in playbook.opportunities.items():
-        results = [_clause(account, c) for c in rule.when]
-        outcomes = [ok for ok, _ in results]
-        if False in outcomes:
-            continue
-        if None in outcomes:
-            unknown.append(opp_id)
-            continue
-        expected = rule.price * rule.probability
-        matched.append(
-            OpportunityResult(
-                id=opp_id,
-                label=rule.label,
-                offer=rule.offer,
-                price=rule.price,
-                probability=rule.probability,
-                expected_value=r2(expected),
-                annual_value=r2(rule.price * MONTHS_PER_YEAR),
-                expected_annual_value=r2(expected * MONTHS_PER_YEAR),
-                evidence="; ".join(text for _, text in results),
-            )
-        )
-    return Opportunities(matched=matched, not_evaluated=unknown)
+    matched, unknown = matched_offers(account, playbook)
+    return Opportunities.model_validate({"matched": matched, "not_evaluated": unknown})
 
 
 def expansion_held(tier: str | None, playbook: Playbook) -> bool:
@@ -78,6 +130,6 @@ def expansion_held(tier: str | None, playbook: Playbook) -> bool:
     return tier is not None and tier in playbook.expansion.hold_tiers
 
 
-def expected_expansion(opportunities: list[OpportunityResult]) -> float:
+def expected_expansion(opportunities: Sequence[Priced]) -> float:
     """Expected expansion per month: the sum of price x probability over matched offers."""
     return r2(sum(o.price * o.probability for o in opportunities))

@@ -1,22 +1,30 @@
-"""One account's complete deterministic score: health, churn risk, signals, opportunities."""
+"""One account's complete deterministic score: health, churn risk, signals, opportunities.
+
+`score_account` gives the typed result with every explanation. Scoring a whole portfolio for a
+table, CSV or JSON takes the same numbers in lighter shapes (issue 15): `score_summary` skips
+the explanations no table or CSV shows, and `score_dict` is the result as plain data, ready to
+be written as JSON without building the models."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.portfolio.plausibility import FieldWarning, Reviewed, review
-from tools.scoring.churn import ChurnRisk, score_churn_risk
-from tools.scoring.expansion import OpportunityResult, match_opportunities
-from tools.scoring.health import Health, score_health
-from tools.scoring.signals import SignalResult, detect_signals
+from tools.scoring.churn import ChurnRisk, ChurnSummary, churn_dict, churn_summary
+from tools.scoring.expansion import OpportunityResult, matched_offers
+from tools.scoring.health import Health, HealthSummary, health_dict, health_summary
+from tools.scoring.signals import SignalResult, fired_signals
 
 
 class NotEvaluated(BaseModel):
     """Rules that could not be evaluated because their inputs are unknown."""
+
+    model_config = ConfigDict(defer_build=True)
 
     signals: list[str]
     opportunities: list[str]
@@ -24,6 +32,8 @@ class NotEvaluated(BaseModel):
 
 class AccountScore(BaseModel):
     """Everything `csm score` reports for one account (shape: docs/result-shape.md)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     name: str
@@ -35,6 +45,27 @@ class AccountScore(BaseModel):
     warnings: list[FieldWarning] = []
 
 
+class Brief(NamedTuple):
+    """A fired signal or a matched offer in a summary: its id, and an offer's price and
+    probability (for the expected expansion)."""
+
+    id: str
+    price: float = 0.0
+    probability: float = 0.0
+
+
+class ScoreSummary(NamedTuple):
+    """What a table or CSV row shows of an `AccountScore`, under the same attribute names."""
+
+    id: str
+    name: str
+    health: HealthSummary
+    churn_risk: ChurnSummary
+    signals: list[Brief]
+    opportunities: list[Brief]
+    warnings: list[FieldWarning]
+
+
 def score_account(account: Account, playbook: Playbook, as_of: date) -> AccountScore:
     """Review the account's plausibility as of a date, then run the four scoring tools on it."""
     return score_reviewed(review(account, as_of), playbook, as_of)
@@ -42,18 +73,37 @@ def score_account(account: Account, playbook: Playbook, as_of: date) -> AccountS
 
 def score_reviewed(reviewed: Reviewed, playbook: Playbook, as_of: date) -> AccountScore:
     """Score an already reviewed account; its warnings go into the result."""
+    return AccountScore.model_validate(score_dict(reviewed, playbook, as_of))
+
+
+def score_dict(reviewed: Reviewed, playbook: Playbook, as_of: date) -> dict[str, Any]:
+    """`score_reviewed` as plain data: the same fields, values and types as its `model_dump()`."""
     account = reviewed.account
-    signals = detect_signals(account, playbook, as_of)
-    opportunities = match_opportunities(account, playbook)
-    return AccountScore(
+    signals, unknown_signals = fired_signals(account, playbook, as_of)
+    opportunities, unknown_offers = matched_offers(account, playbook)
+    return {
+        "id": account.id,
+        "name": account.name,
+        "health": health_dict(account, playbook),
+        "churn_risk": churn_dict(account, playbook, as_of),
+        "signals": signals,
+        "opportunities": opportunities,
+        "not_evaluated": {"signals": unknown_signals, "opportunities": unknown_offers},
+        "warnings": [w.model_dump() for w in reviewed.warnings],
+    }
+
+
+def score_summary(reviewed: Reviewed, playbook: Playbook, as_of: date) -> ScoreSummary:
+    """The figures of `score_reviewed` that a table or CSV row shows, without the explanations."""
+    account = reviewed.account
+    signals, _ = fired_signals(account, playbook, as_of)
+    opportunities, _ = matched_offers(account, playbook, explain=False)
+    return ScoreSummary(
         id=account.id,
         name=account.name,
-        health=score_health(account, playbook),
-        churn_risk=score_churn_risk(account, playbook, as_of),
-        signals=signals.fired,
-        opportunities=opportunities.matched,
-        not_evaluated=NotEvaluated(
-            signals=signals.not_evaluated, opportunities=opportunities.not_evaluated
-        ),
+        health=health_summary(account, playbook),
+        churn_risk=churn_summary(account, playbook, as_of),
+        signals=[Brief(s["id"]) for s in signals],
+        opportunities=[Brief(o["id"], o["price"], o["probability"]) for o in opportunities],
         warnings=reviewed.warnings,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import add_days, days_between, plain
 from tools.playbook import Playbook, Signal
@@ -17,6 +17,8 @@ NOT_EVALUATED = None
 class SignalResult(BaseModel):
     """A fired signal: what to do and why."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     label: str
     severity: str
@@ -27,6 +29,8 @@ class SignalResult(BaseModel):
 class Signals(BaseModel):
     """Fired signals and the rules whose inputs were unknown."""
 
+    model_config = ConfigDict(defer_build=True)
+
     fired: list[SignalResult]
     not_evaluated: list[str]
 
@@ -36,23 +40,31 @@ class Signals(BaseModel):
 Check = Callable[[Account, Signal, Playbook, date], str | None]
 
 
-def _series(account: Account, rule: Signal, fires: Callable[[int], bool], cmp: str) -> str | None:
+def _series(account: Account, rule: Signal, below: bool) -> str | None:
+    """Fires when each of the last `weeks` values is below `rule.below` (or above
+    `rule.above`)."""
     series = getattr(account, rule.input, None) or []
     weeks = rule.weeks or 1
     if len(series) < weeks:
         return NOT_EVALUATED
     last = series[-weeks:]
-    if not all(fires(v) for v in last):
-        return ""
+    if below:
+        if not max(last) < rule.below:  # all below
+            return ""
+        cmp = f"< {plain(rule.below)}"
+    else:
+        if not min(last) > rule.above:  # all above
+            return ""
+        cmp = f"> {plain(rule.above)}"
     return f"{rule.input} last {weeks} weeks {last} all {cmp}"
 
 
 def _engagement_drop(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, lambda v: v < rule.below, f"< {plain(rule.below)}")
+    return _series(account, rule, below=True)
 
 
 def _support_spike(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, lambda v: v > rule.above, f"> {plain(rule.above)}")
+    return _series(account, rule, below=False)
 
 
 def _above(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
@@ -155,9 +167,12 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals:
-    """Evaluate every early-warning rule of the playbook for one account."""
-    fired: list[SignalResult] = []
+def fired_signals(
+    account: Account, playbook: Playbook, as_of: date
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The fired signals as plain data (the fields of `SignalResult`) and the ids of the rules
+    whose inputs are unknown."""
+    fired: list[dict[str, str]] = []
     unknown: list[str] = []
     for signal_id, rule in playbook.signals.items():
         evidence = CHECKS[signal_id](account, rule, playbook, as_of)
@@ -165,12 +180,13 @@ def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals
             unknown.append(signal_id)
         elif evidence:
             fired.append(
-                SignalResult(
-                    id=signal_id,
-                    label=rule.label,
-                    severity=rule.severity,
-                    action=rule.action,
-                    evidence=evidence,
-                )
+                {"id": signal_id, "label": rule.label, "severity": rule.severity,
+                 "action": rule.action, "evidence": evidence}
             )
-    return Signals(fired=fired, not_evaluated=unknown)
+    return fired, unknown
+
+
+def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals:
+    """Evaluate every early-warning rule of the playbook for one account."""
+    fired, unknown = fired_signals(account, playbook, as_of)
+    return Signals.model_validate({"fired": fired, "not_evaluated": unknown})

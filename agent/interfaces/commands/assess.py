@@ -9,14 +9,14 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
 from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from tools.escaping import terminal_line
-from tools.filenames import report_name
-from tools.portfolio.account import Account
-from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
+
+if TYPE_CHECKING:
+    from tools.portfolio.account import Account
 
 
 def assess_portfolio(
@@ -33,7 +33,10 @@ def assess_portfolio(
     from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.models import configured_model
     from agent.sweeps.sweep import Rejections, write_report
+    from tools.filenames import report_name
     from tools.planning.forecast import calibrate
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import failed_row, numbered_accounts, sample_portfolio_path
 
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)

@@ -7,7 +7,6 @@ from typing import Any
 
 from agent.interfaces.errors import EXIT_OK
 from agent.interfaces.options import add_playbook_option
-from tools.playbook import load_playbook
 
 
 def register_eval(sub: Any) -> None:
@@ -51,7 +50,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def run_playbook(args: argparse.Namespace) -> int:
     """`csm playbook`."""
-    from tools.playbook import default_playbook_path
+    from tools.playbook import default_playbook_path, load_playbook
 
     if args.path:
         print(default_playbook_path())

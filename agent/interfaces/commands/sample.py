@@ -11,7 +11,6 @@ from typing import Any
 
 from agent.interfaces.errors import EXIT_OK, CliError
 from agent.interfaces.options import iso_date
-from tools.portfolio.readers import write_portfolio
 
 
 def register(sub: Any) -> None:
@@ -63,6 +62,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`csm sample`."""
+    from tools.portfolio.readers import write_portfolio
     from tools.portfolio.sample import generate_accounts
 
     if args.accounts is not None and args.accounts < 1:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from agent.accounts import churned_left_out
 from agent.interfaces.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -18,13 +17,15 @@ from agent.interfaces.errors import (
     load_run_model,
 )
 from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
-from agent.interfaces.render import only_scores, write_csv, write_json, write_table
 from tools.escaping import terminal_line
-from tools.learning.scoring import model_summary, with_model
-from tools.playbook import Playbook
-from tools.portfolio.account import Account
-from tools.portfolio.readers import RowError, RowWarning, sample_portfolio_path, stream_accounts
-from tools.scoring.score import AccountScore, score_account
+
+if TYPE_CHECKING:
+    from tools.playbook import Playbook
+    from tools.portfolio.account import Account
+    from tools.portfolio.plausibility import Reviewed
+    from tools.portfolio.readers import RowError, RowWarning
+
+Scored = TypeVar("Scored")
 
 
 def register(sub: Any) -> None:
@@ -72,28 +73,42 @@ def _scores(
     playbook: Playbook,
     as_of: date,
     warnings: list[RowWarning],
+    shape: Callable[[Reviewed, Playbook, date], Scored],
     model: Any = None,
-) -> Iterator[AccountScore | list[RowError]]:
-    """Score each account (with the churn model's forecast when a model is given); print
-    rejected rows and warnings on stderr as they come. The reader adds its warnings (unknown
-    columns, keys) to `warnings`; this adds each account's."""
+) -> Iterator[Scored | list[RowError]]:
+    """Score each account in the given shape (with a churn model, the full score with the
+    model's forecast); print rejected rows and warnings on stderr as they come. The reader adds
+    its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    from tools.portfolio.account import Account
+    from tools.portfolio.plausibility import review
+    from tools.portfolio.readers import RowWarning
+
+    if model is not None:
+        from tools.learning.scoring import with_model
+        from tools.scoring.score import score_reviewed
+
     printed = 0
     for item in accounts:
         if isinstance(item, Account):
-            score = score_account(item, playbook, as_of)
-            if model is not None:
-                score = with_model(model, item, score, playbook, as_of)
-            source, row = item.origin or ("", 0)
-            warnings.extend(
-                RowWarning(source=source, row=row, id=item.id, **w.model_dump())
-                for w in score.warnings
-            )
+            reviewed = review(item, as_of)
+            if model is None:
+                score = shape(reviewed, playbook, as_of)
+            else:
+                full = score_reviewed(reviewed, playbook, as_of)
+                score = with_model(model, item, full, playbook, as_of)
+            if reviewed.warnings:
+                source, row = item.origin or ("", 0)
+                warnings.extend(
+                    RowWarning(source=source, row=row, id=item.id, **w.model_dump())
+                    for w in reviewed.warnings
+                )
         else:
             for error in item:
                 print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
-        for warning in warnings[printed:]:
-            print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
-        printed = len(warnings)
+        if len(warnings) > printed:
+            for warning in warnings[printed:]:
+                print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
+            printed = len(warnings)
         yield score if isinstance(item, Account) else item
 
 
@@ -102,6 +117,8 @@ def _active(
 ) -> Iterator[Account | list[RowError]]:
     """The rows but the churned accounts (SPEC 14: not scored for action), whose ids go to
     `churned`."""
+    from tools.portfolio.account import Account
+
     for item in items:
         if isinstance(item, Account) and item.status == "churned":
             churned.append(item.id)
@@ -111,6 +128,11 @@ def _active(
 
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
+    from agent.accounts import churned_left_out
+    from agent.interfaces.render import only_scores, write_csv, write_json, write_table
+    from tools.portfolio.readers import sample_portfolio_path, stream_accounts
+    from tools.scoring.score import score_dict, score_summary
+
     playbook = load_checked_playbook(args.playbook)
     model = load_run_model(args.model_file, playbook, args.playbook)
     path = args.portfolio or sample_portfolio_path()
@@ -119,11 +141,17 @@ def run(args: argparse.Namespace) -> int:
     as_of = args.as_of or file_as_of or date.today()
     errors: list[RowError] = []
     churned: list[str] = []
+    # JSON shows every explanation, as plain data; a table or CSV row only the figures
+    shape = score_dict if args.format == "json" else score_summary
     scores = only_scores(
-        _scores(_active(accounts, churned), playbook, as_of, warnings, model), errors
+        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model), errors
     )
     out = sys.stdout
-    summary = model_summary(model) if model is not None else None
+    summary = None
+    if model is not None:
+        from tools.learning.scoring import model_summary
+
+        summary = model_summary(model)
     if args.format == "json":
         count = write_json(scores, as_of, errors, out, warnings, summary)
     elif args.format == "csv":

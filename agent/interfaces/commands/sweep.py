@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
 from agent.interfaces.options import (
@@ -20,18 +20,12 @@ from agent.interfaces.options import (
     iso_date,
     positive_int,
 )
-from agent.sweeps.store import Store, StoreError
 from tools.escaping import terminal_line
 from tools.paths import data_dir, store_path
-from tools.portfolio.account import Account
-from tools.portfolio.readers import (
-    failed_row,
-    iter_rows,
-    numbered_accounts,
-    row_ids,
-    stream_accounts,
-    validated_rows,
-)
+
+if TYPE_CHECKING:
+    from agent.sweeps.store import Store
+    from tools.portfolio.account import Account
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -39,7 +33,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     read or stored is named and skipped (exit 2); no row imported is a failure (exit 1). With
     --full, the stored active accounts absent from the file are marked churned (SPEC 14)."""
     from agent.interfaces.errors import CliError
+    from agent.sweeps.store import Store
     from agent.sweeps.sweep import Rejections
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import failed_row, numbered_accounts
 
     source = args.portfolio.name
     tally = Rejections()
@@ -100,6 +97,8 @@ def _listed(args: argparse.Namespace) -> tuple[set[str], date] | None:
     """--full: the account ids the file names and the day the accounts it lacks churned; None
     (with the reason on stderr) when no account may be marked: a row whose id cannot be read
     may be any of them, and an empty file names nobody."""
+    from tools.portfolio.readers import iter_rows, row_ids
+
     file_as_of, rows = iter_rows(args.portfolio)
     ids, unidentified = row_ids(rows)
     if unidentified:
@@ -132,6 +131,9 @@ def _absent(
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
     """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    from tools.portfolio.account import Account
+    from tools.portfolio.readers import iter_rows, validated_rows
+
     rows = store.iter_accounts() if source is None else iter_rows(source)[1]
     name = source.name if source is not None else "store"
     for _, _, item in validated_rows(name, rows):
@@ -211,8 +213,10 @@ def cmd_sweep(
     """`csm sweep`."""
     from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
+    from agent.sweeps.store import Store, StoreError
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
+    from tools.portfolio.readers import stream_accounts
 
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)

@@ -1,0 +1,216 @@
+"""The fast paths of `csm score` (issue 15) write what the per-account scorer and rich write:
+JSON from plain data through orjson, CSV rows and table rows from summaries without the
+explanations, the table laid out without rich when there are no colours. Each output is compared
+byte for byte with the reference built from `score_account` (pydantic models, `model_dump_json`)
+and a table rendered by rich alone, on 5,000 generated accounts and on the bundled sample."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+from rich.text import Text
+
+from agent.interfaces.cli import main
+from agent.interfaces.plain_table import plain_table_lines
+from agent.interfaces.render import _cells, _plain, score_table, write_csv
+from tools.learning.scoring import load_model_for, model_summary, with_model
+from tools.playbook import load_playbook
+from tools.portfolio.account import Account
+from tools.portfolio.fast_accounts import fast_account, shortcut_enabled
+from tools.portfolio.readers import (
+    read_portfolio,
+    sample_portfolio_path,
+    write_portfolio,
+)
+from tools.portfolio.sample import generate_accounts
+from tools.scoring.score import score_account
+
+AS_OF = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """5,000 generated accounts as JSONL, dated so that some values are in the future of the
+    scoring day (plausibility warnings), some rows carry unknown keys and some accounts have
+    churned (left out of the scores)."""
+    path = tmp_path_factory.mktemp("fast") / "accounts.jsonl"
+    records = list(generate_accounts(5000, 3, date(2026, 12, 10)))
+    for i, record in enumerate(records):
+        if i % 97 == 0:
+            record["Extra Column"] = i
+        if i % 101 == 0:
+            record.update(status="churned", churned_on="2026-10-01")
+    write_portfolio(records, path)
+    return path
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["score", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _reference_json(path: Path, as_of: date, model=None) -> str:
+    """The JSON `csm score` wrote before the fast paths: every active account's `AccountScore`
+    through pydantic (with a churn model, `with_model`'s `ModelScore`)."""
+    portfolio = read_portfolio(path)
+    playbook = load_playbook()
+    active = [a for a in portfolio.accounts if a.status != "churned"]
+    scores = [score_account(a, playbook, as_of) for a in active]
+    if model is not None:
+        pairs = zip(active, scores, strict=True)
+        scores = [with_model(model, a, s, playbook, as_of) for a, s in pairs]
+    body = ",\n  ".join(s.model_dump_json() for s in scores)
+    return json.dumps(as_of.isoformat()), body, scores
+
+
+def _reference_table(scores, as_of: date, currency: str, model=None) -> str:
+    """The table rendered by rich alone, every row a `Text` (no colours: a StringIO)."""
+    out = io.StringIO()
+    table = score_table(as_of, currency, model)
+    for s in scores:
+        table.add_row(*(Text(text, style=style) for text, style in _cells(s, model)))
+    Console(file=out, width=160).print(table)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("which", ["generated", "sample"])
+def test_json_csv_and_table_match_the_per_account_scorer(which, generated, capsys):
+    path = generated if which == "generated" else sample_portfolio_path()
+    as_of = AS_OF
+    quoted_day, body, scores = _reference_json(path, as_of)
+
+    code, out, _ = _cli(capsys, str(path), "--as-of", as_of.isoformat(), "--format", "json")
+    assert code == 0
+    assert out.startswith('{"as_of": ' + quoted_day + ', "accounts": [\n  ' + body + "\n]")
+    if which == "generated":
+        assert '"warnings": [{' in out  # the plausibility review and unknown keys were exercised
+        assert "50 churned accounts left out" in _  # and churned accounts were left out
+
+    code, out, _ = _cli(capsys, str(path), "--as-of", as_of.isoformat(), "--format", "csv")
+    expected = io.StringIO()
+    write_csv(scores, expected)
+    assert out == expected.getvalue()
+
+    code, out, _ = _cli(capsys, str(path), "--as-of", as_of.isoformat())
+    currency = load_playbook().currency
+    assert out.startswith(_reference_table(scores, as_of, currency))
+
+
+# Hostile text for the table: wide and combining characters, emoji, spaces inside and around,
+# long words that make rich wrap and shrink columns.
+_CELL_TEXT = (
+    st.lists(
+        st.sampled_from(
+            list("abcXYZ019 -_.,")
+            + ["全", "Ｗ", "😀", "👍🏽", "é", "\u0301", "\u200b", "ж", "\u3000", "\u00a0"]
+            + ["ﷺ", "🇷🇺"]
+        ),
+        min_size=1,
+        max_size=70,
+    )
+    .map("".join)
+    .map(str.strip)
+    .filter(bool)
+)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(_CELL_TEXT, _CELL_TEXT), min_size=1, max_size=12))
+def test_the_plain_table_is_what_rich_prints(names):
+    """Rows of hostile ids and names: the plain layout equals rich's own rendering."""
+    playbook = load_playbook()
+    scores = []
+    for i, (account_id, name) in enumerate(names):
+        account = Account.model_validate(
+            {"id": f"{account_id}-{i}", "name": name, "mrr": 1000 * i, "csat": i % 11,
+             "weekly_logins": [i % 7] * 4}
+        )
+        scores.append(score_account(account, playbook, AS_OF))
+    reference = _reference_table(scores, AS_OF, playbook.currency)
+    console = Console(file=io.StringIO(), width=160)
+    rows = [tuple(text for text, _ in _cells(s)) for s in scores]
+    lines = plain_table_lines(console, lambda: score_table(AS_OF, playbook.currency), rows)
+    assert "\n".join(lines) + "\n" == reference
+
+
+def test_a_narrow_console_wraps_rows_as_rich_does():
+    """Columns squeezed below their widest cells: the rows rich must wrap are rendered by rich."""
+    playbook = load_playbook()
+    accounts = [
+        Account(id=f"id-{'x' * (i * 9)}", name=("a long account name " * (i % 4 + 1)).strip())
+        for i in range(8)
+    ]
+    scores = [score_account(a, playbook, AS_OF) for a in accounts]
+    table = score_table(AS_OF, playbook.currency)
+    for s in scores:
+        table.add_row(*(Text(text) for text, _ in _cells(s)))
+    reference = io.StringIO()
+    Console(file=reference, width=90).print(table)
+    rows = [tuple(text for text, _ in _cells(s)) for s in scores]
+    lines = plain_table_lines(Console(file=io.StringIO(), width=90),
+                              lambda: score_table(AS_OF, playbook.currency), rows)
+    assert "\n".join(lines) + "\n" == reference.getvalue()
+    assert _plain("x").plain == "x"
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    """A churn model file fitted by `csm learn` on a small generated history."""
+    folder = tmp_path_factory.mktemp("model")
+    history, path = folder / "history.jsonl", folder / "churn-model.json"
+    assert main(["sample", "--history", "--accounts", "160", "--snapshots", "18", "--seed", "4",
+                 "--as-of", "2026-08-20", "--out", str(history)]) == 0
+    assert main(["learn", str(history), "--out", str(path)]) == 0
+    return path
+
+
+def test_with_a_model_file_every_output_is_the_reference(generated, model_path, capsys):
+    """A model file takes the full score (`score_account` and `with_model`) in every format."""
+    playbook = load_playbook()
+    model = load_model_for(model_path, playbook, None)
+    summary = model_summary(model)
+    day = AS_OF.isoformat()
+    quoted_day, body, scores = _reference_json(generated, AS_OF, model)
+    flags = ("--as-of", day, "--model-file", str(model_path))
+
+    code, out, _ = _cli(capsys, str(generated), *flags, "--format", "json")
+    head = '{"as_of": ' + quoted_day + ', "model": ' + json.dumps(summary, ensure_ascii=False)
+    assert out.startswith(head + ', "accounts": [\n  ' + body + "\n]")
+
+    code, out, _ = _cli(capsys, str(generated), *flags, "--format", "csv")
+    expected = io.StringIO()
+    write_csv(scores, expected, model=True)
+    assert out == expected.getvalue()
+
+    code, out, _ = _cli(capsys, str(generated), *flags)
+    assert out.startswith(_reference_table(scores, AS_OF, playbook.currency, summary))
+    assert "Model churn" in out
+
+
+def test_the_account_shortcut_is_on_and_builds_what_pydantic_builds():
+    """The shortcut knows every validator of the account model (a new one turns it off, and
+    this fails), and its accounts equal pydantic's, field by field, churned ones included."""
+    assert shortcut_enabled()
+    records = list(generate_accounts(300, 5, date(2026, 12, 10)))
+    for i, record in enumerate(records):
+        if i % 3 == 0:
+            record.update(status="churned", churned_on="2026-10-01")
+    records = [json.loads(json.dumps(r, default=str)) for r in records]
+    built = [fast_account(r) for r in records]
+    assert sum(b is not None for b in built) > 250
+    for record, fast in zip(records, built, strict=True):
+        if fast is not None:
+            slow = Account.model_validate(record)
+            assert fast == slow and fast.model_fields_set == slow.model_fields_set
+    # a churned account without its day is pydantic's to refuse
+    assert fast_account({"id": "a", "name": "b", "status": "churned"}) is None
+    assert fast_account({"id": "a", "name": "b", "status": "Churned"}) is None
