@@ -50,22 +50,34 @@ def _norm(line: str) -> str:
     return " ".join(_LIST_MARK.sub("", line).split())
 
 
-def repeated_lines(report: str, min_chars: int = 24) -> list[str]:
-    """Lines (list markers and numbering aside) said twice in one report, and list items of a
-    section whose text after the item's name (`name: text`) is the same as another's."""
-    lines = [_norm(x) for x in report.splitlines()]
-    counts = Counter(x for x in lines if len(x) >= min_chars)
-    found = [x for x, n in counts.items() if n > 1]
-    tails: Counter[tuple[int, str]] = Counter()
-    section = 0
+def _sections(report: str) -> list[list[str]]:
+    """The report's lines by section: a section starts at a heading, a format label line
+    ("KEY METRICS:") or a line that introduces a list (ends with ":")."""
+    sections: list[list[str]] = [[]]
     for raw in report.splitlines():
-        if LABEL.match(raw) or raw.startswith("#"):
-            section += 1
-        if _LIST_MARK.match(raw) and ": " in raw:
-            name, tail = _norm(raw).split(": ", 1)
-            if len(tail) >= min_chars and "(" not in name:
-                tails[(section, tail)] += 1
-    found += [tail for (_, tail), n in tails.items() if n > 1]
+        if raw.startswith("#") or LABEL.match(raw) or (raw.rstrip().endswith(":")
+                                                       and not _LIST_MARK.match(raw)):
+            sections.append([])
+        sections[-1].append(raw)
+    return sections
+
+
+def repeated_lines(report: str, min_chars: int = 24) -> list[str]:
+    """Lines (list markers and numbering aside) said twice in one section of a report, and list
+    items of a section whose text after the item's name (`name: text`) is the same as
+    another's (four initiatives with one description)."""
+    found: list[str] = []
+    for section in _sections(report):
+        lines = [_norm(x) for x in section]
+        counts = Counter(x for x in lines if len(x) >= min_chars)
+        found += [x for x, n in counts.items() if n > 1]
+        tails: Counter[str] = Counter()
+        for raw in section:
+            if _LIST_MARK.match(raw) and ": " in raw:
+                name, tail = _norm(raw).split(": ", 1)
+                if len(tail) >= min_chars and "(" not in name:
+                    tails[tail] += 1
+        found += [tail for tail, n in tails.items() if n > 1]
     return found
 
 

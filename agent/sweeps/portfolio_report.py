@@ -30,11 +30,16 @@ LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows few
 
 def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | None:
     """Who to contact within `days` (`reports.outreach_days`, this week), when and why (tier
-    cadence and fired signals)."""
-    dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
+    cadence and fired signals): `why` in English, `reasons` by id for the report's language."""
+    dues = [
+        (m["due"], f"{m['signal']}: {m['action']} ({m['owner']})", "signal", m["signal"])
+        for m in s["mitigations"]
+    ]
     if s["next_contact_due"]:
-        dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
-    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days)]
+        dues.append(
+            (s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}", "tier", s["tier"])
+        )
+    soon = sorted(d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days))
     if not soon:
         return None
     return {
@@ -42,7 +47,8 @@ def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | Non
         "name": s["name"],
         "contact": s["primary_contact"],
         "when": min(d[0] for d in soon),
-        "why": [d[1] for d in sorted(soon)],
+        "why": [d[1] for d in soon],
+        "reasons": [{"due": d[0], "kind": d[2], "ref": d[3]} for d in soon],
         "tier": s["tier"],
         "revenue_at_risk": s["expected_churned_mrr"],
     }
@@ -245,6 +251,7 @@ def build_portfolio_report(
         "qbrs_total": len(qbrs),
         "success_stories": stories[: rules.success_stories],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
+        "csat_known": len(csat),
         "forecast": forecast.model_dump(),
         **model,
         "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
@@ -260,9 +267,13 @@ def _plain(text: Any) -> Any:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
-    """The Markdown portfolio report."""
-    env = environment("en", playbook.currency)
-    template = env.get_template("en/portfolio.md.j2")
-    rules = playbook.reports
-    return template.render(r=report, shown=25, plain=_plain, rules=rules).strip() + "\n"
+def render_portfolio_report(report: dict[str, Any], playbook: Playbook, lang: str = "en") -> str:
+    """The Markdown portfolio report in a report language (`en`, `ru`)."""
+    env = environment(lang, playbook.currency_in(lang))
+    template = env.get_template(f"{lang}/portfolio.md.j2")
+    return (
+        template.render(
+            r=report, shown=25, plain=_plain, rules=playbook.reports, playbook=playbook
+        ).strip()
+        + "\n"
+    )
