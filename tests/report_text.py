@@ -41,6 +41,7 @@ def unformatted_numbers(text: str, lang: str) -> list[str]:
     for line in text.splitlines():
         plain = _NOT_NUMBERS.sub(" ", line)
         found += [m.group() for m in _FOREIGN_DECIMAL[lang].finditer(plain)]
+        plain = _FOREIGN_DECIMAL[lang].sub(" ", plain)  # found once, as a decimal
         whole = _FRACTION[lang].sub("", plain)  # 0.0992 -> 0: decimals are not grouped
         found += [m.group() for m in _DIGITS.finditer(whole) if len(m.group()) >= 4]
     return found

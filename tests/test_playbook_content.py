@@ -334,7 +334,7 @@ def test_hold_tiers_put_retention_first_in_the_success_plan(book):
     assert state["success_plan"].objectives[0].id == "reduce_churn_risk"
     assert "grow_via_opportunity" not in [o.id for o in state["success_plan"].objectives]
     assert [i.kind for i in state["success_plan"].initiatives] == ["intervention"]
-    assert "returns to low risk" in state["reports"].expansion_proposal
+    assert "is back at low risk" in state["reports"].expansion_proposal
     assert "on hold until the risk tier is low" in state["reports"].dashboard
 
 

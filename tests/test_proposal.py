@@ -1,12 +1,15 @@
 """Expansion proposal (step 4): ROI by the traffic-value method, hold tiers, phases, timing."""
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from tests.conftest import AS_OF, make
+from tools.planning.forecast import forecast_account
 from tools.planning.proposal import build_expansion_proposal, proposal_timing
 from tools.portfolio.account import Account
+from tools.portfolio.readers import read_portfolio
 from tools.scoring.score import score_account
 
 
@@ -231,3 +234,79 @@ def test_timing_takes_the_earliest_of_qbr_renewal_and_budget(playbook):
     late_qbr = date(2027, 12, 1)  # after the budget planning month: budget wins
     timing = proposal_timing(account, playbook, AS_OF, hold=False, next_qbr=late_qbr)
     assert (timing.basis, timing.proposal_date) == ("budget_planning", date(2027, 10, 1))
+
+
+# --- the sample's upsells, judged (expansion.recommend) ---------------------------------------
+
+SAMPLE = {a.id: a for a in read_portfolio().accounts}
+SAMPLE_AS_OF = date(2026, 11, 20)
+
+
+def sample_proposal(playbook, account_id):
+    account = SAMPLE[account_id]
+    score = score_account(account, playbook, SAMPLE_AS_OF)
+    return build_expansion_proposal(account, score, playbook, SAMPLE_AS_OF)
+
+
+def test_acc_004_is_not_told_to_buy_at_a_loss(playbook):
+    # Velomir Shop, low tier, pays 190,000 a month out of a 650,000 marketing budget; technical
+    # SEO matches (mrr < 1,000,000, technical_score 58 < 70) at 500,000 a month.
+    # ROI: 64,000 visits x 15% = 9,600 x 30 x 12 = 3,456,000 against 6,000,000: -42.4%.
+    # 500,000 / 190,000 = 2.63 x MRR (limit 2); (190,000 + 500,000) / 650,000 = 1.06 (limit 0.6).
+    proposal = sample_proposal(playbook, "acc-004")
+    assert proposal.offers == [] and proposal.expected_expansion_monthly == 0
+    (tech,) = proposal.not_recommended
+    fit = tech.fit
+    assert (tech.id, fit.recommended, fit.rank) == ("technical_seo", False, 1)
+    assert (fit.roi_pct, fit.price_to_mrr, fit.budget_share) == (-42.4, 2.63, 1.06)
+    assert fit.failed == ["roi", "price_to_mrr", "budget_share"] and fit.not_checked == []
+    assert fit.reason.startswith("not recommended now: expected ROI -42.4% (expansion."
+                                 "recommend.min_roi_pct 0); +500000 RUB a month is 2.63 times "
+                                 "the current MRR 190000")
+    account = SAMPLE["acc-004"]
+    forecast = forecast_account(account, score_account(account, playbook, SAMPLE_AS_OF), playbook)
+    assert forecast.expected_expansion_monthly == 0
+
+
+def test_acc_037_is_not_offered_six_times_its_spend(playbook):
+    # Dobrye Ruki Foundation pays 80,000 a month out of a 160,000 budget: technical SEO at
+    # 500,000 is 6.25 x MRR; (80,000 + 500,000) / 160,000 = 3.625 -> 3.63 of the budget;
+    # ROI 23,000 x 15% x 30 x 12 = 1,242,000 against 6,000,000: -79.3%. (Critical tier: held
+    # anyway, and not recommended even once the tier falls.)
+    proposal = sample_proposal(playbook, "acc-037")
+    assert proposal.hold and proposal.offers == []
+    (tech,) = proposal.not_recommended
+    assert (tech.fit.roi_pct, tech.fit.price_to_mrr, tech.fit.budget_share) == (-79.3, 6.25, 3.63)
+    assert tech.fit.failed == ["roi", "price_to_mrr", "budget_share"]
+
+
+def test_no_sample_proposal_loses_money(playbook):
+    # 29 matched offers in the sample, 20 of them at a negative ROI; 8 are recommended, each
+    # with a positive ROI and within the client's spend and budget
+    matched = recommended = 0
+    for account_id in SAMPLE:
+        proposal = sample_proposal(playbook, account_id)
+        matched += len(proposal.offers) + len(proposal.not_recommended)
+        recommended += len(proposal.offers)
+        for offer in proposal.offers:
+            assert offer.roi.roi_pct is not None and offer.roi.roi_pct >= 0, account_id
+            assert offer.fit.price_to_mrr <= 2 and offer.fit.budget_share <= 0.6, account_id
+        negative = [o for o in proposal.not_recommended if (o.roi.roi_pct or 0) < 0]
+        assert all("roi" in o.fit.failed for o in negative)
+    assert (matched, recommended) == (29, 8)
+    best = sample_proposal(playbook, "acc-002").offers[0]
+    assert (best.id, best.fit.roi_pct, best.fit.price_to_mrr) == ("content_marketing", 720, 0.48)
+
+
+def test_the_verdict_and_its_reason_are_in_the_json(capsys):
+    from agent.interfaces.cli import main
+
+    assert main(["assess", "--account", "acc-004", "--format", "json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    expansion = state["expansion"]
+    assert expansion["offers"] == []
+    (tech,) = expansion["not_recommended"]
+    assert tech["recommended"] is False and tech["fit"]["recommended"] is False
+    assert tech["fit"]["reason"].startswith("not recommended now: expected ROI -42.4%")
+    assert [c["id"] for c in tech["fit"]["checks"]] == ["roi", "price_to_mrr", "budget_share"]
+    assert state["forecast"]["expected_expansion_monthly"] == 0
