@@ -397,3 +397,37 @@ def test_contract_not_started_yet(playbook):
     assert result.onboarding.deliverables == []
     assert (result.qbr.status, result.qbr.date) == ("scheduled", days(100))  # after the horizon
     assert "quarterly business review" not in [m.description[:25] for m in result.milestones]
+
+
+# --- the QBR's achievements: only what went well --------------------------------------------
+
+
+def figures(result, item_id):
+    return [f for s in result.qbr.sections for i in s.items if i.id == item_id for f in i.parts]
+
+
+@pytest.mark.parametrize(("before", "achievements"), [
+    # mrr 800,000 alone: health 80 (financial 80, the only known component), churn 0; both
+    # KPIs met (health 70 or above, churn 30 or below)
+    (70, ["health_gain", "kpi_met:churn_risk"]),  # up 10: the gain, not the KPI again
+    (79.5, ["health_gain", "kpi_met:churn_risk"]),
+    (80, ["kpi_met:health_score", "kpi_met:churn_risk"]),  # unchanged: no gain to show
+    (90, ["kpi_met:health_score", "kpi_met:churn_risk"]),  # fell: a trend, not an achievement
+])
+def test_achievements_never_show_a_falling_score(playbook, before, achievements):
+    result = plan(playbook, mrr=800_000, history=[{"date": "2026-10-01", "health_score": before}])
+    shown = [f"{f.id}:{f.key}" if f.key else f.id for f in figures(result, "achievements")]
+    assert shown == achievements
+    trend = next(f for f in figures(result, "strategic_goals") if f.id == "health_trend")
+    assert (trend.value, trend.previous, trend.change) == (80, before, round(80 - before, 2))
+
+
+def test_no_achievement_on_record(playbook):
+    # mrr 100,000: health 10, churn 80, no KPI met, no history, no measurable gain known
+    result = plan(playbook, mrr=100_000)
+    assert [f.id for f in figures(result, "achievements")] == ["no_achievement"]
+    # a gain within the quarter (qbr.cadence_days 90) is one; an older one is not
+    recent = plan(playbook, mrr=100_000, days_since_improvement=90)
+    assert [(f.id, f.value) for f in figures(recent, "achievements")] == [("last_gain_days", 90)]
+    old = plan(playbook, mrr=100_000, days_since_improvement=91)
+    assert [f.id for f in figures(old, "achievements")] == ["no_achievement"]

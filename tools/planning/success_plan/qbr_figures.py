@@ -68,7 +68,8 @@ def achievements(ctx: PlanContext, plan: PlanParts) -> Figures:
     gain = ctx.account.days_since_improvement
     if gain is not None and gain <= ctx.playbook.qbr.cadence_days:
         found.append(QbrFigure(id="last_gain_days", value=gain))
-    found += [QbrFigure(id="kpi_met", key=k.id) for k in plan.kpis if k.met]
+    gained = {"health_score"} if found and found[0].id == "health_gain" else set()
+    found += [QbrFigure(id="kpi_met", key=k.id) for k in plan.kpis if k.met and k.id not in gained]
     return found[:3] or [QbrFigure(id="no_achievement")]
 
 
