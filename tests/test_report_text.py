@@ -215,3 +215,28 @@ def test_the_upsell_pipeline_counts_recommended_offers_only(swept):
     assert report["upsell_held_total"] == 325_000
     assert sum(v["accounts"] for v in report["upsell_not_recommended"].values()) == 21
     assert report["forecast"]["expected_expansion"] == 1_680_000
+
+
+def test_the_model_summaries_section_in_each_language(swept):
+    from agent.sweeps.portfolio_report import render_portfolio_report
+    from tools.playbook import load_playbook
+
+    lang, folder = swept
+    report = json.loads((folder / "portfolio.json").read_text("utf-8"))
+    report["model_summaries"] = {
+        "reports_asked": 10, "reports_fell_back": 3, "reasons": {"timeout": 2, "numbers": 1},
+        "reason_texts": {"timeout": "the model did not answer in time",
+                         "numbers": "the model quoted numbers the tools did not compute"},
+        "accounts": [{"id": "acc-001", "name": "A", "reports": 3, "kinds": ["timeout"]}],
+        "accounts_total": 1,
+    }
+    text = render_portfolio_report(report, load_playbook(), lang)
+    if lang == "ru":
+        assert "## Резюме от модели (без модели: 3 из 10)" in text
+        assert "- 2 × модель не ответила вовремя (timeout)" in text
+        assert "Из 10 резюме, запрошенных у модели, 3 составлено без модели" in text
+    else:
+        assert "## Model summaries (3 of 10 fell back)" in text
+        assert "3 of the 10 summaries asked of the model fell back to the deterministic ones, " \
+               "in 1 account;" in text
+    assert unformatted_numbers(text, lang) == [] and merged_label_paragraphs(text) == []
