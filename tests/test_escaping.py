@@ -80,6 +80,23 @@ def structure(markdown: str) -> list[str]:
     return [t.type for t in MD.parse(markdown)]
 
 
+REPORT_TITLES = {
+    "en": ["Client Health Dashboard", "Success Plan", "Expansion Proposal",
+           "Risk Mitigation Plan", "QBR Agenda"],
+    "ru": ["Панель здоровья клиента", "План успеха", "Предложение о расширении",
+           "План снижения рисков", "Повестка QBR"],
+}
+
+
+def found_in_account_reports(markdown: str, lang: str = "en") -> set[str]:
+    """The token types of an account's reports, their own five headings (one per report, with
+    the template's titles) taken out: any other heading came from the data."""
+    parsed = MD.parse(markdown)
+    titles = [parsed[i + 1].content for i, t in enumerate(parsed) if t.type == "heading_open"]
+    assert titles == REPORT_TITLES[lang]
+    return {t.type for t in tokens(markdown)} - {"heading_open"}
+
+
 def hostile_account(base: Account, name: str) -> Account:
     """`base` with a hostile name and hostile stakeholders (names, titles, managers, channels,
     cadences), one of them a new primary contact so that tool-built evidence quotes it."""
@@ -129,7 +146,7 @@ def reports(graph: Any, account: Account, lang: str = "en", model: Any = "none")
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_hostile_account_reports_render_as_text(graph, base, benign, lang):
     hostile = reports(graph, hostile_account(base, NAME), lang)
-    found = {t.type for t in tokens(hostile)}
+    found = found_in_account_reports(hostile, lang)
     assert not found & FORBIDDEN, found & FORBIDDEN
     assert structure(hostile) == benign[lang]  # no block the account brought in
     assert ESC not in hostile and "\u202e" not in hostile and "\x07" not in hostile
@@ -142,7 +159,7 @@ def test_hostile_account_reports_render_as_text(graph, base, benign, lang):
 def test_a_name_at_the_start_of_a_line_opens_no_block(graph, base, benign, name):
     hostile = reports(graph, hostile_account(base, name))
     assert structure(hostile) == benign["en"]
-    assert not {t.type for t in tokens(hostile)} & FORBIDDEN
+    assert not found_in_account_reports(hostile) & FORBIDDEN
     assert " ".join(name.split()) in shown_text(hostile)
 
 
@@ -150,7 +167,7 @@ def test_model_written_summary_is_escaped_like_any_data(graph, base):
     summary = "<script>x</script> Read [this](javascript:alert(1)).\n# Owned\n> quoted"
     model = ScriptedChatModel(script=[prose_answer(summary)] * 5, calls=[])
     text = reports(graph, base, model=model)
-    assert not {t.type for t in tokens(text)} & FORBIDDEN
+    assert not found_in_account_reports(text) & FORBIDDEN
     assert "<script>x</script> Read [this](javascript:alert(1)). # Owned > quoted" in shown_text(
         text
     )
