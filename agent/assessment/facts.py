@@ -49,6 +49,12 @@ def _offers(expansion: Any) -> list[dict[str, Any]]:
             for o in expansion.offers[:FIRST]]
 
 
+def _not_recommended(expansion: Any) -> list[dict[str, Any]]:
+    """The matched offers not worth proposing now, each with its reason (all of them: the
+    drafts count them)."""
+    return [{"offer": o.offer, "reason": o.fit.reason} for o in expansion.not_recommended]
+
+
 def dashboard(state: dict[str, Any]) -> dict[str, Any]:
     """The health dashboard: standing, renewal, usage, the next steps, offers, contacts."""
     risk, expansion, people = state["risk_plan"], state["expansion"], state["stakeholders"]
@@ -60,6 +66,7 @@ def dashboard(state: dict[str, Any]) -> dict[str, Any]:
         "next_contact_due": to_jsonable_python(risk.next_contact_due),
         "next_steps": _by_due(risk.mitigations),
         "offers": _offers(expansion),
+        "not_recommended": _not_recommended(expansion),
         "proposal_date": to_jsonable_python(expansion.timing.proposal_date),
         "expansion_on_hold": expansion.hold,
         "primary_contact": people.primary_contact,
@@ -99,6 +106,7 @@ def expansion_proposal(state: dict[str, Any]) -> dict[str, Any]:
         "mrr": expansion.current_state.mrr,
         "arr": expansion.current_state.arr,
         "offers": offers,
+        "not_recommended": _not_recommended(expansion),
         **_pick(expansion, "expected_expansion_monthly", "expected_expansion_annual", "hold",
                 "hold_reason"),
         "timing": _pick(expansion.timing, "basis", "proposal_date", "rationale"),
