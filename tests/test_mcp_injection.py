@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from agent.interfaces.mcp_server import build_server
-from agent.sweeps.store import Store
+from agent.sweeps.store import open_store
 from tests.hostile_account import HOSTILE, VARIANTS, hostile_portfolio
 from tools.portfolio.readers import read_portfolio, write_portfolio
 
@@ -81,7 +81,7 @@ async def test_an_import_that_overwrites_stored_accounts_says_so(tmp_path: Path)
             3, 2, ["k-2", "k-3"])
         assert done["warning"] == ("this import overwrote 2 stored accounts with the same id: "
                                    "k-2, k-3")
-    store = Store(tmp_path / "data" / "csm.sqlite3")
+    store = open_store(tmp_path / "data" / "csm.sqlite3")
     try:
         assert store.account_count() == 4
     finally:
@@ -105,6 +105,6 @@ async def test_hostile_text_comes_back_as_data_and_nothing_acts_on_it(
         assert "attacker@evil.example" not in text.replace(HOSTILE, "").replace(
             VARIANTS["ru"], "")
     # nothing was imported or written: the store is empty and the file unchanged
-    assert not (tmp_path / "data" / "csm.sqlite3").exists() or Store(
+    assert not (tmp_path / "data" / "csm.sqlite3").exists() or open_store(
         tmp_path / "data" / "csm.sqlite3").account_count() == 0
     assert path.read_bytes() == before
