@@ -67,9 +67,14 @@ def prompts(lang: str) -> dict[str, dict[str, int]]:
 
 
 def _report_of(messages: list[Any]) -> str:
+    """The report a request is for: named in its first line (`the report `dashboard``), or
+    its `report` key in the older JSON requests."""
     import json
+    import re
 
-    return str(json.loads(str(messages[-1].content))["report"])
+    text = str(messages[-1].content)
+    named = re.search(r"the report `(\w+)`", text)
+    return named.group(1) if named else str(json.loads(text)["report"])
 
 
 def main() -> None:

@@ -1,15 +1,17 @@
 """A tiny OpenAI chat-completions server on 127.0.0.1 for offline tests of the HTTP path.
 
 Each request takes the next scripted step: `Reply(text)` (a completion, streamed as SSE when the
-request asks for it), `Status(code)` (an OpenAI-style error: 429, 500, 401...), `Sleep(s)`
+request asks for it; with `tool_calls`, a tool-calling answer whose arguments are sent as given,
+JSON or not), `Status(code)` (an OpenAI-style error: 429, 500, 401...), `Sleep(s)`
 (hold the request longer than the client's timeout), `Babble(rate)` (a model that never stops:
 it emits tokens until the request's `max_tokens`, then ends with `finish_reason: length`, and
-without `max_tokens` until the client or the server gives up) or `Cut(text, chunked=True)` (a
-chunked body that breaks off mid-chunk, streamed or not). The script is a list, or a
-function of the request's number (0, 1, ...) for endless faults such as 30% of 500s. The server
-listens on a free port, records every request with its arrival time and the most requests it
-held at once (`peak`), and shuts itself down on exit or after `lifetime` seconds, whichever
-comes first.
+without `max_tokens` until the client or the server gives up) or `Cut(text)` (an answer cut
+off after `text`: an SSE stream that ends with no finish_reason and no [DONE]; with
+`chunked=True`, a chunked body that breaks off mid-chunk, streamed or not). The script is a
+list, or a function of the request's number (0, 1, ...) for endless faults such as 30% of 500s.
+The server listens on a free port, records every request with its arrival time and the most
+requests it held at once (`peak`), and shuts itself down on exit or after `lifetime` seconds,
+whichever comes first.
 
 `python -m tests.fake_openai SCENARIO` serves one of `SCENARIOS` until interrupted and prints
 its base URL: the manual twin of the tests."""
@@ -34,9 +36,11 @@ SUMMARY = json.dumps({"summary": "The account needs attention this week; the CSM
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful completion with this text, after `delay` seconds."""
+    """A successful completion with this text and these tool calls (name, raw arguments), after
+    `delay` seconds."""
 
     text: str
+    tool_calls: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
 
 
@@ -66,8 +70,9 @@ class Babble:
 
 @dataclass(frozen=True)
 class Cut:
-    """An answer cut off after `text`: with `chunked`, the chunked HTTP body breaks off
-    mid-chunk and the connection closes (a dropped connection, for any request)."""
+    """An answer cut off after `text`: without `chunked`, the SSE stream stops with no
+    finish_reason and no [DONE]; with it, the chunked HTTP body breaks off mid-chunk and the
+    connection closes (a dropped connection, for any request)."""
 
     text: str
     chunked: bool = False
@@ -171,9 +176,9 @@ class FakeOpenAI:
                     elif isinstance(step, Status):
                         self._error(step)
                     elif body.get("stream"):
-                        self._stream(step.text, body.get("model", "fake"))
+                        self._stream(step, body.get("model", "fake"))
                     else:
-                        self._json(200, _completion(step.text, body.get("model", "fake")))
+                        self._json(200, _completion(step, body.get("model", "fake")))
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up
                     return
                 finally:
@@ -223,22 +228,23 @@ class FakeOpenAI:
                 else:
                     self._json(200, _completion(text, body.get("model", "fake"), "length"))
 
-            def _stream(self, text: str, model: str) -> None:
+            def _stream(self, step: Reply, model: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
-                for i, piece in enumerate(pieces):
-                    delta = {"content": piece, **({"role": "assistant"} if i == 0 else {})}
-                    self._event(_chunk(model, delta, None))
-                self._event(_chunk(model, {}, "stop"))
+                for event in _pieces(step.text, model):
+                    self._event(event)
+                for i, (name, arguments) in enumerate(step.tool_calls):
+                    call = {"index": i, "id": f"call-{i}", "type": "function",
+                            "function": {"name": name, "arguments": arguments}}
+                    self._event(_chunk(model, {"tool_calls": [call]}, None))
+                self._event(_chunk(model, {}, "tool_calls" if step.tool_calls else "stop"))
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 
             def _cut(self, step: Cut, model: str) -> None:
-                text = step.text[: len(step.text) // 2]
-                events = [b"data: " + json.dumps(_chunk(model, {"content": text}, None)).encode()
-                          + b"\n\n"]
+                events = [b"data: " + json.dumps(e).encode() + b"\n\n"
+                          for e in _pieces(step.text, model)]
                 if not step.chunked:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
@@ -262,13 +268,29 @@ class FakeOpenAI:
         return Handler
 
 
-def _completion(text: str, model: str, finish: str = "stop") -> dict[str, Any]:
+def _completion(step: Reply | str, model: str, finish: str = "stop") -> dict[str, Any]:
+    reply = Reply(step) if isinstance(step, str) else step
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {"id": f"call-{i}", "type": "function",
+             "function": {"name": name, "arguments": arguments}}
+            for i, (name, arguments) in enumerate(reply.tool_calls)
+        ]
+        finish = "tool_calls"
     return {
         "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
         "choices": [{"index": 0, "finish_reason": finish, "logprobs": None,
-                     "message": {"role": "assistant", "content": text}}],
+                     "message": message}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
+
+
+def _pieces(text: str, model: str) -> list[dict[str, Any]]:
+    """The content of a streamed answer in chunks of 4 characters (the first with the role)."""
+    pieces = [text[i:i + 4] for i in range(0, len(text), 4)] or [""]
+    return [_chunk(model, {"content": piece, **({"role": "assistant"} if i == 0 else {})}, None)
+            for i, piece in enumerate(pieces)]
 
 
 def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:

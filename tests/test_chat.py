@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agent.assessment.guard import read_data_blocks
 from agent.chat.agent import NO_MODEL, build_chat_agent, sqlite_checkpointer
 from agent.interfaces.cli import main
 from agent.interfaces.commands.chat import run_chat
@@ -46,7 +47,9 @@ def test_agent_calls_score_account_and_quotes_csm_score(capsys: pytest.CaptureFi
 
     tool_messages = [m for m in state["messages"] if isinstance(m, ToolMessage)]
     assert [m.name for m in tool_messages] == ["score_account"]
-    result = json.loads(tool_messages[0].content)
+    # the model reads the result inside a data block; the message keeps it whole as its artifact
+    result = read_data_blocks(tool_messages[0].content)["score_account"]
+    assert result == tool_messages[0].artifact
     assert result["id"] == "acc-037"
     assert result["churn_risk"]["score"] == csm_score_churn(capsys, "acc-037") == 84.21
     assert state["messages"][-1].content.startswith("acc-037 has a churn risk of 84.21")

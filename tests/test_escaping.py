@@ -80,6 +80,23 @@ def structure(markdown: str) -> list[str]:
     return [t.type for t in MD.parse(markdown)]
 
 
+REPORT_TITLES = {
+    "en": ["Client Health Dashboard", "Success Plan", "Expansion Proposal",
+           "Risk Mitigation Plan", "QBR Agenda"],
+    "ru": ["Панель здоровья клиента", "План успеха", "Предложение о расширении",
+           "План снижения рисков", "Повестка QBR"],
+}
+
+
+def found_in_account_reports(markdown: str, lang: str = "en") -> set[str]:
+    """The token types of an account's reports, their own five headings (one per report, with
+    the template's titles) taken out: any other heading came from the data."""
+    parsed = MD.parse(markdown)
+    titles = [parsed[i + 1].content for i, t in enumerate(parsed) if t.type == "heading_open"]
+    assert titles == REPORT_TITLES[lang]
+    return {t.type for t in tokens(markdown)} - {"heading_open"}
+
+
 def hostile_account(base: Account, name: str) -> Account:
     """`base` with a hostile name and hostile stakeholders (names, titles, managers, channels,
     cadences), one of them a new primary contact so that tool-built evidence quotes it."""
@@ -129,7 +146,7 @@ def reports(graph: Any, account: Account, lang: str = "en", model: Any = "none")
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_hostile_account_reports_render_as_text(graph, base, benign, lang):
     hostile = reports(graph, hostile_account(base, NAME), lang)
-    found = {t.type for t in tokens(hostile)}
+    found = found_in_account_reports(hostile, lang)
     assert not found & FORBIDDEN, found & FORBIDDEN
     assert structure(hostile) == benign[lang]  # no block the account brought in
     assert ESC not in hostile and "\u202e" not in hostile and "\x07" not in hostile
@@ -142,7 +159,7 @@ def test_hostile_account_reports_render_as_text(graph, base, benign, lang):
 def test_a_name_at_the_start_of_a_line_opens_no_block(graph, base, benign, name):
     hostile = reports(graph, hostile_account(base, name))
     assert structure(hostile) == benign["en"]
-    assert not {t.type for t in tokens(hostile)} & FORBIDDEN
+    assert not found_in_account_reports(hostile) & FORBIDDEN
     assert " ".join(name.split()) in shown_text(hostile)
 
 
@@ -150,7 +167,7 @@ def test_model_written_summary_is_escaped_like_any_data(graph, base):
     summary = "<script>x</script> Read [this](javascript:alert(1)).\n# Owned\n> quoted"
     model = ScriptedChatModel(script=[prose_answer(summary)] * 5, calls=[])
     text = reports(graph, base, model=model)
-    assert not {t.type for t in tokens(text)} & FORBIDDEN
+    assert not found_in_account_reports(text) & FORBIDDEN
     assert "<script>x</script> Read [this](javascript:alert(1)). # Owned > quoted" in shown_text(
         text
     )
@@ -249,10 +266,17 @@ def test_kb_search_output_is_plain_text():
 
 
 def test_chat_tool_lines_and_answers_are_cleaned():
-    class Agent:
+    class Agent:  # streams like the chat agent: tokens ("messages") and node updates
+        def get_state(self, config: Any) -> Any:
+            raise ValueError("no checkpointer")
+
         def stream(self, *args: Any, **kwargs: Any) -> Any:
-            yield ToolMessage(content="{}", tool_call_id="1", name=f"x{ESC}]8;;http://e\x07y"), {}
-            yield AIMessage(content=f"Hi {ESC}[2Jthere\u202e"), {"langgraph_node": "model"}
+            tool = ToolMessage(content="{}", tool_call_id="1", name=f"x{ESC}]8;;http://e\x07y")
+            text = f"Hi {ESC}[2Jthere\u202e"
+            yield "updates", {"tools": {"messages": [tool]}}
+            yield "messages", (AIMessage(content=text, id="a1"), {"langgraph_node": "model"})
+            yield "updates", {"GroundingMiddleware.after_model": {"messages": [
+                AIMessage(content=text, id="a1")]}}
 
     out = io.StringIO()
     chat_turn(Agent(), {}, "hello", out)

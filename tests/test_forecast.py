@@ -96,10 +96,25 @@ def test_unknown_mrr(playbook):
 
 
 def test_expected_expansion(playbook):
-    result = forecast(playbook, mrr=300_000, technical_score=50, locations=8)
-    assert result.expected_expansion_monthly == 465_000  # 325,000 + 140,000
+    # mrr 600,000: both offers recommended (+700,000 = 1.17 x MRR), local SEO ranked first
+    result = forecast(playbook, mrr=600_000, technical_score=50, locations=8)
+    assert result.expected_expansion_monthly == 465_000  # 140,000 + 325,000
     assert result.expected_expansion_annual == 5_580_000
-    assert "500000 x 0.65 (technical_seo) + 200000 x 0.7 (local_seo)" in result.expansion_method
+    assert "200000 x 0.7 (local_seo) + 500000 x 0.65 (technical_seo)" in result.expansion_method
+
+
+def test_expected_expansion_counts_recommended_offers_only(playbook):
+    # mrr 300,000: technical SEO would take the increase to 700,000 = 2.33 x MRR (limit 2)
+    result = forecast(playbook, mrr=300_000, technical_score=50, locations=8)
+    assert result.expected_expansion_monthly == 140_000  # local SEO only
+    assert result.expansion_method == (
+        "sum of price x probability over the recommended offers: 200000 x 0.7 (local_seo) = "
+        "140000 a month; not recommended now, not counted: technical_seo (expansion.recommend)"
+    )
+    # a negative ROI: 10,000 x 10% x 30 x 12 = 360,000 against 2,400,000
+    result = forecast(playbook, mrr=300_000, locations=8, organic_traffic=10_000)
+    assert result.expected_expansion_monthly == 0
+    assert result.expansion_method.startswith("no recommended offer: 0; not recommended now")
 
 
 def test_calibrate_counts_per_tier(playbook):
@@ -158,18 +173,19 @@ def test_offers_held_back_by_the_proposal_are_not_expected_expansion(playbook):
     # mrr 150,000: churn (500,000 - 150,000) / 500,000 x 100 = 70, tier high, which is in
     # expansion.hold_tiers [high, critical]. Matched: technical_seo (150,000 < 1,000,000 and
     # technical_score 50 < 70) 500,000 x 0.65 = 325,000 and local_seo (8 > 5 locations)
-    # 200,000 x 0.7 = 140,000: 465,000 a month held back, 0 expected (the old code said
-    # 465,000, as if the proposal went ahead).
+    # 200,000 x 0.7 = 140,000. Recommended: local SEO (200,000 = 1.33 x MRR); technical SEO
+    # would take the increase to 4.67 x MRR. So 140,000 a month held back, 0 expected (the old
+    # code said 465,000, as if the proposal went ahead).
     result = forecast(playbook, mrr=150_000, technical_score=50, locations=8)
     assert (result.tier, result.churn_score) == ("high", 70)
     assert (result.expected_expansion_monthly, result.expected_expansion_annual) == (0, 0)
-    assert result.held_expansion_monthly == 465_000
+    assert result.held_expansion_monthly == 140_000
     assert result.expansion_method == (
         "0: churn tier high is in expansion.hold_tiers, so the proposal holds its offers back "
-        "and the forecast does not count them (held: 500000 x 0.65 (technical_seo) + 200000 x "
-        "0.7 (local_seo) = 465000 a month)"
+        "and the forecast does not count them (held: 200000 x 0.7 (local_seo) = 140000 a "
+        "month); not recommended now, not counted: technical_seo (expansion.recommend)"
     )
-    # one tier lower the same offers count: mrr 200,000 -> churn 60, medium
+    # one tier lower the same offer counts: mrr 200,000 -> churn 60, medium
     result = forecast(playbook, mrr=200_000, technical_score=50, locations=8)
-    assert (result.tier, result.expected_expansion_monthly) == ("medium", 465_000)
+    assert (result.tier, result.expected_expansion_monthly) == ("medium", 140_000)
     assert result.held_expansion_monthly == 0

@@ -191,7 +191,9 @@ def test_stray_numbers_accepts_formats_of_state_numbers():
 
 def test_russian_reports(sample):
     reports = run(sample["acc-037"], lang="ru")["reports"]
-    assert reports.dashboard.startswith("КЛИЕНТ: Dobrye Ruki Foundation")
+    assert reports.dashboard.startswith(
+        "## Панель здоровья клиента\n\nКЛИЕНТ: Dobrye Ruki Foundation"
+    )
     assert "ОЦЕНКА ЗДОРОВЬЯ:" in reports.dashboard and "ПЛАН УСПЕХА:" in reports.success_plan
 
 

@@ -99,7 +99,7 @@ def assert_one_report_each(out: Path, ids: list[str], written: dict[str, str], l
         assert written[account_id] == report_name(account_id, lang, suffix)
         text = (out / written[account_id]).read_text("utf-8")
         assert (f'"name": "Client {n}"' in text) if suffix == "json" else text.split(
-            "\n", 1)[0].endswith(f": Client {n}")  # CLIENT: ... (КЛИЕНТ: in Russian)
+            "\n")[2].rstrip().endswith(f": Client {n}")  # CLIENT: ... (КЛИЕНТ: in Russian)
 
 
 def sweep_args(portfolio: Path, db: Path | str, out: Path, *extra: str) -> list[str]:
@@ -429,7 +429,8 @@ def test_duplicate_ids_first_row_wins_everywhere(tmp_path, capsys, store_db):
     err = capsys.readouterr().err
     assert code == 2
     assert "p.json: row 3 (id a): id: duplicate id, first used in row 1" in err
-    assert (out / "a.en.md").read_text("utf-8").startswith("CLIENT: First\n")
+    assert (out / "a.en.md").read_text("utf-8").startswith(
+        "## Client Health Dashboard\n\nCLIENT: First  \n")
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert report["report_files"] == {"a": "a.en.md", "b": "b.en.md"}
     assert [(e["row"], e["id"]) for e in report["rows_not_processed"]] == [(3, "a")]

@@ -127,7 +127,7 @@ def test_assessment_streams_the_steps_in_order_as_of_the_portfolio_day(client, l
     # the same run in this process with the sample's as_of given explicitly (csm assess's rule)
     expected = local("acc-037", as_of=SAMPLE_AS_OF)
     assert served["reports"] == expected["reports"].model_dump(mode="json")
-    assert "renewal_date 2026-12-05 is 15 days ahead" in served["reports"]["dashboard"]
+    assert "renewal on 2026-12-05, in 15 days (window: 180 days)" in served["reports"]["dashboard"]
 
 
 def test_context_sets_the_language_and_day(client, local):

@@ -105,9 +105,10 @@ async def test_writes_only_when_allowed():
     async with Client(build_server(include_writes=True), mode="legacy") as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == set(READ_TOOLS) | set(WRITE_TOOLS)
-    for name in WRITE_TOOLS:
+    for name in WRITE_TOOLS:  # both replace what is there: clients ask before calling them
         hints = tools[name].annotations
-        assert hints.read_only_hint is False and hints.destructive_hint is False
+        assert hints.read_only_hint is False and hints.destructive_hint is True
+        assert hints.idempotent_hint is True and hints.open_world_hint is False
 
 
 @pytest.mark.anyio

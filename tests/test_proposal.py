@@ -1,12 +1,15 @@
 """Expansion proposal (step 4): ROI by the traffic-value method, hold tiers, phases, timing."""
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from tests.conftest import AS_OF, make
+from tools.planning.forecast import forecast_account
 from tools.planning.proposal import build_expansion_proposal, proposal_timing
 from tools.portfolio.account import Account
+from tools.portfolio.readers import read_portfolio
 from tools.scoring.score import score_account
 
 
@@ -46,9 +49,15 @@ def test_roi_content_marketing_and_negative_roi(playbook):
     # 150,000 x 20% = 30,000 visits x 30 x 12 = 10.8M vs 300,000 x 12 = 3.6M -> 200%
     (content,) = propose(playbook, content_score=50, organic_traffic=150_000).offers
     assert content.roi.roi_pct == 200.0
-    # 96,000 x 15% = 14,400 x 30 x 12 = 5,184,000 vs 6M -> -13.6%
-    (tech,) = propose(playbook, mrr=MEDIUM, technical_score=50, organic_traffic=96_000).offers
+    # 96,000 x 15% = 14,400 x 30 x 12 = 5,184,000 vs 6M -> -13.6%: matched, priced, and not
+    # recommended (expansion.recommend.min_roi_pct 0), so not proposed
+    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, organic_traffic=96_000)
+    assert proposal.offers == [] and proposal.expected_expansion_monthly == 0
+    (tech,) = proposal.not_recommended
     assert tech.roi.roi_pct == -13.6
+    assert (tech.recommended, tech.fit.failed) == (False, ["roi"])
+    assert tech.start_date is None  # not proposed, so not dated
+    assert tech.fit.reason.startswith("not recommended now: expected ROI -13.6%")
 
 
 def test_roi_unknown_without_organic_traffic(playbook):
@@ -70,16 +79,20 @@ def test_roi_unknown_without_organic_traffic(playbook):
     ],
 )
 def test_hold_tiers(playbook, mrr, tier, hold):
-    proposal = propose(playbook, mrr=mrr, technical_score=50)
+    # local SEO (8 > 5 locations), 200,000 a month: recommended up to 2 x MRR, so at every
+    # tier here but critical (50,000: 4 x MRR), where it is matched and not recommended
+    proposal = propose(playbook, mrr=mrr, locations=8)
     assert proposal.tier == tier
     assert proposal.hold is hold
-    assert len(proposal.offers) == 1  # offers are still priced while held
+    ranked = proposal.offers + proposal.not_recommended
+    assert len(ranked) == 1  # offers are still priced while held
+    assert ranked[0].recommended is (mrr != CRITICAL)
     if hold:
         assert "expansion.hold_tiers" in proposal.hold_reason
         assert proposal.timing.basis == "hold"
         assert proposal.timing.proposal_date is None
         assert "after the account returns to medium or low risk" in proposal.timing.rationale
-        phases = proposal.offers[0].phases
+        phases = ranked[0].phases
         assert all(p.start is None and p.end is None for p in phases)
         assert [(p.start_week, p.end_week) for p in phases] == [(1, 2), (3, 8), (9, 12)]
     else:
@@ -181,12 +194,30 @@ def test_current_state_unknowns(playbook):
 
 
 def test_totals_and_not_evaluated(playbook):
-    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, locations=8, content_score=40)
-    assert [o.id for o in proposal.offers] == ["technical_seo", "local_seo"]
+    # mrr 600,000 (churn 0): local SEO (200,000, 0.33 x MRR) and technical SEO (with it
+    # +700,000, 1.17 x MRR) both fit; ROI and budget unknown, so not checked
+    proposal = propose(playbook, mrr=600_000, technical_score=50, locations=8, content_score=40)
+    assert [o.id for o in proposal.offers] == ["local_seo", "technical_seo"]  # cheaper first
+    assert proposal.not_recommended == []
     assert proposal.expected_expansion_monthly == 465_000  # 500,000 x 0.65 + 200,000 x 0.70
     assert proposal.expected_expansion_annual == 5_580_000
     assert proposal.not_evaluated == ["content_marketing", "link_building"]
     assert proposal.currency == "RUB"
+    fit = proposal.offers[1].fit
+    assert (fit.rank, fit.added_monthly, fit.price_to_mrr) == (2, 700_000, 1.17)
+    assert fit.not_checked == ["roi", "budget_share"]
+    assert "not checked, unknown: budget, organic_traffic" in fit.reason
+
+
+def test_offers_that_fit_alone_but_not_together(playbook):
+    # mrr 300,000: local SEO first (200,000 = 0.67 x MRR); technical SEO would bring the
+    # increase to 700,000 = 2.33 x MRR, above expansion.recommend.max_price_to_mrr 2
+    proposal = propose(playbook, mrr=MEDIUM, technical_score=50, locations=8)
+    assert [o.id for o in proposal.offers] == ["local_seo"]
+    (tech,) = proposal.not_recommended
+    assert (tech.fit.failed, tech.fit.price_to_mrr) == (["price_to_mrr"], 2.33)
+    assert "+700000 RUB a month with the offers ranked above it is 2.33 times" in tech.fit.reason
+    assert proposal.expected_expansion_monthly == 140_000
 
 
 def test_no_offers(playbook):
@@ -203,3 +234,79 @@ def test_timing_takes_the_earliest_of_qbr_renewal_and_budget(playbook):
     late_qbr = date(2027, 12, 1)  # after the budget planning month: budget wins
     timing = proposal_timing(account, playbook, AS_OF, hold=False, next_qbr=late_qbr)
     assert (timing.basis, timing.proposal_date) == ("budget_planning", date(2027, 10, 1))
+
+
+# --- the sample's upsells, judged (expansion.recommend) ---------------------------------------
+
+SAMPLE = {a.id: a for a in read_portfolio().accounts}
+SAMPLE_AS_OF = date(2026, 11, 20)
+
+
+def sample_proposal(playbook, account_id):
+    account = SAMPLE[account_id]
+    score = score_account(account, playbook, SAMPLE_AS_OF)
+    return build_expansion_proposal(account, score, playbook, SAMPLE_AS_OF)
+
+
+def test_acc_004_is_not_told_to_buy_at_a_loss(playbook):
+    # Velomir Shop, low tier, pays 190,000 a month out of a 650,000 marketing budget; technical
+    # SEO matches (mrr < 1,000,000, technical_score 58 < 70) at 500,000 a month.
+    # ROI: 64,000 visits x 15% = 9,600 x 30 x 12 = 3,456,000 against 6,000,000: -42.4%.
+    # 500,000 / 190,000 = 2.63 x MRR (limit 2); (190,000 + 500,000) / 650,000 = 1.06 (limit 0.6).
+    proposal = sample_proposal(playbook, "acc-004")
+    assert proposal.offers == [] and proposal.expected_expansion_monthly == 0
+    (tech,) = proposal.not_recommended
+    fit = tech.fit
+    assert (tech.id, fit.recommended, fit.rank) == ("technical_seo", False, 1)
+    assert (fit.roi_pct, fit.price_to_mrr, fit.budget_share) == (-42.4, 2.63, 1.06)
+    assert fit.failed == ["roi", "price_to_mrr", "budget_share"] and fit.not_checked == []
+    assert fit.reason.startswith("not recommended now: expected ROI -42.4% (expansion."
+                                 "recommend.min_roi_pct 0); +500000 RUB a month is 2.63 times "
+                                 "the current MRR 190000")
+    account = SAMPLE["acc-004"]
+    forecast = forecast_account(account, score_account(account, playbook, SAMPLE_AS_OF), playbook)
+    assert forecast.expected_expansion_monthly == 0
+
+
+def test_acc_037_is_not_offered_six_times_its_spend(playbook):
+    # Dobrye Ruki Foundation pays 80,000 a month out of a 160,000 budget: technical SEO at
+    # 500,000 is 6.25 x MRR; (80,000 + 500,000) / 160,000 = 3.625 -> 3.63 of the budget;
+    # ROI 23,000 x 15% x 30 x 12 = 1,242,000 against 6,000,000: -79.3%. (Critical tier: held
+    # anyway, and not recommended even once the tier falls.)
+    proposal = sample_proposal(playbook, "acc-037")
+    assert proposal.hold and proposal.offers == []
+    (tech,) = proposal.not_recommended
+    assert (tech.fit.roi_pct, tech.fit.price_to_mrr, tech.fit.budget_share) == (-79.3, 6.25, 3.63)
+    assert tech.fit.failed == ["roi", "price_to_mrr", "budget_share"]
+
+
+def test_no_sample_proposal_loses_money(playbook):
+    # 29 matched offers in the sample, 20 of them at a negative ROI; 8 are recommended, each
+    # with a positive ROI and within the client's spend and budget
+    matched = recommended = 0
+    for account_id in SAMPLE:
+        proposal = sample_proposal(playbook, account_id)
+        matched += len(proposal.offers) + len(proposal.not_recommended)
+        recommended += len(proposal.offers)
+        for offer in proposal.offers:
+            assert offer.roi.roi_pct is not None and offer.roi.roi_pct >= 0, account_id
+            assert offer.fit.price_to_mrr <= 2 and offer.fit.budget_share <= 0.6, account_id
+        negative = [o for o in proposal.not_recommended if (o.roi.roi_pct or 0) < 0]
+        assert all("roi" in o.fit.failed for o in negative)
+    assert (matched, recommended) == (29, 8)
+    best = sample_proposal(playbook, "acc-002").offers[0]
+    assert (best.id, best.fit.roi_pct, best.fit.price_to_mrr) == ("content_marketing", 720, 0.48)
+
+
+def test_the_verdict_and_its_reason_are_in_the_json(capsys):
+    from agent.interfaces.cli import main
+
+    assert main(["assess", "--account", "acc-004", "--format", "json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    expansion = state["expansion"]
+    assert expansion["offers"] == []
+    (tech,) = expansion["not_recommended"]
+    assert tech["recommended"] is False and tech["fit"]["recommended"] is False
+    assert tech["fit"]["reason"].startswith("not recommended now: expected ROI -42.4%")
+    assert [c["id"] for c in tech["fit"]["checks"]] == ["roi", "price_to_mrr", "budget_share"]
+    assert state["forecast"]["expected_expansion_monthly"] == 0

@@ -6,7 +6,6 @@ short."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
@@ -14,6 +13,7 @@ import pytest
 
 from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_graph
+from agent.assessment.guard import read_data_blocks
 from agent.assessment.prose import stray_numbers, system_prompt
 from agent.assessment.writer import REPORTS
 from tests.scripted_model import ScriptedChatModel, prose_answer
@@ -38,8 +38,17 @@ def requests() -> dict[str, list[dict]]:
             model = ScriptedChatModel(script=[prose_answer("Fine.") for _ in REPORTS], calls=[])
             graph.invoke({"account": account}, context=AssessmentContext(
                 as_of=AS_OF, lang=lang, model=model))
-            sent[lang] += [json.loads(str(messages[-1].content)) for messages in model.calls]
+            sent[lang] += [_request(str(messages[-1].content)) for messages in model.calls]
     return sent
+
+
+def _request(text: str) -> dict:
+    """A prose request as data: its report, facts and draft (the data blocks), and its text."""
+    blocks = read_data_blocks(text)
+    report = re.search(r"the report `(\w+)`", text)
+    assert report is not None, text[:200]
+    return {"report": report.group(1), "facts": blocks["facts"],
+            "deterministic_draft": blocks["deterministic_draft"], "text": text}
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
@@ -56,6 +65,6 @@ def test_every_number_of_a_draft_is_in_its_facts(requests, lang):
 
 
 def test_the_prompts_are_short(requests):
-    longest = max(len(system_prompt()) + len(json.dumps(r, ensure_ascii=False))
+    longest = max(len(system_prompt()) + len(r["text"])
                   for lang in requests for r in requests[lang])
     assert longest < MAX_CHARACTERS

@@ -2,12 +2,12 @@
 which forms of a fact's number are allowed (percentages, rounding, free numbers), the tolerance, and
 the writer's budget, retries and fallbacks, each against an expectation worked out by hand."""
 
-import json
 from datetime import date
 
 import pytest
 
 from agent.assessment.budget import ModelBudget
+from agent.assessment.guard import DATA_RULE, read_data_blocks
 from agent.assessment.prose import ProseWriter, read_numbers, system_prompt
 from agent.assessment.prose import stray_numbers as strays_up_to
 from tests.scripted_model import ScriptedChatModel, prose_answer
@@ -110,7 +110,7 @@ def _facts():
         "name": "Добрые Руки",
         "renewal_date": date(2026, 12, 5),
         "churn_risk": 84.21,
-        "probability": 0.1579,
+        "renewal_probability": 0.1579,
     }
 
 
@@ -137,14 +137,16 @@ def test_accepted_prose_and_what_the_model_is_sent():
     system, human = model.calls[0]
     assert system.content == system_prompt()
     assert system_prompt().startswith("You write the summary paragraph of one report")
-    assert json.loads(human.content) == {
-        "report": "dashboard",
-        "language": "ru",
+    assert human.content.startswith(
+        "Write the summary paragraph of the report `dashboard` in the language `ru`.\n"
+        + DATA_RULE
+    )
+    assert read_data_blocks(human.content) == {
         "facts": {
             "name": "Добрые Руки",
             "renewal_date": "2026-12-05",  # a date is sent as written
             "churn_risk": 84.21,
-            "probability": 0.1579,
+            "renewal_probability": 0.1579,
         },
         "deterministic_draft": "fallback",
     }

@@ -135,17 +135,22 @@ def test_low_risk_grows_through_the_best_opportunity(playbook):
 
 
 def test_expansion_is_held_for_high_risk(playbook):
-    result = plan(playbook, mrr=100_000, technical_score=55)
+    # mrr 100,000: churn (400,000 / 500,000) x 100 = 80 alone, tier high (61-80). Matched:
+    # local SEO (8 > 5 locations), 200,000 = 2 x MRR, recommended (max_price_to_mrr 2), and
+    # technical SEO, not: with local SEO, +700,000 is 7 x MRR.
+    result = plan(playbook, mrr=100_000, technical_score=55, locations=8)
     assert "grow_via_opportunity" not in [o.id for o in result.objectives]
     assert not [i for i in result.initiatives if i.source.startswith("opportunities.")]
-    # mrr 100,000: churn (400,000 / 500,000) x 100 = 80 alone, tier high (61-80)
-    assert [i.name for i in result.initiatives] == [
-        "emergency audit of the whole engagement",
-        "director-level involvement",
-        "custom solutions",
-        "special pricing or terms",
-    ]
-    assert any("expansion on hold" in n and "technical_seo" in n for n in result.notes)
+    # the tier's four interventions are one initiative, not four with the same description
+    [only] = result.initiatives
+    assert only.name == "high churn-risk interventions"
+    assert only.description == (
+        "emergency audit of the whole engagement; director-level involvement; custom "
+        "solutions; special pricing or terms (churn risk 80, tier high)"
+    )
+    assert only.timeline.endswith("immediate, leadership involved: contact every day")
+    assert any("expansion on hold" in n and "local_seo" in n for n in result.notes)
+    assert not any("technical_seo" in n for n in result.notes)
 
 
 def test_unknown_account_still_gets_three_objectives(playbook):
@@ -207,9 +212,10 @@ def test_qbr_agenda_carries_the_accounts_figures(playbook):
         "organic traffic 2000 visits/month; target 2300 visits/month"
         in (lines["traffic and organic growth trend"])
     )
-    assert (
-        "expected value 325000 RUB/month (3900000/year)"
-        in (lines["investment recommendations and budget"])
+    # 2,000 visits x 15% x 30 x 12 = 108,000 against 6,000,000: ROI -98.2%, not recommended
+    assert lines["investment recommendations and budget"] == (
+        "investment recommendations and budget: not recommended now: technical_seo "
+        "(expansion.recommend)"
     )
     assert lines["stakeholder feedback"] == "stakeholder feedback: stakeholders unknown"
 
@@ -391,3 +397,37 @@ def test_contract_not_started_yet(playbook):
     assert result.onboarding.deliverables == []
     assert (result.qbr.status, result.qbr.date) == ("scheduled", days(100))  # after the horizon
     assert "quarterly business review" not in [m.description[:25] for m in result.milestones]
+
+
+# --- the QBR's achievements: only what went well --------------------------------------------
+
+
+def figures(result, item_id):
+    return [f for s in result.qbr.sections for i in s.items if i.id == item_id for f in i.parts]
+
+
+@pytest.mark.parametrize(("before", "achievements"), [
+    # mrr 800,000 alone: health 80 (financial 80, the only known component), churn 0; both
+    # KPIs met (health 70 or above, churn 30 or below)
+    (70, ["health_gain", "kpi_met:churn_risk"]),  # up 10: the gain, not the KPI again
+    (79.5, ["health_gain", "kpi_met:churn_risk"]),
+    (80, ["kpi_met:health_score", "kpi_met:churn_risk"]),  # unchanged: no gain to show
+    (90, ["kpi_met:health_score", "kpi_met:churn_risk"]),  # fell: a trend, not an achievement
+])
+def test_achievements_never_show_a_falling_score(playbook, before, achievements):
+    result = plan(playbook, mrr=800_000, history=[{"date": "2026-10-01", "health_score": before}])
+    shown = [f"{f.id}:{f.key}" if f.key else f.id for f in figures(result, "achievements")]
+    assert shown == achievements
+    trend = next(f for f in figures(result, "strategic_goals") if f.id == "health_trend")
+    assert (trend.value, trend.previous, trend.change) == (80, before, round(80 - before, 2))
+
+
+def test_no_achievement_on_record(playbook):
+    # mrr 100,000: health 10, churn 80, no KPI met, no history, no measurable gain known
+    result = plan(playbook, mrr=100_000)
+    assert [f.id for f in figures(result, "achievements")] == ["no_achievement"]
+    # a gain within the quarter (qbr.cadence_days 90) is one; an older one is not
+    recent = plan(playbook, mrr=100_000, days_since_improvement=90)
+    assert [(f.id, f.value) for f in figures(recent, "achievements")] == [("last_gain_days", 90)]
+    old = plan(playbook, mrr=100_000, days_since_improvement=91)
+    assert [f.id for f in figures(old, "achievements")] == ["no_achievement"]

@@ -93,7 +93,7 @@ def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys, store_d
     # "D" is not lower case: its file is a slug with a hash, recorded in the report's mapping
     assert report["report_files"]["D"] == f"{file_stem('D')}.en.md" != "D.en.md"
     assert (tmp_path / "out" / "w2" / report["report_files"]["D"]).read_text(
-        "utf-8").startswith("CLIENT: Delta")
+        "utf-8").startswith("## Client Health Dashboard\n\nCLIENT: Delta  \n")
 
 
 QUARTER1 = [

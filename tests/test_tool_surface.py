@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from agent.assessment.guard import read_data_blocks
 from agent.chat.tool_surface import READ_TOOLS, WRITE_TOOLS, ToolError, langchain_tools
 from agent.interfaces.cli import main
 from tools.portfolio.readers import sample_portfolio_path
@@ -18,7 +19,12 @@ def test_score_account_equals_csm_score(capsys):
     main(["score", "--format", "json", "--as-of", "2026-11-20"])
     scored = {a["id"]: a for a in json.loads(capsys.readouterr().out)["accounts"]}
     tool = {t.name: t for t in langchain_tools()}["score_account"]
-    answer = tool.invoke({"account_id": "acc-037"})
+    message = tool.invoke({"type": "tool_call", "name": "score_account", "id": "call-1",
+                           "args": {"account_id": "acc-037"}})
+    # the model reads the result as a data block; the message keeps it whole as its artifact
+    assert read_data_blocks(message.content) == {"score_account": message.artifact}
+    assert tool.invoke({"account_id": "acc-037"}) == message.content
+    answer = dict(message.artifact)
     assert answer.pop("source") == {"kind": "sample", "path": str(sample_portfolio_path())}
     assert answer == scored["acc-037"]
     # Both surfaces call score_account, so the equality alone proves no number. Churn of acc-037
@@ -31,7 +37,9 @@ def test_score_account_equals_csm_score(capsys):
 
 def test_unknown_account_is_a_tool_error_not_a_crash():
     tool = {t.name: t for t in langchain_tools()}["score_account"]
-    assert tool.invoke({"account_id": "nope"}).startswith("no account with id 'nope'")
+    # the error sentence quotes the id it was given (account text): it comes as a data block
+    error = read_data_blocks(tool.invoke({"account_id": "nope"}))["score_account.error"]
+    assert error.startswith("no account with id 'nope'")
     with pytest.raises(ToolError):
         READ_TOOLS["score_account"]("nope")
 

@@ -500,12 +500,21 @@ class OfferPlan(_Strict):
     phases: list[ProposalPhase] = Field(min_length=1)
 
 
+class RecommendRules(_Strict):
+    """Which matched offers the proposal recommends now (tools/planning/offer_fit.py)."""
+
+    min_roi_pct: float = 0.0
+    max_price_to_mrr: float = Field(2.0, gt=0)
+    max_budget_share: float = Field(0.6, gt=0)
+
+
 class ExpansionRules(_Strict):
     roi_horizon_months: int = Field(gt=0)
     cost_per_visit: float = Field(ge=0)
     hold_tiers: list[str]
     budget_planning_month: int = Field(ge=1, le=12)
     renewal_bundle_days: int = Field(ge=0)
+    recommend: RecommendRules = RecommendRules()
     offers: dict[str, OfferPlan]
 
 
@@ -550,6 +559,8 @@ class ReportRules(_Strict):
 class Playbook(_Strict):
     version: str
     currency: str = Field(min_length=1)
+    # how reports write the currency after an amount, per language (the code when unset)
+    currency_label: PlaybookText | None = None
     churn_risk: ChurnRiskRules
     health: HealthRules
     signals: dict[str, Signal]
@@ -596,6 +607,10 @@ class Playbook(_Strict):
                     f"its share of {total:g}, so check for a typo"
                 )
         return found
+
+    def currency_in(self, lang: str) -> str:
+        """The currency as a report in `lang` writes it: 'RUB', '₽'."""
+        return self.currency_label.in_lang(lang) if self.currency_label else self.currency
 
     def tier(self, rounded_score: int) -> Tier:
         """The churn tier whose band holds a whole-number score."""

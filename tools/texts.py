@@ -80,3 +80,48 @@ PlaybookText = Annotated[
     ),
 ]
 ShownText = Annotated[str, WrapValidator(_keep)]
+
+
+# Numbers and plurals in the report languages ------------------------------------------------
+
+NBSP = "\u00a0"
+# (thousands separator, decimal separator): 960,000.5 in English, 960 000,5 in Russian (the
+# groups joined by a no-break space, so a line never breaks inside a number).
+_SEPARATORS = {"en": (",", "."), "ru": (NBSP, ",")}
+
+
+def format_number(value: float | int, lang: str, digits: int = 2, trim: bool = True) -> str:
+    """A number as the language writes it, rounded to `digits` decimals (half to even, as
+    Python formats) and grouped by thousands; `trim` drops trailing zeros (62.70 -> 62.7,
+    31.00 -> 31)."""
+    thousands, point = _SEPARATORS.get(lang, _SEPARATORS["en"])
+    text = f"{value:,.{digits}f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", "-0.0"):
+        text = "0"
+    return text.replace(",", "\x00").replace(".", point).replace("\x00", thousands)
+
+
+def plural(n: float | int, lang: str, forms: tuple[str, ...]) -> str:
+    """The word form for `n`: English (one, other): 1 day, 2 days, 1.5 days; Russian (one, few,
+    many): 1, 21, 101 день; 2-4, 22-24 дня; 5-20, 11-14, 25 дней; a fraction takes `few`
+    (1,5 дня)."""
+    a = abs(n)
+    if lang == "ru":
+        one, few, many = forms
+        if a != int(a):
+            return few
+        k = int(a)
+        if k % 10 == 1 and k % 100 != 11:
+            return one
+        if k % 10 in (2, 3, 4) and k % 100 not in (12, 13, 14):
+            return few
+        return many
+    one, other = forms[0], forms[-1]
+    return one if a == 1 else other
+
+
+def count(n: float | int, lang: str, forms: tuple[str, ...], digits: int = 2) -> str:
+    """A number and its noun in the right form: '1 day', '3 days', '21 день', '5 дней'."""
+    return f"{format_number(n, lang, digits)} {plural(n, lang, forms)}"

@@ -51,6 +51,10 @@ FALLBACKS: dict[str, dict[str, str]] = {
     "empty": {"en": "the model returned no text", "ru": "модель не вернула текст"},
     "numbers": {"en": "the model quoted numbers the tools did not compute",
                 "ru": "модель привела числа, которых нет в расчётах"},
+    "grounding": {"en": "the model wrote what the tools did not give (an instruction, a link, "
+                        "or a name, date or signal not in the facts)",
+                  "ru": "модель написала то, чего нет в расчётах (инструкцию, ссылку, имя, "
+                        "дату или сигнал)"},
     "breaker": {"en": "the model was switched off after repeated failures",
                 "ru": "модель отключена после повторных сбоев"},
     "budget": {"en": "the model call budget was spent", "ru": "лимит вызовов модели исчерпан"},

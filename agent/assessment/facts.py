@@ -74,7 +74,7 @@ def success_plan(state: dict[str, Any]) -> dict[str, Any]:
         "client": state["account"].name,
         "health": _pick(score.health, "score", "color") | {"out_of": SCALE},
         "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
-        **_pick(plan, "quarter", "horizon_end"),
+        **_pick(plan, "quarter", "horizon_end", "next_action_days"),
         "objectives": [_pick(o, "rank", "title", "criterion", "due")
                        for o in plan.objectives[:FIRST]],
         "milestones": [_pick(m, "date", "description") for m in plan.milestones[:FIRST]],

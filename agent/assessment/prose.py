@@ -2,15 +2,14 @@
 
 One structured-output call per report, the five of an account in flight together within the
 run's budget (`agent.assessment.budget`: deadlines, retries, a limit on the calls in flight, a
-circuit breaker); the answer is rejected when it quotes a number that is not in the facts it
-was given, and any failure (no model, timeout, rate limit, invalid output, a number not in the
-facts, a deadline or the call budget spent) falls back to the deterministic prose. Every outcome
-is recorded, a fallback with its kind."""
+circuit breaker), the facts and the draft inside data blocks; the answer is rejected when the
+grounding guard (agent.assessment.guard) finds something its facts do not support (a number, a
+date, a name, a signal, a link, an instruction), and any failure (no model, timeout, rate
+limit, invalid output, a rejection, a deadline or the call budget spent) falls back to the
+deterministic prose. Every outcome is recorded, a fallback with its kind."""
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +20,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.assessment.budget import Failed, ModelBudget
-from tools.numbers import plain
-
-NUMBER = re.compile(
-    r"(?<![\w.,])-?\d{1,3}(?:[ ,\u00a0\u202f]\d{3})+(?:[.,]\d+)?|(?<![\w.,])-?\d+(?:[.,]\d+)?"
+from agent.assessment.guard import (  # noqa: F401 - read_numbers, stray_numbers: re-exported
+    Grounding,
+    check,
+    describe,
+    prose_request,
+    read_numbers,
+    stray_numbers,
 )
 
 
@@ -47,39 +49,6 @@ class ProseRecord(BaseModel):
         None, description="why a model was asked and its prose not kept: a kind of "
         "agent.assessment.budget.FALLBACKS (None: model prose, or no model configured)"
     )
-
-
-def read_numbers(text: str) -> list[float]:
-    """Numbers in text written as 345000, 345,000, 345 000, 0.65, 0,65 or 65%."""
-    found = []
-    for token in NUMBER.findall(text):
-        compact = re.sub(r"[ \u00a0\u202f]", "", token)
-        if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", compact):
-            compact = compact.replace(",", "")
-        else:
-            compact = compact.replace(",", ".")
-        try:
-            found.append(float(compact))
-        except ValueError:
-            continue
-    return found
-
-
-def allowed_numbers(facts: Any, free_up_to: int) -> set[float]:
-    """Every number in the facts, with probabilities as percentages and rounded forms, and the
-    whole numbers 0 to `free_up_to` (`reports.prose_free_numbers`: counts, months, list
-    numbering)."""
-    values: set[float] = {float(n) for n in range(free_up_to + 1)}
-    for number in read_numbers(json.dumps(facts, ensure_ascii=False, default=str)):
-        for variant in (number, number * 100 if 0 < abs(number) < 1 else number):
-            values |= {round(variant, d) for d in (0, 1, 2)} | {variant}
-    return values
-
-
-def stray_numbers(text: str, facts: Any, free_up_to: int) -> list[float]:
-    """Numbers in the text that the facts do not contain (0 to `free_up_to` are free)."""
-    allowed = allowed_numbers(facts, free_up_to)
-    return [n for n in read_numbers(text) if not any(abs(n - a) < 1e-6 for a in allowed)]
 
 
 def system_prompt() -> str:
@@ -158,13 +127,9 @@ class ProseWriter:
                 for i, job in enumerate(jobs)]
 
     def request(self, job: Job, lang: str, facts: dict[str, Any]) -> str:
-        """The human message of one report's call: the report, its language, its facts and
-        the deterministic draft."""
-        return json.dumps(
-            {"report": job.report, "language": lang, "facts": facts,
-             "deterministic_draft": job.fallback},
-            ensure_ascii=False, default=str,
-        )
+        """The human message of one report's call: the report and its language, then its facts
+        and the deterministic draft inside data blocks (guard.prose_request)."""
+        return prose_request(job.report, lang, facts, job.fallback)
 
     def _own_budget(self) -> ModelBudget:
         from agent.models import model_concurrency, model_deadline, model_max_failures
@@ -185,8 +150,8 @@ class ProseWriter:
             outcomes[i] = Failed("invalid", f"{type(error).__name__}: {str(error)[:160]}")
 
     def _judge(self, job: Job, outcome: Any, facts: Any, free_up_to: int) -> str:
-        """The text kept for one report: the model's when it answered and passed the number
-        check, else the deterministic fallback with the kind of failure."""
+        """The text kept for one report: the model's when it answered and the grounding guard
+        found nothing unsupported, else the deterministic fallback with the kind of failure."""
         report, fallback = job.report, job.fallback
         if isinstance(outcome, Failed):
             reason = (outcome.detail if outcome.kind in ("budget", "breaker", "deadline",
@@ -197,11 +162,11 @@ class ProseWriter:
         if not text:
             return self._keep(report, fallback, "deterministic", "model returned no prose",
                               "empty")
-        strays = stray_numbers(text, facts, free_up_to)
-        if strays:
-            shown = ", ".join(plain(n) for n in strays[:5])
-            reason = f"model prose rejected: numbers not in the tool results ({shown})"
-            return self._keep(report, fallback, "deterministic", reason, "numbers")
+        findings = check(text, Grounding.of(facts, quoted=[fallback]), free_up_to)
+        if findings:
+            reason = f"model prose rejected: {describe(findings)}"
+            kind = "numbers" if all(f.kind == "number" for f in findings) else "grounding"
+            return self._keep(report, fallback, "deterministic", reason, kind)
         return self._keep(report, text, "model", "model prose accepted")
 
     def _keep(self, report: str, text: str, source: str, reason: str,

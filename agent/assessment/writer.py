@@ -28,7 +28,7 @@ from agent.assessment.facts import report_facts
 from agent.assessment.prose import Job, ProseRecord, ProseWriter
 from tools.escaping import markdown_block, markdown_inline, terminal_line
 from tools.playbook import Playbook
-from tools.texts import in_lang
+from tools.texts import NBSP, count, format_number, in_lang, plural
 
 REPORTS = ("dashboard", "success_plan", "expansion_proposal", "risk_plan", "qbr_agenda")
 UNKNOWN = {"en": "unknown", "ru": "нет данных"}
@@ -45,13 +45,6 @@ class Reports(BaseModel):
     qbr_agenda: str
     prose: list[ProseRecord]
     model_calls: int
-
-
-def _number(value: Any, digits: int, lang: str) -> str:
-    if value is None:
-        return UNKNOWN[lang]
-    text = f"{value:,.{digits}f}"
-    return text.replace(",", " ").replace(".", ",") if lang == "ru" else text
 
 
 class Escaped(str):
@@ -75,8 +68,9 @@ def _finalize(context: Context, value: Any) -> Any:
 
 
 def make_environment(lang: str, currency: str) -> Environment:
-    """A Jinja environment with the formatting filters of one language; Markdown templates
-    escape every value they print."""
+    """A Jinja environment with the formatting filters of one language (`currency`: how its
+    reports write the currency, `Playbook.currency_in`); Markdown templates escape every value
+    they print."""
     env = Environment(
         loader=PackageLoader("prompts", "reports"),
         undefined=StrictUndefined,
@@ -87,19 +81,24 @@ def make_environment(lang: str, currency: str) -> Environment:
         finalize=_finalize,
     )
     unknown = UNKNOWN[lang]
+    # a space that keeps an amount and its currency on one line in Russian
+    gap = NBSP if lang == "ru" else " "
 
     def num(value: Any, digits: int = 2) -> str:
-        """A number with its decimals trimmed: 31.0 -> 31, 62.70 -> 62.7."""
-        if value is None:
-            return unknown
-        text = _number(value, digits, lang)
-        sep = "," if lang == "ru" else "."
-        return text.rstrip("0").rstrip(sep) if sep in text else text
+        """A number in the language's format, its decimals trimmed: 31.0 -> 31, 62.70 -> 62.7,
+        960000 -> 960,000 (en) or 960 000 (ru)."""
+        return unknown if value is None else format_number(value, lang, digits)
+
+    def counted(value: Any, *forms: str, digits: int = 2) -> str:
+        """A number and its noun in the right plural form: count(3, "day", "days")."""
+        return unknown if value is None else count(value, lang, forms, digits)
 
     env.filters.update(
         num=num,
-        money=lambda v: unknown if v is None else f"{_number(v, 0, lang)} {currency}",
-        pct=lambda v, digits=0: unknown if v is None else f"{_number(v * 100, digits, lang)}%",
+        money=lambda v: unknown if v is None else f"{format_number(v, lang, 0)}{gap}{currency}",
+        pct=lambda v, digits=0: (
+            unknown if v is None else f"{format_number(v * 100, lang, digits, trim=False)}%"
+        ),
         day=lambda v: unknown if v is None else (v.isoformat() if isinstance(v, date) else str(v)),
         known=lambda v: unknown if v is None or v == [] else v,
         label=lambda v: str(v).replace("_", " "),
@@ -115,7 +114,16 @@ def make_environment(lang: str, currency: str) -> Environment:
         # a text's {placeholders} filled in: {{ rule.action | text | fill(person=name) }}
         fill=lambda v, **values: str(v).format(**values),
     )
-    env.globals.update(unknown=unknown, lang=lang, currency=currency)
+    env.globals.update(
+        unknown=unknown,
+        lang=lang,
+        currency=currency,
+        count=counted,
+        plural=lambda n, *forms: plural(n, lang, forms),
+        # a Markdown hard line break at the end of a format line, so that the seed's header
+        # lines (CLIENT:, HEALTH SCORE:, ...) render as lines, not one paragraph
+        br=Escaped("  "),
+    )
     return env
 
 
@@ -142,7 +150,7 @@ def write_reports(
 ) -> Reports:
     """Render every report; its summary from the model when valid, else deterministic (with a
     note under it when a model was asked)."""
-    env = environment(lang, playbook.currency)
+    env = environment(lang, playbook.currency_in(lang))
     values = {**state, "playbook": playbook, "as_of": as_of}
     jobs = [
         Job(

@@ -17,9 +17,11 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from agent.chat.grounding import message_text
 from agent.models import NO_MODEL, chat_model, max_steps, model_timeout
 
-__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "model_timeout"]
+__all__ = ["NO_MODEL", "build_chat_agent", "chat_model", "max_steps", "message_text",
+           "model_timeout"]
 
 
 def system_prompt() -> str:
@@ -28,13 +30,20 @@ def system_prompt() -> str:
 
 
 def build_chat_agent(model: BaseChatModel | str, checkpointer: Any = None) -> Any:
-    """The chat agent: `create_agent` over the read-only tools, bounded to `max_steps()`."""
+    """The chat agent: `create_agent` over the read-only tools with the grounding middleware
+    (agent.chat.grounding), bounded to `max_steps()`."""
     from langchain.agents import create_agent
 
+    from agent.chat.grounding import GroundingMiddleware
     from agent.chat.tool_surface import langchain_tools
 
+    tools = langchain_tools()
+    # the stand-in for a missing model speaks our own sentence: nothing to guard
+    guard = [] if isinstance(model, UnconfiguredModel) else [
+        GroundingMiddleware(t.name for t in tools)]
     agent = create_agent(
-        model, tools=langchain_tools(), system_prompt=system_prompt(), checkpointer=checkpointer
+        model, tools=tools, system_prompt=system_prompt(), checkpointer=checkpointer,
+        middleware=guard,
     )
     return agent.with_config({"recursion_limit": max_steps()})
 
@@ -98,6 +107,12 @@ def explain(error: BaseException) -> str:
             f"stopped after {max_steps()} steps without a final answer; ask a narrower "
             "question or raise CSM_CHAT_MAX_STEPS."
         )
+    broken = _broken_stream(error)
+    if broken:
+        return (
+            f"the model server broke off the answer mid-stream ({broken}); the partial answer "
+            "is not saved; try again."
+        )
     try:
         import openai
     except ImportError:  # pragma: no cover - openai comes with langchain-openai
@@ -127,20 +142,20 @@ def explain(error: BaseException) -> str:
     return f"the model call failed ({type(error).__name__}: {_first_line(str(error))})."
 
 
+def _broken_stream(error: BaseException) -> str | None:
+    """The reason when the error (or one it came from) is a response body cut off midway."""
+    seen: BaseException | None = error
+    while seen is not None:
+        text = str(seen)
+        if type(seen).__name__ == "RemoteProtocolError" or "incomplete chunked read" in text:
+            return _first_line(text)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return (lines[0] if lines else "no details")[:200]
-
-
-def message_text(message: BaseMessage) -> str:
-    content = message.content
-    if isinstance(content, str):
-        return content
-    return "".join(
-        part.get("text", "") if isinstance(part, dict) else str(part)
-        for part in content
-        if isinstance(part, str) or part.get("type") == "text"
-    )
 
 
 def close_open_tool_calls(agent: Any, config: dict[str, Any]) -> None:

@@ -334,14 +334,18 @@ def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
 
 
 @checked
-def write_import_portfolio(path: str) -> dict[str, Any]:
-    """WRITES: import a portfolio file into the account store. Rows that cannot be read or
-    stored are listed in `rejected` (row, id, reason) and the others imported."""
+def write_import_portfolio(path: str, dry_run: bool = False) -> dict[str, Any]:
+    """WRITES: import a portfolio file into the account store. A stored account with the same
+    id is OVERWRITTEN: `overwritten` counts them and `overwritten_ids` names them. With
+    dry_run=true nothing is written and the result says what an import would do. Rows that
+    cannot be read or stored are listed in `rejected` (row, id, reason) and the others
+    imported."""
     from tools.portfolio.readers import failed_row, numbered_accounts
 
     file = Path(path).expanduser()
     _, raw = numbered_accounts(file)
     rejected: list[dict[str, Any]] = []
+    sent: list[str] = []
 
     def good() -> Any:
         for row, item in raw:
@@ -349,16 +353,25 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                 rejected.extend(e.model_dump() for e in item)
                 continue
             try:
-                yield row, item.model_dump(mode="json", exclude_none=True)
+                record = item.model_dump(mode="json", exclude_none=True)
             except Exception as error:  # noqa: BLE001 - one row never stops the others
                 rejected.append(failed_row(file.name, row, item.id, error).model_dump())
+                continue
+            sent.append(item.id)
+            yield row, record
 
     ws = workspace()
     store = _open_store(ws)
     try:
-        count, failed = store.import_accounts(good())
-    except StoreError as error:
-        raise ToolError(str(error)) from None
+        stored = set(store.statuses())
+        if dry_run:
+            rows, failed = list(good()), []
+            count = len(rows)
+        else:
+            try:
+                count, failed = store.import_accounts(good())
+            except StoreError as error:
+                raise ToolError(str(error)) from None
     finally:
         store.close()
     rejected += [failed_row(file.name, f.row, f.record["id"], f.error).model_dump()
@@ -368,8 +381,19 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                         + (f" ({len({e['row'] for e in rejected})} rows rejected, for example "
                            f"row {rejected[0]['row']}: {rejected[0]['reason']})."
                            if rejected else "; the file has no rows."))
-    return {"imported": count, "rejected": rejected[:LIST_LIMIT],
-            "rejected_rows": len({e["row"] for e in rejected}), **_reads_next(ws)}
+    kept = set(sent) - {f.record["id"] for f in failed}
+    overwritten = sorted(kept & stored)
+    result = {"imported": 0 if dry_run else count, "dry_run": dry_run,
+              "overwritten": len(overwritten), "overwritten_ids": overwritten[:LIST_LIMIT],
+              "rejected": rejected[:LIST_LIMIT], "rejected_rows": len({e["row"] for e in rejected})}
+    if dry_run:
+        result["would_import"] = count
+    if overwritten:
+        shown = ", ".join(overwritten[:10]) + (", ..." if len(overwritten) > 10 else "")
+        verb = "would overwrite" if dry_run else "overwrote"
+        result["warning"] = (f"this import {verb} {len(overwritten)} stored account"
+                             f"{'s' if len(overwritten) != 1 else ''} with the same id: {shown}")
+    return {**result, **_reads_next(ws)}
 
 
 @checked
@@ -422,26 +446,35 @@ WRITE_TOOLS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def langchain_tools(include_writes: bool = False) -> list[Any]:
-    """The same functions as LangChain tools (errors come back to the model as tool errors)."""
+    """The same functions as LangChain tools (errors come back to the model as tool errors).
+
+    A result reaches the model as a data block (`agent.assessment.guard.data_block`: JSON that
+    account text cannot break out of) and stays whole in the tool message's `artifact`; a
+    tool's own error sentence comes as a data block too (`<name>.error`)."""
     from langchain_core.tools import StructuredTool, ToolException
+
+    from agent.assessment.guard import data_block
 
     def invalid(function: Callable[..., Any]) -> Callable[[ValidationError], str]:
         return lambda error: argument_error(function, error)
 
-    def guarded(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    def guarded(name: str, function: Callable[..., dict[str, Any]]
+                ) -> Callable[..., tuple[str, dict[str, Any]]]:
         @functools.wraps(function)
-        def call(**kwargs: Any) -> dict[str, Any]:
+        def call(**kwargs: Any) -> tuple[str, dict[str, Any]]:
             try:
-                return function(**kwargs)
-            except (ToolError, ValueError) as error:
-                raise ToolException(str(error)) from None
+                result = function(**kwargs)
+            except (ToolError, ValueError) as error:  # it may quote account text (an id)
+                raise ToolException(data_block(f"{name}.error", str(error))) from None
+            return data_block(name, result), result
         return call
 
     chosen = {**READ_TOOLS, **(WRITE_TOOLS if include_writes else {})}
     return [
         StructuredTool.from_function(
-            func=guarded(function), name=name, description=describe(function),
+            func=guarded(name, function), name=name, description=describe(function),
             handle_tool_error=True, handle_validation_error=invalid(function),
+            response_format="content_and_artifact",
         )
         for name, function in chosen.items()
     ]

@@ -1,5 +1,6 @@
 """The portfolio report of a sweep (Markdown and JSON): distribution, alerts, outreach plan,
-upsell pipeline, renewals, QBRs due, SPEC 9 metrics against targets, next quarter's forecast."""
+upsell pipeline (the recommended offers only; tools/planning/offer_fit.py), renewals, QBRs due,
+SPEC 9 metrics against targets, next quarter's forecast."""
 
 from __future__ import annotations
 
@@ -30,11 +31,16 @@ LIST_LIMIT = 1000  # entries per list in the JSON report; the Markdown shows few
 
 def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | None:
     """Who to contact within `days` (`reports.outreach_days`, this week), when and why (tier
-    cadence and fired signals)."""
-    dues = [(m["due"], f"{m['signal']}: {m['action']} ({m['owner']})") for m in s["mitigations"]]
+    cadence and fired signals): `why` in English, `reasons` by id for the report's language."""
+    dues = [
+        (m["due"], f"{m['signal']}: {m['action']} ({m['owner']})", "signal", m["signal"])
+        for m in s["mitigations"]
+    ]
     if s["next_contact_due"]:
-        dues.append((s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}"))
-    soon = [d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days)]
+        dues.append(
+            (s["next_contact_due"], f"{s['tier']} tier cadence: {s['cadence']}", "tier", s["tier"])
+        )
+    soon = sorted(d for d in dues if date.fromisoformat(d[0]) <= add_days(as_of, days))
     if not soon:
         return None
     return {
@@ -42,7 +48,8 @@ def _outreach(s: dict[str, Any], as_of: date, days: int) -> dict[str, Any] | Non
         "name": s["name"],
         "contact": s["primary_contact"],
         "when": min(d[0] for d in soon),
-        "why": [d[1] for d in sorted(soon)],
+        "why": [d[1] for d in soon],
+        "reasons": [{"due": d[0], "kind": d[2], "ref": d[3]} for d in soon],
         "tier": s["tier"],
         "revenue_at_risk": s["expected_churned_mrr"],
     }
@@ -178,6 +185,7 @@ def build_portfolio_report(
     colors: Counter[str] = Counter()
     pipeline: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     held: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
+    declined: dict[str, dict[str, Any]] = defaultdict(lambda: {"accounts": 0, "expected": 0.0})
     outreach, renewals, qbrs, stories = [], [], [], []
     csat: list[float] = []
     mrr_total = 0.0
@@ -190,7 +198,11 @@ def build_portfolio_report(
         if s["csat"] is not None:
             csat.append(s["csat"])
         for o in s["opportunities"]:
-            entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
+            # a snapshot from before offers were judged (no `recommended`) counts as it did
+            if not o.get("recommended", True):
+                entry = declined[o["id"]]
+            else:
+                entry = (held if s["expansion_hold"] else pipeline)[o["id"]]
             entry.update(offer=o["offer"])
             entry["accounts"] += 1
             entry["expected"] += o["expected_value"]
@@ -261,6 +273,10 @@ def build_portfolio_report(
             k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(held.items())
         },
         "upsell_held_total": round(sum(v["expected"] for v in held.values()), 2),
+        "upsell_not_recommended": {
+            k: {**v, "expected": round(v["expected"], 2)} for k, v in sorted(declined.items())
+        },
+        "upsell_not_recommended_total": round(sum(v["expected"] for v in declined.values()), 2),
         "renewals": renewals[:LIST_LIMIT],
         "renewals_total": len(renewals),
         "renewal_window_days": horizon,
@@ -268,6 +284,7 @@ def build_portfolio_report(
         "qbrs_total": len(qbrs),
         "success_stories": stories[: rules.success_stories],
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
+        "csat_known": len(csat),
         "forecast": forecast.model_dump(),
         **model,
         **({"model_summaries": prose} if prose is not None else {}),
@@ -284,9 +301,19 @@ def _plain(text: Any) -> Any:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def render_portfolio_report(report: dict[str, Any], playbook: Playbook) -> str:
-    """The Markdown portfolio report."""
-    env = environment("en", playbook.currency)
-    template = env.get_template("en/portfolio.md.j2")
-    rules = playbook.reports
-    return template.render(r=report, shown=25, plain=_plain, rules=rules).strip() + "\n"
+def render_portfolio_report(report: dict[str, Any], playbook: Playbook, lang: str = "en") -> str:
+    """The Markdown portfolio report in a report language (`en`, `ru`)."""
+    env = environment(lang, playbook.currency_in(lang))
+    template = env.get_template(f"{lang}/portfolio.md.j2")
+    return (
+        template.render(
+            r=report,
+            shown=25,
+            plain=_plain,
+            rules=playbook.reports,
+            playbook=playbook,
+            # why a summary fell back to the deterministic one, in the report's language
+            fallback_words={k: v.get(lang, v["en"]) for k, v in FALLBACKS.items()},
+        ).strip()
+        + "\n"
+    )

@@ -169,6 +169,7 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
     input field of the account as assessed (the history a backtest learns from)."""
     account, score, risk = state["account"], state["score"], state["risk_plan"]
     forecast, plan, expansion = state["forecast"], state["success_plan"], state["expansion"]
+    fits = {o.id: o.fit for o in [*expansion.offers, *expansion.not_recommended]}
     return {
         "id": account.id,
         "name": account.name,
@@ -199,6 +200,8 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
                 "price": o.price,
                 "probability": o.probability,
                 "expected_value": o.expected_value,
+                "recommended": fits[o.id].recommended,
+                "reason": fits[o.id].reason,
             }
             for o in score.opportunities
         ],

@@ -1,5 +1,6 @@
 """Forecast (step 6), per account: renewal probability with its method, expected churned MRR and
-expected expansion (none while the proposal holds the offers back). `calibrate` turns account
+expected expansion over the recommended offers (`tools.planning.offer_fit`; none while the
+proposal holds them back). `calibrate` turns account
 history into observed renewal rates per tier."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools.numbers import add_days, half_up, plain, r2
+from tools.planning.offer_fit import recommended_offers
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.scoring.expansion import MONTHS_PER_YEAR, expansion_held, expected_expansion
@@ -180,23 +182,30 @@ def forecast_account(
         churned_method = (
             f"mrr {plain(mrr)} x (1 - {plain(probability)}) = {plain(churned)} {playbook.currency}"
         )
-    matched = expected_expansion(score.opportunities)
-    held = expansion_held(churn.tier, playbook) and bool(score.opportunities)
+    offers = recommended_offers(account, score.opportunities, playbook)
+    matched = expected_expansion(offers)
+    held = expansion_held(churn.tier, playbook) and bool(offers)
     monthly = 0.0 if held else matched
-    terms = " + ".join(
-        f"{plain(o.price)} x {plain(o.probability)} ({o.id})" for o in score.opportunities
+    terms = " + ".join(f"{plain(o.price)} x {plain(o.probability)} ({o.id})" for o in offers)
+    left_out = sorted({o.id for o in score.opportunities} - {o.id for o in offers})
+    skipped = (
+        f"; not recommended now, not counted: {', '.join(left_out)} (expansion.recommend)"
+        if left_out
+        else ""
     )
     if held:
         expansion_method = (
             f"0: churn tier {churn.tier} is in expansion.hold_tiers, so the proposal holds its "
             f"offers back and the forecast does not count them (held: {terms} = "
-            f"{plain(r2(matched))} a month)"
+            f"{plain(r2(matched))} a month){skipped}"
         )
     elif terms:
         expansion_method = (
-            f"sum of price x probability over matched offers: {terms} = {plain(r2(monthly))} "
-            "a month"
+            f"sum of price x probability over the recommended offers: {terms} = "
+            f"{plain(r2(monthly))} a month{skipped}"
         )
+    elif left_out:
+        expansion_method = f"no recommended offer: 0{skipped}"
     else:
         expansion_method = "no expansion offer matched: 0"
     return AccountForecast(

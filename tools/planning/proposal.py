@@ -1,5 +1,7 @@
 """Expansion proposal (step 4): current state, one priced offer per matched opportunity with its
-ROI case, implementation phases with dates, and timing against renewal talks and budget cycles."""
+ROI case, ranked and judged by `tools.planning.offer_fit` (only the recommended ones are
+proposed, dated and counted), implementation phases with dates, and timing against renewal
+talks and budget cycles."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools.numbers import add_days, days_between, month_start, plain, r2
+from tools.planning.offer_fit import OfferFit, Roi, expected_roi, rank_offers
 from tools.playbook import OfferPlan, Playbook
 from tools.portfolio.account import Account
 from tools.scoring.expansion import (
@@ -56,20 +59,6 @@ class CurrentState(BaseModel):
     key_contacts: list[KeyContact]
 
 
-class Roi(BaseModel):
-    """Expected ROI over the horizon by the traffic-value method, with its inputs."""
-
-    roi_pct: float | None
-    horizon_months: int
-    organic_traffic: int | None
-    traffic_uplift_pct: float
-    added_visits_monthly: float | None
-    cost_per_visit: float
-    benefit: float | None
-    investment: float
-    method: str
-
-
 class ImplementationPhase(BaseModel):
     """One phase of the implementation plan; dates are None while the proposal is on hold."""
 
@@ -103,6 +92,8 @@ class OfferProposal(BaseModel):
     start_date: date | None
     end_date: date | None
     phases: list[ImplementationPhase]
+    recommended: bool
+    fit: OfferFit  # rank, the checks against expansion.recommend, and the reason
 
 
 class Timing(BaseModel):
@@ -125,7 +116,8 @@ class ExpansionProposal(BaseModel):
     hold: bool
     hold_reason: str | None
     timing: Timing
-    offers: list[OfferProposal]
+    offers: list[OfferProposal]  # the recommended offers, best first: what is proposed
+    not_recommended: list[OfferProposal]  # matched, but not worth proposing now (fit.reason)
     expected_expansion_monthly: float
     expected_expansion_annual: float
     not_evaluated: list[str]
@@ -180,57 +172,6 @@ def current_state(account: Account, playbook: Playbook) -> CurrentState:
     )
 
 
-def expected_roi(opp_id: str, price: float, organic_traffic: int | None, playbook: Playbook) -> Roi:
-    """ROI % = (added visits x cost per visit x months - price x months) / (price x months) x 100,
-    added visits = organic_traffic x traffic_uplift_pct / 100."""
-    rules = playbook.expansion
-    plan = rules.offers[opp_id]
-    months, cpv, uplift = rules.roi_horizon_months, rules.cost_per_visit, plan.traffic_uplift_pct
-    investment = price * months
-    keys = (
-        f"expansion.offers.{opp_id}.traffic_uplift_pct, expansion.cost_per_visit, "
-        "expansion.roi_horizon_months"
-    )
-    if organic_traffic is None:
-        return Roi(
-            roi_pct=None,
-            horizon_months=months,
-            organic_traffic=None,
-            traffic_uplift_pct=uplift,
-            added_visits_monthly=None,
-            cost_per_visit=cpv,
-            benefit=None,
-            investment=r2(investment),
-            method=(
-                "ROI not computed: organic_traffic is unknown, and the traffic-value method "
-                f"values added organic visits (organic_traffic x {plain(uplift)}% uplift x "
-                f"{plain(cpv)} per visit x {months} months) against the investment "
-                f"({plain(price)} x {months} = {plain(r2(investment))})"
-            ),
-        )
-    added = organic_traffic * uplift / 100
-    benefit = added * cpv * months
-    roi = (benefit - investment) / investment * 100
-    return Roi(
-        roi_pct=r2(roi),
-        horizon_months=months,
-        organic_traffic=organic_traffic,
-        traffic_uplift_pct=uplift,
-        added_visits_monthly=r2(added),
-        cost_per_visit=cpv,
-        benefit=r2(benefit),
-        investment=r2(investment),
-        method=(
-            f"traffic value: added visits = organic_traffic {plain(organic_traffic)} x "
-            f"{plain(uplift)} / 100 = {plain(r2(added))} a month; benefit = "
-            f"{plain(r2(added))} x {plain(cpv)} per visit x {months} months = "
-            f"{plain(r2(benefit))}; investment = {plain(price)} x {months} = "
-            f"{plain(r2(investment))}; ROI = ({plain(r2(benefit))} - {plain(r2(investment))}) / "
-            f"{plain(r2(investment))} x 100 = {plain(r2(roi))}% ({keys})"
-        ),
-    )
-
-
 def _benefits(roi: Roi, currency: str) -> list[str]:
     months = roi.horizon_months
     lines: list[str] = []
@@ -282,11 +223,12 @@ def _phases(plan: OfferPlan, start: date | None) -> list[ImplementationPhase]:
 
 
 def _offer(
-    opp: OpportunityResult, account: Account, playbook: Playbook, start: date | None
+    opp: OpportunityResult, account: Account, playbook: Playbook, start: date | None,
+    fit: OfferFit,
 ) -> OfferProposal:
     plan = playbook.expansion.offers[opp.id]
     roi = expected_roi(opp.id, opp.price, account.organic_traffic, playbook)
-    phases = _phases(plan, start)
+    phases = _phases(plan, start if fit.recommended else None)
     return OfferProposal(
         id=opp.id,
         label=opp.label,
@@ -306,6 +248,8 @@ def _offer(
         start_date=phases[0].start,
         end_date=phases[-1].end,
         phases=phases,
+        recommended=fit.recommended,
+        fit=fit,
     )
 
 
@@ -386,8 +330,13 @@ def build_expansion_proposal(
             f"the account returns to {_resume_tiers(playbook)} risk"
         )
     timing = proposal_timing(account, playbook, as_of, hold, next_qbr)
-    offers = [_offer(o, account, playbook, timing.proposal_date) for o in score.opportunities]
-    monthly = expected_expansion(score.opportunities)
+    matched = {o.id: o for o in score.opportunities}
+    ranked = [
+        _offer(matched[f.id], account, playbook, timing.proposal_date, f)
+        for f in rank_offers(account, score.opportunities, playbook)
+    ]
+    offers = [o for o in ranked if o.recommended]
+    monthly = expected_expansion([matched[o.id] for o in offers])
     return ExpansionProposal(
         id=account.id,
         name=account.name,
@@ -399,6 +348,7 @@ def build_expansion_proposal(
         hold_reason=hold_reason,
         timing=timing,
         offers=offers,
+        not_recommended=[o for o in ranked if not o.recommended],
         expected_expansion_monthly=r2(monthly),
         expected_expansion_annual=r2(monthly * MONTHS_PER_YEAR),
         not_evaluated=list(score.not_evaluated.opportunities),

@@ -57,9 +57,9 @@ def register(sub: Any) -> None:
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=port_number, default=8000, metavar="N",
                        help="port (default 8000)")
-    serve.add_argument("--db", metavar="PATH|URL",
-                       help="the store: a SQLite file or a postgresql:// URL (default: $CSM_DB, "
-                       "else csm.sqlite3 in the data directory)")
+    serve.add_argument("--db", metavar="PATH", type=str,
+                       help="the store (default: $CSM_DB, else csm.sqlite3 in the data "
+                       "directory)")
     serve.add_argument("--as-of", type=iso_date, metavar="DATE",
                        help="the day of the account pages (default: $CSM_AS_OF, else the "
                        "portfolio's as_of, else the latest sweep's day, else today)")
@@ -99,7 +99,6 @@ def run(args: argparse.Namespace) -> int:
                        "pip install 'csm-agent[web]'.") from None
     from agent.interfaces.commands.kb import knowledge_ready
     from agent.interfaces.errors import load_checked_playbook, load_run_model
-    from agent.sweeps.store import StoreError
     from tools.paths import store_location
 
     token = os.environ.get("CSM_WEB_TOKEN", "").strip() or None
@@ -118,8 +117,11 @@ def run(args: argparse.Namespace) -> int:
                                    if os.environ.get("CSM_PORTFOLIO") else None)
     if portfolio is not None and not portfolio.is_file():
         raise CliError(f"{portfolio}: file not found; check the path.")
-    where = store_location(args.db)  # --db, else CSM_DB, else the default SQLite file
-    db = where.expanduser().resolve() if isinstance(where, Path) else where
+    where = store_location(args.db)
+    if not isinstance(where, Path):
+        raise CliError("csm serve reads a SQLite store file for now, not a PostgreSQL server; "
+                       "pass --db PATH (or unset CSM_DB) and sweep into that file.")
+    db = where.expanduser().resolve()
     _check_port(args.host, args.port)
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
@@ -137,10 +139,7 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(settings, loopback_only=local)
     _say("csm serve: reading the accounts and their latest sweep ...")
-    try:
-        source = app.state.data.warm()
-    except StoreError as error:
-        raise CliError(str(error)) from None
+    source = app.state.data.warm()
     for note in source.notes:
         _say(f"csm serve: {note}")
     host = f"[{args.host}]" if ":" in args.host else args.host

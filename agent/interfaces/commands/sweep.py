@@ -352,7 +352,9 @@ def cmd_sweep(
         report = build_portfolio_report(
             store, result.sweep_id, as_of, playbook, args.routine, churn_model
         )
-        (folder / "portfolio.md").write_text(render_portfolio_report(report, playbook), "utf-8")
+        (folder / "portfolio.md").write_text(
+            render_portfolio_report(report, playbook, args.lang), "utf-8"
+        )
         (folder / "portfolio.json").write_text(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
         )

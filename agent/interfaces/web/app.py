@@ -22,7 +22,6 @@ from agent.interfaces.web.data import Data, NotFound, ServeError, ServeSettings
 from agent.interfaces.web.frame import failure
 from agent.interfaces.web.security import Guard
 from agent.sweeps.portfolio_html import css
-from agent.sweeps.store import StoreError
 
 
 def create_app(
@@ -71,10 +70,6 @@ def create_app(
     async def _serve_error(request: Request, error: ServeError) -> Response:
         status = 404 if isinstance(error, NotFound) else 500
         return failure(request, str(error), status)
-
-    @app.exception_handler(StoreError)
-    async def _store_error(request: Request, error: StoreError) -> Response:
-        return failure(request, str(error), 503)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, error: RequestValidationError) -> Response:

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 from agent.accounts import Accounts, churned_account, current, run_day
 from agent.sweeps.portfolio_report import build_portfolio_report
-from agent.sweeps.store import Store, open_store, store_exists
-from tools.paths import masked_url, store_location
+from agent.sweeps.store import Store, open_store
+from tools.paths import store_path
 from tools.playbook import Playbook, load_playbook
 from tools.portfolio.account import Account
 from tools.portfolio.readers import sample_portfolio_path
@@ -52,8 +52,7 @@ class ServeSettings:
     """What `csm serve` serves and how."""
 
     portfolio: Path | None = None  # a portfolio file; None: the store, else the sample
-    db: Path | str | None = None  # a path or postgresql:// URL (default: CSM_DB, else the
-    # SQLite file csm.sqlite3 in the data directory)
+    db: Path | None = None  # the store (default: csm.sqlite3 in the data directory)
     as_of: date | None = None  # the day (default: CSM_AS_OF, the file's, the sweep's, today)
     playbook: Path | None = None
     churn_model: Any = None  # a loaded churn model file (`--model-file`), or None
@@ -74,7 +73,7 @@ class SweepRef:
     finished_at: str | None
     accounts: int
     rejected: int
-    store: Path | str
+    store: Path
     private: bool  # swept by csm serve into its own temporary store
 
     @property
@@ -105,7 +104,7 @@ class Source:
         }
 
 
-def _ref(row: Any, store: Path | str, private: bool) -> SweepRef:
+def _ref(row: Any, store: Path, private: bool) -> SweepRef:
     found = dict(row)
     return SweepRef(
         id=int(found["id"]), as_of=str(found["as_of"]), routine=str(found["routine"]),
@@ -132,20 +131,14 @@ class Data:
     # the store -------------------------------------------------------------------------
 
     @property
-    def store_file(self) -> Path | str:
-        """The user's store: a SQLite file or a PostgreSQL URL."""
-        return store_location(self.settings.db)
-
-    @property
-    def store_label(self) -> str:
-        """The user's store in a sentence (a URL without its password)."""
-        where = self.store_file
-        return f"the store {where if isinstance(where, Path) else masked_url(where)}"
+    def store_file(self) -> Path:
+        """The user's store."""
+        return store_path(self.settings.db)
 
     @contextmanager
-    def open_store(self, where: Path | str) -> Iterator[Store]:
+    def open_store(self, path: Path) -> Iterator[Store]:
         """One connection for one request (SQLite connections stay in their thread)."""
-        store = open_store(where)
+        store = open_store(path)
         try:
             yield store
         finally:
@@ -154,12 +147,12 @@ class Data:
     def _store_state(self) -> tuple[int, bool]:
         """How many accounts the user's store holds and whether it has any sweep; a store
         that does not exist is not created."""
-        if not store_exists(self.store_file):
+        if not self.store_file.exists():
             return 0, False
         with self.open_store(self.store_file) as store:
             return store.account_count(), store.history_span() is not None
 
-    def _stored_sweeps(self, store: Store, path: Path | str) -> list[SweepRef]:
+    def _stored_sweeps(self, store: Store, path: Path) -> list[SweepRef]:
         """The store's sweeps, newest first: the latest one (whatever its status) and every
         complete one before it."""
         span = store.history_span()
@@ -187,7 +180,7 @@ class Data:
         if count or swept:
             found = current(None, self.store_file) if count else None
             accounts = found if found is not None and found.kind == "store" else None
-            label = self.store_label
+            label = f"the store {self.store_file}"
             if swept:
                 with self.open_store(self.store_file) as store:
                     sweeps = self._stored_sweeps(store, self.store_file)

@@ -30,7 +30,7 @@ for an offer (`expansion.offers.<id>.client_resources`) and the figures of each 
   3. `raise_weakest_component`: the lowest health component, when below the health KPI target;
   4. `reduce_churn_risk` when the tier is medium;
   5. `close_stakeholder_gaps` when a high-severity gap exists or stakeholders are unknown;
-  6. `grow_via_opportunity`: the matched offer with the highest expected value, when the tier
+  6. `grow_via_opportunity`: the best recommended offer (`expansion.recommend`), when the tier
      is not in `expansion.hold_tiers`;
   7. `raise_csat` when CSAT is below its KPI target;
   8. `grow_organic_traffic` (always; with an unknown baseline the criterion is to measure it);
@@ -39,7 +39,8 @@ for an offer (`expansion.offers.<id>.client_resources`) and the figures of each 
   signals.renewal_window.within_days`) unless talks started, the renewal date, open onboarding
   criteria and the end of onboarding, the industry's peak quarter start, a mid-horizon review
   and the horizon end.
-- Initiatives: one per intervention of the tier, one per matched opportunity unless held.
+- Initiatives: the tier's interventions (one initiative), one per recommended offer unless
+  held.
 - Next actions: see `actions`; two or more late onboarding criteria go to the medium tier's
   escalation, or the tier's own when retention comes first.
 - Onboarding (contract started less than `onboarding.days` ago): the phase holding today's day

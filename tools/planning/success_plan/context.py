@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from tools.numbers import add_days, plain
+from tools.planning.offer_fit import recommended_offers
 from tools.planning.stakeholders import StakeholderMap
 from tools.planning.success_plan.models import IndustryAdaptation, KpiPlan, Objective
 from tools.playbook import Industry, Playbook, Tier
@@ -57,6 +59,11 @@ class PlanContext:
     @property
     def currency(self) -> str:
         return self.playbook.currency
+
+    @cached_property
+    def offers(self) -> list[OpportunityResult]:
+        """The matched offers worth proposing now, best first (`expansion.recommend`)."""
+        return recommended_offers(self.account, self.score.opportunities, self.playbook)
 
     @property
     def held(self) -> bool:

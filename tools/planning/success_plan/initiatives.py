@@ -1,4 +1,4 @@
-"""The plan's key initiatives: one per intervention of the churn tier, one per matched
+"""The plan's key initiatives: the interventions of the churn tier, and one per recommended
 expansion offer unless retention comes first (`expansion.hold_tiers`)."""
 
 from __future__ import annotations
@@ -12,36 +12,37 @@ from tools.planning.success_plan.objectives import proposal_date
 
 
 def _interventions(ctx: PlanContext) -> list[Initiative]:
+    """The churn tier's interventions as one body of work (they share the tier, its cadence and
+    its people, so one initiative lists them rather than repeating that four times)."""
     tier = ctx.tier
     if tier is None:
         return []
-    resources = list(dict.fromkeys([ctx.csm, tier.escalation]))
+    every = "every day" if tier.cadence_days == 1 else f"every {tier.cadence_days} days"
     return [
         Initiative(
-            name=text,
+            name=f"{tier.id} churn-risk interventions",
             description=(
-                f"{tier.id} churn-risk tier intervention (churn risk "
-                f"{plain(ctx.score.churn_risk.score)}); contact cadence: {tier.cadence}"
+                f"{'; '.join(tier.interventions)} (churn risk "
+                f"{plain(ctx.score.churn_risk.score)}, tier {tier.id})"
             ),
-            timeline=f"{ctx.as_of} to {ctx.horizon_end}, contact every {tier.cadence_days} days",
+            timeline=f"{ctx.as_of} to {ctx.horizon_end}, {tier.cadence}: contact {every}",
             start=ctx.as_of,
             end=ctx.horizon_end,
-            resources=resources,
+            resources=list(dict.fromkeys([ctx.csm, tier.escalation])),
             source=f"churn_risk.tiers.{tier.id}.interventions",
             kind="intervention",
             ref=tier.id,
         )
-        for text in tier.interventions
     ]
 
 
 def build_initiatives(ctx: PlanContext, qbr_date: date) -> list[Initiative]:
-    """One initiative per tier intervention and per matched opportunity (unless held)."""
+    """The tier's interventions, and one initiative per recommended offer (unless held)."""
     result = _interventions(ctx)
     if ctx.held:
         return result
     proposed = proposal_date(ctx, qbr_date)
-    for o in ctx.score.opportunities:
+    for o in ctx.offers:
         plan = ctx.playbook.expansion.offers[o.id]
         weeks = sum(p.weeks for p in plan.phases)
         steps = "; ".join(f"{p.name} ({p.weeks} weeks)" for p in plan.phases)

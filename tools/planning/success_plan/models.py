@@ -84,6 +84,8 @@ class QbrFigure(BaseModel):
     value: int | float | None = None
     band: str | None = None  # the colour or tier of a score; the tier an offer waits on
     day: date | None = None  # the date of a past value
+    previous: float | None = None  # the value on `day` (health_trend, health_gain)
+    change: float | None = None  # value - previous, rounded (health_trend, health_gain)
     count: int | None = None  # how many values a mean is over
     key: str | None = None  # the objective's rank, the KPI's id
     text: ShownText | None = None  # the objective's title
@@ -152,6 +154,7 @@ class CriterionStatus(BaseModel):
     evidence: str
     measured: str | None = for_templates()  # what data decided met/not_met: mean_satisfaction, csat
     value: float | None = for_templates()  # its value
+    days_until: int = for_templates(0)  # due_date - as_of in days (negative: past)
 
 
 class OnboardingStatus(BaseModel):

@@ -99,9 +99,8 @@ def _gaps_objective(ctx: PlanContext) -> dict | None:
 
 
 def best_offer(ctx: PlanContext) -> OpportunityResult | None:
-    """The matched offer with the highest expected value."""
-    offers = ctx.score.opportunities
-    return max(offers, key=lambda o: o.expected_value) if offers else None
+    """The best recommended offer (tools/planning/offer_fit.py: highest ROI first)."""
+    return ctx.offers[0] if ctx.offers else None
 
 
 def proposal_date(ctx: PlanContext, qbr_date: date) -> date:

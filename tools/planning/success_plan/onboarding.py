@@ -47,6 +47,7 @@ def _criterion(c: Criterion, phase: str, start: date, ctx: PlanContext) -> Crite
         evidence=f"{evidence} (contract_start {start} + day {c.due_day} = {due})",
         measured=measured,
         value=value,
+        days_until=days_between(ctx.as_of, due),
     )
 
 

@@ -55,8 +55,8 @@ def build_success_plan(
     qbr = plan_qbr(ctx, PlanParts(kpis=kpis, qbr_date=planned, objectives=objectives))
     onboarding = onboarding_status(ctx)
     notes = [f"{k.label}: {k.method}" for k in kpis if k.baseline is None]
-    if ctx.held and score.opportunities:
-        ids = ", ".join(o.id for o in score.opportunities)
+    if ctx.held and ctx.offers:
+        ids = ", ".join(o.id for o in ctx.offers)
         notes.append(f"expansion on hold while the tier is {tier.id} (expansion.hold_tiers): {ids}")
     return SuccessPlan(
         id=account.id,

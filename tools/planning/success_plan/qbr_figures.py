@@ -8,8 +8,9 @@ fields."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
-from tools.numbers import plain
+from tools.numbers import plain, r2
 from tools.planning.success_plan.context import PlanContext, PlanParts, find_kpi, offer_text
 from tools.planning.success_plan.models import QbrFigure
 
@@ -33,16 +34,43 @@ def _target(ctx: PlanContext, plan: PlanParts, figure_id: str, kpi_id: str) -> F
     return _value(figure_id, kpi.target if kpi else None)
 
 
-def achievements(ctx: PlanContext, plan: PlanParts) -> Figures:
+def _previous_health(ctx: PlanContext) -> tuple[float, date] | None:
+    """The health score of the latest history point, when known, with its date."""
     last = ctx.account.history[-1] if ctx.account.history else None
-    before = []
-    if last is not None and last.health_score is not None:
-        before = [QbrFigure(id="previous_health", value=last.health_score, day=last.date)]
+    if last is None or last.health_score is None or ctx.score.health.score is None:
+        return None
+    return last.health_score, last.date
+
+
+def _health_trend(ctx: PlanContext) -> Figures:
+    """The health score with its change since the last history point, when known."""
+    before = _previous_health(ctx)
+    if before is None:
+        return _health(ctx)
+    now = ctx.score.health.score
     return [
-        *_health(ctx),
-        *before,
-        *_value("last_gain_days", ctx.account.days_since_improvement),
+        QbrFigure(id="health_trend", value=now, band=ctx.score.health.color,
+                  previous=before[0], day=before[1], change=r2((now or 0) - before[0]))
     ]
+
+
+def achievements(ctx: PlanContext, plan: PlanParts) -> Figures:
+    """At most three achievements of the quarter, only what went well: a health score above the
+    last history point's, a measurable traffic or ranking gain within the quarter (playbook
+    `qbr.cadence_days`), KPIs that meet their targets. None on record: `no_achievement` (a
+    falling score is a risk, shown under the progress against goals, never here)."""
+    found: Figures = []
+    before = _previous_health(ctx)
+    now = ctx.score.health.score
+    if before is not None and now is not None and now > before[0]:
+        found.append(QbrFigure(id="health_gain", value=now, band=ctx.score.health.color,
+                               previous=before[0], day=before[1], change=r2(now - before[0])))
+    gain = ctx.account.days_since_improvement
+    if gain is not None and gain <= ctx.playbook.qbr.cadence_days:
+        found.append(QbrFigure(id="last_gain_days", value=gain))
+    gained = {"health_score"} if found and found[0].id == "health_gain" else set()
+    found += [QbrFigure(id="kpi_met", key=k.id) for k in plan.kpis if k.met and k.id not in gained]
+    return found[:3] or [QbrFigure(id="no_achievement")]
 
 
 def impact(ctx: PlanContext, plan: PlanParts) -> Figures:
@@ -55,7 +83,7 @@ def impact(ctx: PlanContext, plan: PlanParts) -> Figures:
 def goals(ctx: PlanContext, plan: PlanParts) -> Figures:
     return [
         *_value("goal_attainment", ctx.account.goal_attainment_pct),
-        *_health(ctx),
+        *_health_trend(ctx),
         *_churn(ctx),
     ]
 
@@ -88,10 +116,20 @@ def priorities(ctx: PlanContext, plan: PlanParts) -> Figures:
 
 
 def investment(ctx: PlanContext, plan: PlanParts) -> Figures:
-    offers = [o.id for o in ctx.score.opportunities]
-    if not offers:
+    """The recommended offers (on hold with the tier that holds them), and the matched offers
+    not recommended now."""
+    matched = [o.id for o in ctx.score.opportunities]
+    if not matched:
         return [QbrFigure(id="no_offer", refs=list(ctx.score.not_evaluated.opportunities))]
-    return [QbrFigure(id="offers", refs=offers, band=ctx.tier.id if ctx.held else None)]
+    offers = [o.id for o in ctx.offers]
+    figures: Figures = []
+    if offers:
+        band = ctx.tier.id if ctx.held and ctx.tier else None
+        figures.append(QbrFigure(id="offers", refs=offers, band=band))
+    left = [i for i in matched if i not in offers]
+    if left:
+        figures.append(QbrFigure(id="not_recommended", refs=left))
+    return figures
 
 
 def risks(ctx: PlanContext, plan: PlanParts) -> Figures:
@@ -155,7 +193,7 @@ FIGURES: dict[str, Callable[[PlanContext, PlanParts], Figures]] = {
 
 # A figure that is a labelled value: its English label and the unit after the value.
 LABELLED = {
-    "last_gain_days": ("last measurable gain", " days ago"),
+    "last_gain_days": ("last measurable gain in traffic or rankings", " days ago"),
     "organic_traffic": ("organic traffic", " visits/month"),
     "goal_attainment": ("goal attainment", "%"),
     "traffic_target": ("target", " visits/month"),
@@ -198,7 +236,17 @@ def english(f: QbrFigure, ctx: PlanContext, plan: PlanParts) -> str:
     unknown = ", ".join(f.refs)
     words: dict[str, Callable[[], str]] = {
         "health": lambda: f"health score {plain(f.value)} ({f.band})",
-        "previous_health": lambda: f"previous health score {plain(f.value)} on {f.day}",
+        "health_trend": lambda: (
+            f"health score {plain(f.value)} ({f.band}), "
+            + ("unchanged" if not f.change else "up" if f.change > 0 else "down")
+            + f" from {plain(f.previous)} on {f.day}"
+        ),
+        "health_gain": lambda: (
+            f"health score up from {plain(f.previous)} on {f.day} to {plain(f.value)} ({f.band})"
+        ),
+        "kpi_met": lambda: _kpi(QbrFigure(id="kpi", key=f.key), ctx, plan),
+        "no_achievement": lambda: "no measurable gain on record this quarter",
+        "not_recommended": lambda: f"not recommended now: {_listed(f.refs)} (expansion.recommend)",
         "churn": lambda: f"churn risk {plain(f.value)} ({f.band})",
         "mrr": lambda: f"MRR {plain(f.value)} {ctx.currency}/month",
         "objective": lambda: f"{f.key}: {f.text}",
