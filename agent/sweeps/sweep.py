@@ -22,7 +22,6 @@ import json
 import multiprocessing as mp
 import os
 import signal as signals
-import sqlite3
 import sys
 import time
 from collections import Counter, deque
@@ -36,7 +35,7 @@ from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_graph
 from agent.assessment.writer import markdown
-from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
+from agent.sweeps.store import ERRORS_KEPT, Store, StoreError, StoreUnavailable
 from tools.escaping import terminal_line
 from tools.filenames import inside, report_name
 from tools.playbook import Playbook
@@ -545,7 +544,7 @@ def _store_batch(
         save(done)
         result.accounts += len(done)
         return
-    except sqlite3.OperationalError:
+    except StoreUnavailable:
         raise
     except Exception:  # noqa: BLE001 - some row is unstorable: find it, keep the rest
         pass
@@ -553,7 +552,7 @@ def _store_batch(
         try:
             save([entry])
             result.accounts += 1
-        except sqlite3.OperationalError:
+        except StoreUnavailable:
             raise
         except Exception as error:  # noqa: BLE001 - reported per row
             if entry[2]:
