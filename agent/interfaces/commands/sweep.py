@@ -167,6 +167,8 @@ def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path
         argv += ["--model-file", str(Path(args.model_file).resolve())]
     if args.workers:
         argv += ["--workers", str(args.workers)]
+    if getattr(args, "executor", None):
+        argv += ["--executor", args.executor]
     for option in ("model_deadline", "model_run_deadline", "model_concurrency"):
         if getattr(args, option, None):
             argv += ["--" + option.replace("_", "-"), f"{getattr(args, option):g}"]
@@ -235,6 +237,17 @@ def _progress(total: int | None) -> Any:
     return None, log
 
 
+def _check_ray() -> None:
+    """`--executor ray` without Ray installed: one sentence naming the extra."""
+    from importlib.util import find_spec
+
+    from agent.interfaces.errors import CliError
+
+    if find_spec("ray") is None:
+        raise CliError("--executor ray needs Ray, which is not installed; install it with "
+                       "pip install 'csm-agent[ray]', or use --executor local.")
+
+
 def notify(target: str, payload: dict[str, Any]) -> None:
     """Send the alerts JSON to a webhook URL (POST) or a command (on its stdin)."""
     body = json.dumps(payload, ensure_ascii=False)
@@ -260,6 +273,7 @@ def cmd_sweep(
         load_run_model,
     )
     from agent.models import model_name, report_model
+    from agent.sweeps.executors import default_executor
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.store import Store, StoreError
     from agent.sweeps.sweep import SweepOptions, run_sweep
@@ -274,6 +288,9 @@ def cmd_sweep(
                            "for an OpenAI-compatible server).")
     except ValueError as error:
         raise CliError(str(error)) from None
+    executor = args.executor or default_executor()
+    if executor == "ray":
+        _check_ray()
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
     source: Path | None = args.portfolio
@@ -300,7 +317,8 @@ def cmd_sweep(
             routine=args.routine,
             source=source,
             out=None if args.no_reports else folder,
-            workers=args.workers or os.cpu_count() or 1,
+            workers=args.workers or (0 if executor == "ray" else os.cpu_count() or 1),
+            executor=executor,
             lang=args.lang,
             model=None if args.with_model else "none",
             model_name=model_name() if args.with_model else "none",
@@ -448,6 +466,11 @@ def register(sub: Any) -> None:
                        help="store snapshots and the portfolio report only")
     sweep.add_argument("--workers", type=positive_int, metavar="N",
                        help="worker processes, 1 or more (default: one per core)")
+    sweep.add_argument("--executor", choices=["local", "ray"],
+                       help="where the workers run: local processes (default), or Ray actors "
+                       "on the cluster of RAY_ADDRESS, else a Ray instance started for the sweep "
+                       "(default ray when RAY_ADDRESS is set; needs csm-agent[ray]); with ray, "
+                       "--workers defaults to the cluster's CPUs")
     sweep.add_argument("--with-model", action="store_true",
                        help="let the model configured by CSM_MODEL write the report prose")
     add_model_budget_options(sweep, "sweep")
