@@ -135,15 +135,29 @@ def _absent(
 
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
-    """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    """The valid accounts of the file or the store that have a history, streamed: the only ones
+    the forecast calibration counts, with no validation pass over the others. The stored
+    accounts were validated on import and have unique ids, so only those with a history are
+    validated again; in a file a duplicate id is refused whatever row it is in, so a file is
+    validated whole, and only when some row has a history."""
     from tools.portfolio.account import Account
     from tools.portfolio.readers import iter_rows, validated_rows
 
-    rows = store.iter_accounts() if source is None else iter_rows(source)[1]
+    if source is None:
+        rows = (row for row in store.iter_accounts() if _has_history(row[1]))
+    elif any(_has_history(record) for _, record in iter_rows(source)[1]):
+        rows = iter_rows(source)[1]
+    else:
+        return
     name = source.name if source is not None else "store"
     for _, _, item in validated_rows(name, rows):
-        if isinstance(item, Account):
+        if isinstance(item, Account) and item.history:
             yield item
+
+
+def _has_history(record: Any) -> bool:
+    """Whether a raw row may hold history points (a list, or a CSV cell's text)."""
+    return isinstance(record, dict) and bool(record.get("history"))
 
 
 def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path) -> str:
