@@ -364,10 +364,26 @@ def _batches(
     options: SweepOptions, store: Store, skip: set[str], result: SweepResult
 ) -> Iterator[list[tuple[int, Any]]]:
     """Batches of the raw rows that are valid, first with their id, active and not yet done;
-    every other row is rejected here, before any worker sees it (a churned one is counted)."""
+    every other row of a file is rejected here, before any worker sees it (a churned one is
+    counted). The store's rows are not validated here: they were on import, and the workers
+    validate every row (one that no longer passes is named by its worker)."""
     size = MODEL_BATCH if options.with_model else BATCH
     batch: list[tuple[int, Any]] = []
-    top_level = options.source is None or options.source.suffix.lower() != ".csv"
+    if options.source is None:  # validated on import, one row per id: the workers validate
+        for row, record in store.iter_accounts():
+            if record.get("id") in skip:
+                continue
+            if record.get("status") == "churned":
+                result.churned += 1
+                continue
+            batch.append((row, record))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    top_level = options.source.suffix.lower() != ".csv"
     rows = _rows(options, store, result)
     for row, record, item in validated_rows(
         source_name(options), rows, result.rejected.warnings, top_level
