@@ -7,7 +7,8 @@
 3. else the bundled sample portfolio.
 
 A file is read again when its modification time or size changes, the store when another
-connection committed to it (SQLite's `data_version`). The day: an explicit one, else
+connection committed to it (SQLite's `data_version`; a PostgreSQL store's
+`accounts_revision`, which every change to its accounts moves). The day: an explicit one, else
 `CSM_AS_OF`, else the portfolio's own `as_of`, else today."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.paths import store_path
+from tools.paths import masked_url, store_location, without_secrets
 from tools.portfolio.account import Account
 from tools.portfolio.readers import RowError, parse_row, read_portfolio, sample_portfolio_path
 
@@ -36,7 +37,7 @@ class Accounts:
     """The accounts of one source as read, with its rejected rows and its own as-of date."""
 
     kind: Kind
-    path: Path
+    path: Path | str  # a file, or a store's URL without its password
     accounts: list[Account]
     errors: list[RowError] = field(default_factory=list)
     as_of: date | None = None
@@ -120,13 +121,56 @@ def _store(path: Path) -> Accounts | None:
     return loaded
 
 
-def _stored_accounts(path: Path, rows: list[tuple[str]]) -> Accounts:
+_DATABASES: dict[str, tuple[Any, int, Accounts | None]] = {}
+
+
+def _database(url: str) -> Accounts | None:
+    """A PostgreSQL store's accounts (None when it holds none, or has no tables yet), read
+    again after any change to them; one connection per URL, opened again if it broke."""
+    shown = masked_url(url)
+    if url.split("://", 1)[0].lower() not in ("postgresql", "postgres"):
+        raise SourceError(f"{shown.split('://', 1)[0]}://...: not a store csm-agent can open; "
+                          "set CSM_DB to a file path (SQLite) or a postgresql:// URL.")
+    try:
+        import psycopg
+    except ImportError:
+        raise SourceError(f"{shown}: a PostgreSQL store needs the postgres extra, which this "
+                          "install lacks; pip install 'csm-agent[postgres]'.") from None
+    while True:
+        cached = _DATABASES.pop(url, None)
+        reader = cached[0] if cached else None
+        try:
+            if reader is None:
+                reader = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            revision = reader.execute("SELECT revision FROM accounts_revision").fetchone()[0]
+            if cached and revision == cached[1]:
+                _DATABASES[url] = cached
+                return cached[2]
+            rows = reader.execute("SELECT data FROM accounts ORDER BY id").fetchall()
+        except psycopg.errors.UndefinedTable:  # a database csm-agent has not used yet
+            _DATABASES[url] = (reader, -1, None)
+            return None
+        except psycopg.Error as error:
+            if reader is not None:
+                reader.close()
+            if cached is not None:
+                continue  # the kept connection broke since the last read: once more, anew
+            reason = without_secrets(str(error).strip(), url).splitlines()[0].rstrip(".")
+            raise SourceError(f"{shown}: cannot read the store ({reason}); check CSM_DB and "
+                              "that the server is running.") from None
+        loaded = _stored_accounts(shown, rows) if rows else None
+        _DATABASES[url] = (reader, revision, loaded)
+        return loaded
+
+
+def _stored_accounts(path: Path | str, rows: list[tuple[str]]) -> Accounts:
     import json
 
     accounts: list[Account] = []
     errors: list[RowError] = []
+    name = path.name if isinstance(path, Path) else path
     for number, (data,) in enumerate(rows, start=1):
-        result = parse_row(path.name, number, json.loads(data))
+        result = parse_row(name, number, json.loads(data))
         if isinstance(result, Account):
             accounts.append(result)
         else:
@@ -140,7 +184,8 @@ def current(portfolio: str | Path | None = None, db: str | Path | None = None) -
     with _LOCK:
         if explicit:
             return _file(Path(explicit).expanduser(), "file")
-        stored = _store(store_path(db or os.environ.get("CSM_DB") or None))
+        where = store_location(db)
+        stored = _store(where) if isinstance(where, Path) else _database(where)
         return stored or _file(sample_portfolio_path(), "sample")
 
 

@@ -16,8 +16,9 @@ the knowledge index, the portfolio report's setup) drop out of its per-account f
   bytes/account (the accounts' report files).
 
 `--large` adds 100,000 accounts (long). PostgreSQL runs when `--postgres URL` is given and the
-store takes such a URL (`--db`); otherwise it is left out and said so. `--code DIR` runs another
-checkout's `csm` (a before/after comparison). Last, the projection of the wall time of a sweep of
+store takes such a URL (`--db`); without one, a throwaway server is started as the tests do
+(`tests/pg.py`, Debian's PostgreSQL), else PostgreSQL is left out and the reason said.
+`--code DIR` runs another checkout's `csm` (a before/after comparison). Last, the projection of the wall time of a sweep of
 10 million accounts on N workers, from the measured per-account costs, with its assumptions."""
 
 from __future__ import annotations
@@ -146,10 +147,12 @@ def sample(folder: Path, accounts: int, code: Path, env: dict[str, str]) -> Path
     return path
 
 
-def fresh_db(store: str, folder: Path, name: str, postgres: str | None) -> str:
-    """A new empty store for one sweep."""
+def fresh_db(store: str, folder: Path, name: str, postgres: str | None, server: object) -> str:
+    """A new empty store for one sweep: a SQLite file, or a new database on the server."""
     if store == "sqlite":
         return str(folder / f"{name}.sqlite3")
+    if server is not None:
+        return server.new_database()  # type: ignore[attr-defined]
     import psycopg
 
     with psycopg.connect(postgres, autocommit=True) as connection:
@@ -168,10 +171,17 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=Path.cwd(), help="the checkout to run")
     args = parser.parse_args()
     sizes = args.sizes + ([100_000] if args.large else [])
-    stores = ["sqlite"] + (["postgres"] if args.postgres else [])
     console = Console()
+    server = None
     if not args.postgres:
-        console.print("PostgreSQL: not measured (no --postgres URL)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        try:
+            from tests import pg
+
+            server = pg.start()
+        except Exception as error:  # noqa: BLE001 - said, and the SQLite rows still run
+            console.print(f"PostgreSQL: not measured ({error})")
+    stores = ["sqlite"] + (["postgres"] if args.postgres or server is not None else [])
     rows = []
     with tempfile.TemporaryDirectory(prefix="csm-scale-") as tmp:
         folder = Path(tmp)
@@ -183,10 +193,11 @@ def main() -> None:
             for store in stores:
                 for executor in args.executors:
                     name = f"{store}_{executor}_{size}"
-                    small = sweep(base, fresh_db(store, folder, name + "_base", args.postgres),
+                    small = sweep(base, fresh_db(store, folder, name + "_base", args.postgres,
+                                                   server),
                                   folder / (name + "_base"), executor, args.workers, args.code,
                                   env)
-                    db = fresh_db(store, folder, name, args.postgres)
+                    db = fresh_db(store, folder, name, args.postgres, server)
                     big = sweep(portfolio, db, folder / name, executor, args.workers,
                                 args.code, env)
                     main_ms = (big["cpu"] - small["cpu"]) / (size - BASE) * 1000
@@ -203,6 +214,8 @@ def main() -> None:
                       f"{r['main_kb'] / 1024:.0f} / {r['worker_kb'] / 1024:.0f} / "
                       f"{r['other_kb'] / 1024:.0f}",
                       f"{r['store_bytes']:.0f}", f"{r['report_bytes'] / r['size']:.0f}")
+    if server is not None:
+        server.stop()
     console.print(table)
     projection(console, rows, args.workers)
 

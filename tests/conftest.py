@@ -37,3 +37,40 @@ def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir):
     monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(knowledge_index_dir))
     monkeypatch.delenv("CSM_EMBEDDINGS", raising=False)
     monkeypatch.delenv("CSM_MODEL_FILE", raising=False)
+    monkeypatch.delenv("CSM_DB", raising=False)  # the store: the data directory's, or the test's
+
+
+# the store: every store test runs on SQLite and on PostgreSQL -----------------------------
+
+STORES = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's throwaway PostgreSQL server (tests/pg.py), started on first use; when it
+    cannot start, every test that needs it fails with the reason (never a skip)."""
+    from tests import pg
+
+    try:
+        server = pg.start()
+    except pg.ServerError as error:
+        pytest.fail(f"the PostgreSQL store's tests need a server: {error}", pytrace=False)
+    yield server
+    server.stop()
+
+
+def new_store(kind: str, folder: Path, request) -> Path | str:
+    """A fresh, empty store of a kind for one test: a SQLite file in `folder` (not created
+    yet), or a new database on the session's server (dropped when the test's scope ends)."""
+    if kind == "sqlite":
+        return folder / "csm.sqlite3"
+    server = request.getfixturevalue("pg_server")
+    url = server.new_database()
+    request.addfinalizer(lambda: server.drop_database(url))
+    return url
+
+
+@pytest.fixture(params=STORES)
+def store_db(request, tmp_path) -> Path | str:
+    """A fresh store for the test, once on each backend: what `--db` takes."""
+    return new_store(request.param, tmp_path, request)

@@ -1,13 +1,13 @@
 """Snapshots that can be learned from: every sweep keeps every input of every account (store
 migration 2, which older stores get on open), and `csm history export` writes them as the
-SPEC 14 history file (JSONL or CSV)."""
+SPEC 14 history file (JSONL or CSV); on both stores (SQLite and PostgreSQL)."""
 
 import csv
 import io
 import json
 import sqlite3
 
-from agent.sweeps.store import MIGRATIONS, Store
+from agent.sweeps.store import MIGRATIONS, open_store
 from tests.test_outcomes import run, write
 from tools.portfolio.account import Account
 from tools.portfolio.history import HISTORY_COLUMNS
@@ -16,9 +16,9 @@ from tools.portfolio.readers import parse_row
 FORMULA = '=HYPERLINK("http://x")'
 
 
-def sweep(capsys, db, day):
+def sweep(capsys, db, day, out):
     code, _, err = run(capsys, "sweep", "--db", db, "--as-of", day, "--workers", 1,
-                       "--no-reports", "--out", db.parent / day)
+                       "--no-reports", "--out", out / day)
     assert code == 0, err
 
 
@@ -28,23 +28,22 @@ F = {"id": "f", "name": FORMULA, "mrr": 100_000, "weekly_logins": [3, 4],
 G = {"id": "g", "name": "Gamma", "mrr": 50_000}
 
 
-def three_sweeps(tmp_path, capsys):
+def three_sweeps(tmp_path, capsys, db):
     """a, f, g swept on 11-01; g leaves (--full on 11-05); a, f swept on 11-08; f leaves on
     11-10, after the last sweep."""
-    db = tmp_path / "csm.sqlite3"
     assert run(capsys, "import", write(tmp_path / "1.json", "2026-11-01", [A, F, G]),
                "--db", db)[0] == 0
-    sweep(capsys, db, "2026-11-01")
+    sweep(capsys, db, "2026-11-01", tmp_path)
     assert run(capsys, "import", write(tmp_path / "2.json", "2026-11-05", [A, F]), "--db", db,
                "--full")[0] == 0
-    sweep(capsys, db, "2026-11-08")
+    sweep(capsys, db, "2026-11-08", tmp_path)
     assert run(capsys, "import", write(tmp_path / "3.json", "2026-11-10", [A]), "--db", db,
                "--full")[0] == 0
     return db
 
 
-def test_export_jsonl_one_row_per_account_per_snapshot_date(tmp_path, capsys):
-    db = three_sweeps(tmp_path, capsys)
+def test_export_jsonl_one_row_per_account_per_snapshot_date(tmp_path, capsys, store_db):
+    db = three_sweeps(tmp_path, capsys, store_db)
     code, out, err = run(capsys, "history", "export", "--db", db)
     assert code == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
@@ -69,8 +68,10 @@ def test_export_jsonl_one_row_per_account_per_snapshot_date(tmp_path, capsys):
     ]
 
 
-def test_export_csv_has_every_field_lists_as_json_and_neutralised_text(tmp_path, capsys):
-    db = three_sweeps(tmp_path, capsys)
+def test_export_csv_has_every_field_lists_as_json_and_neutralised_text(
+    tmp_path, capsys, store_db
+):
+    db = three_sweeps(tmp_path, capsys, store_db)
     out = tmp_path / "history.csv"
     code, printed, err = run(capsys, "history", "export", "--db", db, "--out", out)
     assert code == 0 and printed == "", err
@@ -94,8 +95,8 @@ def test_export_csv_has_every_field_lists_as_json_and_neutralised_text(tmp_path,
     assert [str(item.churned_on) for item in results if item.id == "g"] == ["2026-11-05"]
 
 
-def test_the_format_follows_the_flag_over_the_extension(tmp_path, capsys):
-    db = three_sweeps(tmp_path, capsys)
+def test_the_format_follows_the_flag_over_the_extension(tmp_path, capsys, store_db):
+    db = three_sweeps(tmp_path, capsys, store_db)
     out = tmp_path / "history.csv"
     assert run(capsys, "history", "export", "--db", db, "--out", out, "--format", "jsonl")[0] == 0
     assert json.loads(out.read_text("utf-8").splitlines()[0])["id"] == "a"
@@ -103,33 +104,40 @@ def test_the_format_follows_the_flag_over_the_extension(tmp_path, capsys):
     assert code == 0 and next(csv.reader(io.StringIO(printed)))[0] == "as_of"
 
 
-def test_no_store_or_no_sweep_is_one_sentence(tmp_path, capsys):
+def test_no_store_is_one_sentence(tmp_path, capsys):
     missing = tmp_path / "none.sqlite3"
     code, _, err = run(capsys, "history", "export", "--db", missing)
     assert code == 1
     assert err == (f"csm: error: {missing}: no store there; run `csm import` and `csm sweep` "
                    "first, or pass --db PATH.\n")
     assert not missing.exists()
-    db = tmp_path / "csm.sqlite3"
+
+
+def test_no_sweep_is_one_sentence(tmp_path, capsys, store_db):
+    db = store_db
     assert run(capsys, "import", write(tmp_path / "1.json", "2026-11-01", [A]), "--db", db)[0] == 0
     code, _, err = run(capsys, "history", "export", "--db", db)
     assert (code, err) == (1, f"csm: error: {db} holds no sweep yet; run `csm sweep` first.\n")
 
 
-def old_store(path):
+def old_store(db):
     """A store as csm-agent made it before migration 2: one sweep with its compact snapshots,
-    and an account whose row had a `status` column (kept then as an unknown key)."""
-    db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    and an account whose row had a `status` column (kept then as an unknown key). SQLite: as
+    csm-agent wrote it then (no schema_version table, only `PRAGMA user_version`); PostgreSQL:
+    migration 1 and its schema_version row."""
+    conn = _old_connection(db)
     accounts = [
         {"id": "a", "name": "Alpha", "mrr": 300_000, "csat": 9},
         {"id": "b", "name": "Beta", "mrr": 80_000, "status": "churned",
          "churned_on": "2026-10-20"},
     ]
+    def execute(sql, params=()):
+        conn.execute(sql.replace("?", "%s") if isinstance(db, str) else sql, params)
+
     for record in accounts:
-        db.execute("INSERT INTO accounts VALUES (?, ?, ?, '2026-10-25T00:00:00+00:00')",
-                   (record["id"], record["name"], json.dumps(record)))
-    db.execute("INSERT INTO sweeps (id, as_of, routine, source, input_hash, playbook_version, "
+        execute("INSERT INTO accounts VALUES (?, ?, ?, '2026-10-25T00:00:00+00:00')",
+                (record["id"], record["name"], json.dumps(record)))
+    execute("INSERT INTO sweeps (id, as_of, routine, source, input_hash, playbook_version, "
                "status, started_at, accounts) VALUES (1, '2026-10-25', 'daily', 'store', 'x', "
                "'old', 'complete', '2026-10-25T00:00:00+00:00', 2)")
     for record, mrr in ((accounts[0], 290_000), (accounts[1], 80_000)):
@@ -139,34 +147,52 @@ def old_store(path):
                     "mitigations": [], "opportunities": [], "renewal_date": None,
                     "renewal_probability": 0.6, "expected_churned_mrr": 0.0,
                     "expected_expansion": 0.0}
-        db.execute(
+        execute(
             "INSERT INTO snapshots (sweep_id, account_id, name, mrr, csat, health_score, color, "
             "churn_score, tier, signals, renewal_date, renewal_probability, "
             "expected_churned_mrr, data) VALUES (1, ?, ?, ?, ?, 70, 'yellow', 40, 'medium', "
             "'[]', NULL, 0.6, 0, ?)",
             (record["id"], record["name"], mrr, record.get("csat"), json.dumps(snapshot)),
         )
-    db.commit()
-    db.close()
+    conn.commit()
+    conn.close()
 
 
-def test_an_old_store_is_migrated_on_open_and_still_works(tmp_path, capsys):
-    path = tmp_path / "csm.sqlite3"
+def _old_connection(db):
+    if isinstance(db, str):
+        import psycopg
+
+        conn = psycopg.connect(db)
+        conn.execute(MIGRATIONS[0].postgres)
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        conn.execute("INSERT INTO schema_version VALUES (1, '2026-10-01T00:00:00+00:00')")
+        return conn
+    conn = sqlite3.connect(db)
+    conn.executescript(MIGRATIONS[0].sqlite + "; PRAGMA user_version = 1;")
+    return conn
+
+
+def test_an_old_store_is_migrated_on_open_and_still_works(tmp_path, capsys, store_db):
+    path = store_db
     old_store(path)
-    store = Store(path)
+    store = open_store(path)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert store.schema_version() == len(MIGRATIONS) == 2
+        # the steps an older csm-agent applied are recorded, their time unknown
+        applied = store.fetch("SELECT version, applied_at IS NULL FROM schema_version "
+                              "ORDER BY version")
+        assert [v for v, _ in applied] == [1, 2] and applied[1][1] in (0, False)
         # migration 2 reads the outcome an old row already carried
         assert store.statuses() == {"a": "active", "b": "churned"}
         assert store.churn_days() == {"b": "2026-10-20"}
-        assert store.db.execute("SELECT count(inputs) FROM snapshots").fetchone()[0] == 0
+        assert store.fetch("SELECT count(inputs) FROM snapshots")[0][0] == 0
     finally:
         store.close()
     # a sweep on the migrated store: b is churned (not swept), and counts as churned in the
     # period from the old sweep: start MRR 290,000 + 80,000 = 370,000; a 290,000 -> 300,000
     # expansion 10,000; b churned 80,000: GRR = (370,000 - 80,000) / 370,000 = 0.78378 ->
     # 0.7838; NRR = (370,000 + 10,000 - 80,000) / 370,000 = 0.81081 -> 0.8108; logos 1 / 2
-    sweep(capsys, path, "2026-11-01")
+    sweep(capsys, path, "2026-11-01", tmp_path)
     report = json.loads((tmp_path / "2026-11-01" / "portfolio.json").read_text("utf-8"))
     period = report["metrics"]["retention"]
     assert (period["grr"], period["nrr"], period["logo_retention"]) == (0.7838, 0.8108, 0.5)

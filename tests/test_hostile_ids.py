@@ -1,12 +1,13 @@
 """Hostile and broken input (issue 9): account ids are data, never paths; one bad row never
-stops a run; odds and ends of `csm sweep` and `csm import`."""
+stops a run; odds and ends of `csm sweep` and `csm import`. The tests that store run on both
+stores (SQLite and PostgreSQL: the `store_db` fixture); PostgreSQL text cannot hold a NUL
+character, so there the id with one is a row the store refuses, named like any other."""
 
 import json
 import os
 import re
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +21,7 @@ import agent.chat.tool_surface as tool_surface
 import agent.interfaces.commands.sweep as sweep_command
 import agent.sweeps.sweep as sweep_module
 from agent.interfaces.cli import main
-from agent.sweeps.store import Store
+from agent.sweeps.store import StoreError, open_store
 from tools.filenames import report_name
 from tools.portfolio.readers import sample_portfolio_path, write_portfolio
 from tools.portfolio.sample import generate_accounts
@@ -101,18 +102,29 @@ def assert_one_report_each(out: Path, ids: list[str], written: dict[str, str], l
             "\n", 1)[0].endswith(f": Client {n}")  # CLIENT: ... (КЛИЕНТ: in Russian)
 
 
-def sweep_args(portfolio: Path, db: Path, out: Path, *extra: str) -> list[str]:
+def sweep_args(portfolio: Path, db: Path | str, out: Path, *extra: str) -> list[str]:
     return ["sweep", str(portfolio), "--db", str(db), "--out", str(out), *extra]
 
 
-def test_sweep_with_hostile_ids_writes_only_inside_out(tmp_path, capsys):
+def in_folder(store_db: Path | str, folder: Path) -> Path | str:
+    """The test's store, a SQLite file put in `folder` (a server's database stays where it
+    is)."""
+    return folder / store_db.name if isinstance(store_db, Path) else store_db
+
+
+def files_of(db: Path | str) -> list[Path]:
+    """The folders a store may write to: a SQLite file's own (a server's: none here)."""
+    return [db.parent] if isinstance(db, Path) else []
+
+
+def test_sweep_with_hostile_ids_writes_only_inside_out(tmp_path, capsys, store_db):
     portfolio, victim, ids = hostile_portfolio(tmp_path)
-    out, db = portfolio.parent / "out", tmp_path / "db" / "csm.sqlite3"
+    out, db = portfolio.parent / "out", in_folder(store_db, tmp_path / "db")
     before = tree(tmp_path)
     code = main(sweep_args(portfolio, db, out, "--workers", "2"))
     _, err = capsys.readouterr()
     assert code in (0, 2), err
-    assert_only_inside(tmp_path, before, [out, db.parent])
+    assert_only_inside(tmp_path, before, [out, *files_of(db)])
     assert not list(victim.iterdir()) and not Path(f"{victim}/x.en.md").exists()
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert_one_report_each(out, ids, report["report_files"],
@@ -120,7 +132,9 @@ def test_sweep_with_hostile_ids_writes_only_inside_out(tmp_path, capsys):
     refused = {e["id"] for e in report["rows_not_processed"]}
     assert set(ids) == set(report["report_files"]) | refused
     assert (code == 2) == bool(refused)
-    store = Store(db)
+    if isinstance(db, str):  # PostgreSQL text holds no NUL: that row is refused, and named
+        assert {i for i in ids if "\x00" in i} <= refused
+    store = open_store(db)
     stored = store.report_files(report["sweep_id"])
     assert {k: Path(v) for k, v in stored.items()} == {
         k: out.resolve() / v for k, v in report["report_files"].items()}
@@ -171,7 +185,7 @@ def test_save_report_tool_with_hostile_ids_writes_only_inside_its_folder(tmp_pat
 
 
 def test_resume_after_interruption_with_hostile_ids_uses_the_printed_command(
-    tmp_path, capsys, monkeypatch
+    tmp_path, capsys, monkeypatch, store_db
 ):
     portfolio, victim, ids = hostile_portfolio(tmp_path)
     monkeypatch.setattr(sweep_module, "BATCH", 4)
@@ -186,19 +200,21 @@ def test_resume_after_interruption_with_hostile_ids_uses_the_printed_command(
     monkeypatch.setattr(sweep_command, "_progress", stop_after_a_batch)
     monkeypatch.chdir(portfolio.parent)
     before = tree(tmp_path)
-    code = main(["sweep", "p.json", "--db", "db/store.sqlite3", "--out", "out", "--workers", "1",
+    given = "db/store.sqlite3" if isinstance(store_db, Path) else store_db  # a relative path
+    code = main(["sweep", "p.json", "--db", given, "--out", "out", "--workers", "1",
                  "--weekly", "--lang", "ru"])
     _, err = capsys.readouterr()
     assert code == 130
     hint = err.split("finish it with: ", 1)[1].strip()
     argv = shlex.split(hint)
-    out, db = (portfolio.parent / "out").resolve(), portfolio.parent / "db" / "store.sqlite3"
+    out = (portfolio.parent / "out").resolve()
+    db = portfolio.parent / given if isinstance(store_db, Path) else store_db
     assert argv[:3] == ["csm", "sweep", str(portfolio.resolve())]
     for flag, value in [("--as-of", AS_OF), ("--db", str(db)),
                         ("--out", str(out)), ("--lang", "ru"), ("--workers", "1")]:
         assert argv[argv.index(flag) + 1] == value
     assert "--resume" in argv and "--weekly" in argv
-    store = Store(db)
+    store = open_store(db)
     assert store.sweep(AS_OF)["status"] == "incomplete" and store.sweep(AS_OF)["accounts"] == 4
     store.close()
     monkeypatch.setattr(sweep_command, "_progress", real_progress)
@@ -207,13 +223,13 @@ def test_resume_after_interruption_with_hostile_ids_uses_the_printed_command(
     out_text, err = capsys.readouterr()
     assert code in (0, 2), err
     assert "(4 already done)" in out_text
-    assert_only_inside(tmp_path, before, [out, db.parent])
+    assert_only_inside(tmp_path, before, [out, *files_of(db)])
     assert not list(victim.iterdir())
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert report["routine"] == "weekly"
     assert_one_report_each(out, ids, report["report_files"], lang="ru",
                            extra=("portfolio.md", "portfolio.json"))
-    store = Store(db)
+    store = open_store(db)
     assert store.sweep(AS_OF)["status"] == "complete"
     assert store.sweep(AS_OF)["accounts"] == len(report["report_files"])
     store.close()
@@ -244,10 +260,10 @@ def write(path, accounts):
 
 
 def test_a_row_that_crashes_in_the_sweep_is_named_and_the_rest_is_swept(
-    tmp_path, capsys, monkeypatch
+    tmp_path, capsys, monkeypatch, store_db
 ):
     crash_for("b", monkeypatch)
-    portfolio, out, db = write(tmp_path / "p.json", FOUR), tmp_path / "out", tmp_path / "s.db"
+    portfolio, out, db = write(tmp_path / "p.json", FOUR), tmp_path / "out", store_db
     code = main(sweep_args(portfolio, db, out, "--workers", "1"))
     stdout, err = capsys.readouterr()
     assert code == 2
@@ -265,7 +281,7 @@ def test_a_row_that_crashes_in_the_sweep_is_named_and_the_rest_is_swept(
     markdown = (out / "portfolio.md").read_text("utf-8")
     assert "## Rows not processed (1)\n\n- row 2 (id b): (row): not processed: RuntimeError" \
         in markdown
-    store = Store(db)
+    store = open_store(db)
     row = store.sweep(AS_OF)
     assert (row["status"], row["accounts"], row["rejected"]) == ("complete", 3, 1)
     assert json.loads(row["errors"])[0]["id"] == "b"
@@ -337,20 +353,23 @@ def test_list_accounts_names_a_row_it_cannot_score(monkeypatch):
     assert "acc-037" not in {a["id"] for a in result["accounts"]}
 
 
-def test_import_skips_a_row_the_store_refuses_and_names_it(tmp_path, capsys):
+def test_import_skips_a_row_the_store_refuses_and_names_it(
+    tmp_path, capsys, monkeypatch, store_db
+):
     portfolio = tmp_path / "p.jsonl"
     portfolio.write_text('{"id": "a", "name": "A"}\n'
                          '{"id": "bad", "name": "B", "note": "\\ud800"}\n'
                          '{"id": "c", "name": "C"}\n', encoding="utf-8")
-    db = tmp_path / "s.db"
+    db = store_db
     code = main(["import", str(portfolio), "--db", str(db)])
     out, err = capsys.readouterr()
     assert code == 2
     assert "imported 2 accounts" in out and "(1 rows rejected)" in out
     assert "p.jsonl: row 2 (id bad)" in err
-    store = Store(db)
-    assert sorted(r[0] for r in store.db.execute("SELECT id FROM accounts")) == ["a", "c"]
+    store = open_store(db)
+    assert store.fetch("SELECT id FROM accounts ORDER BY id") == [("a",), ("c",)]
     store.close()
+    monkeypatch.setenv("CSM_DB", str(db))  # the tool writes to the workspace's store
     result = tool_surface.WRITE_TOOLS["write_import_portfolio"](path=str(portfolio))
     assert result["imported"] == 2 and result["rejected_rows"] == 1
     assert result["rejected"][0]["row"] == 2 and result["rejected"][0]["id"] == "bad"
@@ -380,8 +399,8 @@ def test_workers_must_be_at_least_one(tmp_path, capsys, value):
     assert not (tmp_path / "csm.sqlite3").exists()
 
 
-def test_a_second_sweep_into_a_new_folder_writes_every_report_there(tmp_path, capsys):
-    portfolio, db = write(tmp_path / "p.json", FOUR), tmp_path / "s.db"
+def test_a_second_sweep_into_a_new_folder_writes_every_report_there(tmp_path, capsys, store_db):
+    portfolio, db = write(tmp_path / "p.json", FOUR), store_db
     expected = ["a.en.md", "b.en.md", "c.en.md", "d.en.md", "portfolio.json", "portfolio.md"]
     for folder in ("first", "second", "second"):
         code = main(sweep_args(portfolio, db, tmp_path / folder, "--workers", "1"))
@@ -391,19 +410,19 @@ def test_a_second_sweep_into_a_new_folder_writes_every_report_there(tmp_path, ca
         assert printed == (tmp_path / folder / "portfolio.md").resolve() and printed.exists()
         assert sorted(p.name for p in (tmp_path / folder).iterdir()) == expected
     assert "nothing to do" in err  # the third run: same inputs, same folder
-    store = Store(db)
+    store = open_store(db)
     sweep = store.sweep(AS_OF)
-    assert store.db.execute("SELECT count(*) FROM sweeps").fetchone()[0] == 1
+    assert store.fetch("SELECT count(*) FROM sweeps")[0][0] == 1
     assert {Path(p).parent for p in store.report_files(sweep["id"]).values()} == {
         (tmp_path / "second").resolve()}
     store.close()
     assert sorted(p.name for p in (tmp_path / "first").iterdir()) == expected  # left as it was
 
 
-def test_duplicate_ids_first_row_wins_everywhere(tmp_path, capsys):
+def test_duplicate_ids_first_row_wins_everywhere(tmp_path, capsys, store_db):
     rows = [{"id": "a", "name": "First"}, {"id": "b", "name": "Beta"},
             {"id": " a ", "name": "Second"}]
-    portfolio, out, db = write(tmp_path / "p.json", rows), tmp_path / "out", tmp_path / "s.db"
+    portfolio, out, db = write(tmp_path / "p.json", rows), tmp_path / "out", store_db
     code = main(sweep_args(portfolio, db, out, "--workers", "1"))
     err = capsys.readouterr().err
     assert code == 2
@@ -412,16 +431,30 @@ def test_duplicate_ids_first_row_wins_everywhere(tmp_path, capsys):
     report = json.loads((out / "portfolio.json").read_text("utf-8"))
     assert report["report_files"] == {"a": "a.en.md", "b": "b.en.md"}
     assert [(e["row"], e["id"]) for e in report["rows_not_processed"]] == [(3, "a")]
-    store = Store(db)
+    store = open_store(db)
     names = {s["id"]: s["name"] for s in store.snapshots(store.sweep(AS_OF)["id"])}
     store.close()
     assert names == {"a": "First", "b": "Beta"}
 
 
-def test_a_killed_sweep_is_incomplete_and_resumes(tmp_path):
+def stored_snapshots(db: Path | str) -> int:
+    """How many snapshots a store holds now (0 before it has its tables)."""
+    if isinstance(db, Path) and not db.exists():
+        return 0
+    try:
+        store = open_store(db)
+    except StoreError:
+        return 0  # the schema is being created
+    try:
+        return int(store.fetch("SELECT count(*) FROM snapshots")[0][0])
+    finally:
+        store.close()
+
+
+def test_a_killed_sweep_is_incomplete_and_resumes(tmp_path, store_db):
     portfolio = tmp_path / "big.jsonl"
     write_portfolio(generate_accounts(400, 3, date(2026, 11, 20)), portfolio)
-    db, out = tmp_path / "s.db", tmp_path / "out"
+    db, out = store_db, tmp_path / "out"
     argv = [sys.executable, "-m", "agent.interfaces.cli",
             *sweep_args(portfolio, db, out, "--workers", "1", "--as-of", AS_OF)]
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -432,40 +465,37 @@ def test_a_killed_sweep_is_incomplete_and_resumes(tmp_path):
             assert child.poll() is None, child.stderr.read().decode()
             assert time.monotonic() < deadline, "the sweep stored nothing in 300 s"
             time.sleep(0.05)
-            if db.exists():
-                try:
-                    with sqlite3.connect(db) as reader:
-                        done = reader.execute("SELECT count(*) FROM snapshots").fetchone()[0]
-                except sqlite3.OperationalError:
-                    done = 0  # the schema is being created
-        store = Store(db)
+            done = stored_snapshots(db)
+        store = open_store(db)
         assert store.sweep(AS_OF)["status"] == "running"  # alive and holding the lock
         store.close()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stderr.close()
-    store = Store(db)
+    store = open_store(db)
+    deadline = time.monotonic() + 30  # the server ends the killed process's session
+    while store.sweep_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
     row = store.sweep(AS_OF)
-    stored = store.db.execute("SELECT status FROM sweeps").fetchone()[0]
+    stored = store.fetch("SELECT status FROM sweeps")[0][0]
     store.close()
     assert stored == "running" and row["status"] == "incomplete"  # stale: nobody holds the lock
     assert 0 < len(list(out.glob("*.en.md"))) < 400
     code = main(sweep_args(portfolio, db, out, "--workers", "1", "--as-of", AS_OF, "--resume"))
     assert code == 0
-    store = Store(db)
+    store = open_store(db)
     row = store.sweep(AS_OF)
     store.close()
     assert (row["status"], row["accounts"]) == ("complete", 400)
     assert len(list(out.glob("*.en.md"))) == 400 and not list(out.glob(".*"))
 
 
-def test_a_new_sweep_marks_a_stale_running_one_incomplete(tmp_path, capsys):
-    db = tmp_path / "s.db"
-    store = Store(db)
+def test_a_new_sweep_marks_a_stale_running_one_incomplete(store_db):
+    store = open_store(store_db)
     store.start_sweep("2026-11-13", "daily", "x", "h", "1")
     assert store.sweep("2026-11-13")["status"] == "incomplete"  # read as stale
     store.lock()
     assert store.sweep("2026-11-13")["status"] == "incomplete"  # and now stored so
-    assert store.db.execute("SELECT status FROM sweeps").fetchone()[0] == "incomplete"
+    assert store.fetch("SELECT status FROM sweeps")[0][0] == "incomplete"
     store.close()

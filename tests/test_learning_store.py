@@ -1,12 +1,14 @@
 """`csm backtest` and `csm learn` without a HISTORY file read the store's own sweeps, through the
-rows `csm history export` writes (SPEC 14: the store's snapshots are the default history)."""
+rows `csm history export` writes (SPEC 14: the store's snapshots are the default history);
+on both stores (SQLite and PostgreSQL)."""
 
 import json
 from datetime import date
 
 import pytest
 
-from agent.sweeps.store import Store
+from agent.sweeps.store import open_store
+from tests.conftest import STORES, new_store
 from tests.test_history_export import three_sweeps
 from tests.test_outcomes import run
 from tools.learning.history import write_history
@@ -31,8 +33,8 @@ def snapshot(account, playbook, as_of):
     }
 
 
-@pytest.fixture(scope="module")
-def swept(tmp_path_factory):
+@pytest.fixture(scope="module", params=STORES)
+def swept(tmp_path_factory, request):
     """A synthetic history (160 accounts, 18 monthly dates) as a history file, and the same
     history stored sweep by sweep: each date one complete sweep of the accounts it holds, the
     accounts in the store, and each churned account marked on its day."""
@@ -41,8 +43,8 @@ def swept(tmp_path_factory):
     path = folder / "history.jsonl"
     write_history(history.rows, path)
     playbook = load_playbook()
-    db = folder / "csm.sqlite3"
-    store = Store(db)
+    db = new_store(request.param, folder, request)
+    store = open_store(db)
     try:
         latest = {}
         for day in sorted({r["as_of"] for r in history.rows}):
@@ -79,7 +81,10 @@ def test_backtest_without_a_file_reads_the_stores_sweeps(swept, capsys):
 
 def test_learn_uses_the_default_store(swept, capsys, monkeypatch, tmp_path):
     _, db = swept
-    monkeypatch.setenv("CSM_DATA_DIR", str(db.parent))
+    if isinstance(db, str):
+        monkeypatch.setenv("CSM_DB", db)  # a server's store is the default through CSM_DB
+    else:
+        monkeypatch.setenv("CSM_DATA_DIR", str(db.parent))
     model = tmp_path / "model.json"
     code, out, err = run(capsys, "learn", "--out", model)
     assert code == 0, err
@@ -87,8 +92,10 @@ def test_learn_uses_the_default_store(swept, capsys, monkeypatch, tmp_path):
     assert json.loads(model.read_text())["training"]["to"] == "2026-05-01"
 
 
-def test_real_sweeps_are_read_and_too_little_history_is_one_sentence(tmp_path, capsys):
-    db = three_sweeps(tmp_path, capsys)
+def test_real_sweeps_are_read_and_too_little_history_is_one_sentence(
+    tmp_path, capsys, store_db
+):
+    db = three_sweeps(tmp_path, capsys, store_db)
     code, out, err = run(capsys, "backtest", "--db", db)
     assert code == 1 and out == ""
     assert f"csm backtest: read 5 snapshots from the store {db} (2 sweeps, 2026-11-01 to " \
@@ -112,8 +119,8 @@ def test_no_history_is_one_sentence(argv, message, capsys):
     assert code == 1 and out == "" and message in err and "Traceback" not in err
 
 
-def test_a_store_without_sweeps_is_one_sentence(tmp_path, capsys):
-    db = tmp_path / "empty.sqlite3"
-    Store(db).close()
+def test_a_store_without_sweeps_is_one_sentence(capsys, store_db):
+    db = store_db
+    open_store(db).close()
     code, _, err = run(capsys, "backtest", "--db", db)
     assert code == 1 and f"{db} holds no sweep yet, so no history" in err

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent.interfaces.cli import main
-from agent.sweeps.store import Store
+from agent.sweeps.store import open_store
 from tests.conftest import make
 from tools.portfolio.readers import parse_row, row_ids
 from tools.scoring.portfolio_metrics import retention
@@ -26,7 +26,7 @@ def run(capsys, *argv):
 
 def churn_days(db) -> dict[str, str]:
     """Account id -> churn day of the churned accounts in a store."""
-    store = Store(db)
+    store = open_store(db)
     try:
         return store.churn_days()
     finally:
@@ -98,10 +98,9 @@ def weekly(week: int) -> list[dict]:
 DATES = ["2026-11-06", "2026-11-13", "2026-11-20"]
 
 
-def weekly_run(tmp_path, capsys, full: bool) -> tuple[dict, list[str]]:
+def weekly_run(tmp_path, capsys, full: bool, db) -> tuple[dict, list[str]]:
     """The README's weekly routine three times: import the week's full export, then sweep the
     store; returns the last portfolio report and what each import printed."""
-    db = tmp_path / "csm.sqlite3"
     printed = []
     for week, day in enumerate(DATES, start=1):
         export = write(tmp_path / f"week{week}.json", day, weekly(week))
@@ -118,8 +117,8 @@ def weekly_run(tmp_path, capsys, full: bool) -> tuple[dict, list[str]]:
     return json.loads((tmp_path / DATES[-1] / "portfolio.json").read_text("utf-8")), printed
 
 
-def test_weekly_full_import_and_sweep_count_the_client_that_left(tmp_path, capsys):
-    report, printed = weekly_run(tmp_path, capsys, full=True)
+def test_weekly_full_import_and_sweep_count_the_client_that_left(tmp_path, capsys, store_db):
+    report, printed = weekly_run(tmp_path, capsys, full=True, db=store_db)
     # week 3's import says who it marks churned, and when (the file's as_of), before writing
     assert printed[2].splitlines()[0] == (
         "--full: 1 stored active account(s) absent from week3.json will be marked churned on "
@@ -169,22 +168,21 @@ def test_weekly_full_import_and_sweep_count_the_client_that_left(tmp_path, capsy
     assert "A11" not in {o["id"] for o in report["outreach_plan"]}
     assert report["accounts"] == 13
     # but its history stays: two snapshots, and the store says when it left
-    store = Store(tmp_path / "csm.sqlite3")
+    store = open_store(store_db)
     try:
-        kept = store.db.execute(
-            "SELECT count(*) FROM snapshots WHERE account_id = 'A11'").fetchone()[0]
+        kept = store.fetch("SELECT count(*) FROM snapshots WHERE account_id = 'A11'")[0][0]
         assert kept == 2
         assert store.churn_days() == {"A11": "2026-11-20"}
     finally:
         store.close()
 
 
-def test_a_plain_weekly_import_never_churns_anyone(tmp_path, capsys):
+def test_a_plain_weekly_import_never_churns_anyone(tmp_path, capsys, store_db):
     # The same weeks without --full: A11 stays in the store with its week-2 MRR 180,000 and is
     # swept again, so nothing churned: contraction 30,000 + 100,000 + 20,000 = 150,000,
     # GRR = (1,500,000 - 150,000) / 1,500,000 = 0.9, NRR = (1,500,000 + 30,000 - 150,000) /
     # 1,500,000 = 0.92, 14 of 14 logos: the overstatement --full exists to fix.
-    report, printed = weekly_run(tmp_path, capsys, full=False)
+    report, printed = weekly_run(tmp_path, capsys, full=False, db=store_db)
     assert not any("churned" in out for out in printed[:3])
     period = report["metrics"]["retention"]
     assert (period["churned_mrr"], period["grr"], period["nrr"], period["logo_retention"]) == (
@@ -192,8 +190,8 @@ def test_a_plain_weekly_import_never_churns_anyone(tmp_path, capsys):
     assert report["metrics"]["churned_total"] == 0
 
 
-def test_full_import_churn_day_and_the_file_own_outcomes(tmp_path, capsys):
-    db = tmp_path / "csm.sqlite3"
+def test_full_import_churn_day_and_the_file_own_outcomes(tmp_path, capsys, store_db):
+    db = store_db
     first = [{"id": i, "name": i, "mrr": 1000} for i in ("a", "b", "c", "d")]
     start = write(tmp_path / "1.json", "2026-11-01", first)
     assert run(capsys, "import", start, "--db", db)[0] == 0
@@ -212,10 +210,10 @@ def test_full_import_churn_day_and_the_file_own_outcomes(tmp_path, capsys):
         "2026-11-07: b, d",
         f"imported 2 accounts into {db} (0 rows rejected); 1 of them churned in 3.json",
     ]
-    store = Store(db)
+    store = open_store(db)
     try:
         assert store.churn_days() == {"b": "2026-11-07", "c": "2026-10-30", "d": "2026-11-07"}
-        row = store.db.execute("SELECT data FROM accounts WHERE id = 'b'").fetchone()
+        row = store.fetch("SELECT data FROM accounts WHERE id = 'b'")[0]
         data = json.loads(row[0])
         assert (data["status"], data["churned_on"], data["mrr"]) == ("churned", "2026-11-07", 1000)
     finally:
@@ -227,8 +225,8 @@ def test_full_import_churn_day_and_the_file_own_outcomes(tmp_path, capsys):
     assert "b" not in churn_days(db)
 
 
-def test_full_import_with_an_unreadable_row_churns_nobody(tmp_path, capsys):
-    db = tmp_path / "csm.sqlite3"
+def test_full_import_with_an_unreadable_row_churns_nobody(tmp_path, capsys, store_db):
+    db = store_db
     lines = [json.dumps({"id": i, "name": i, "mrr": 1000}) for i in ("a", "b")]
     (tmp_path / "1.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert run(capsys, "import", tmp_path / "1.jsonl", "--db", db)[0] == 0
@@ -242,8 +240,8 @@ def test_full_import_with_an_unreadable_row_churns_nobody(tmp_path, capsys):
     assert churn_days(db) == {}
 
 
-def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys):
-    db = tmp_path / "csm.sqlite3"
+def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys, store_db):
+    db = store_db
     assert run(capsys, "import", write(tmp_path / "1.json", "2026-11-01",
                                        [{"id": "a", "name": "a"}]), "--db", db)[0] == 0
     bad = write(tmp_path / "2.json", "2026-11-02", [{"id": "z", "name": "z", "mrr": -1}])
@@ -254,10 +252,12 @@ def test_a_full_import_of_a_file_with_no_good_row_churns_nobody(tmp_path, capsys
     assert churn_days(db) == {}
 
 
-def test_a_portfolio_file_whose_every_account_churned_has_nothing_to_sweep(tmp_path, capsys):
+def test_a_portfolio_file_whose_every_account_churned_has_nothing_to_sweep(
+    tmp_path, capsys, store_db
+):
     gone = write(tmp_path / "gone.json", "2026-11-20",
                  [{"id": "a", "name": "a", "status": "churned", "churned_on": "2026-11-01"}])
-    code, _, err = run(capsys, "sweep", gone, "--db", tmp_path / "s.db", "--no-reports",
+    code, _, err = run(capsys, "sweep", gone, "--db", store_db, "--no-reports",
                        "--workers", 1)
     assert code == 1
     assert "every account is churned (1); there is no active client to sweep." in err

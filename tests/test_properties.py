@@ -293,14 +293,14 @@ def test_a_sweep_of_any_rows_never_crashes_and_stores_every_valid_row(
 ):
     """A sweep (one worker, every report written) of any file stores every valid row, writes
     one report each and names the rest."""
-    from agent.sweeps.store import Store
+    from agent.sweeps.store import open_store
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
 
     folder = tmp_path_factory.mktemp("sweep")
     path = folder / "rows.jsonl"
     valid, _ = _jsonl_of(batch, path)
-    store = Store(folder / "csm.sqlite3")
+    store = open_store(folder / "csm.sqlite3")
     try:
         options = SweepOptions(as_of=as_of, source=path, out=folder / "out", workers=1)
         result = run_sweep(options, store, PLAYBOOK, calibrate([], PLAYBOOK, as_of))

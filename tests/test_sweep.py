@@ -1,4 +1,5 @@
-"""Portfolio sweeps: the store, alerts between two sweeps, GRR/NRR, resume, idempotence, lock."""
+"""Portfolio sweeps: the store, alerts between two sweeps, GRR/NRR, resume, idempotence, lock;
+each on both stores (SQLite and PostgreSQL: the `store_db` fixture)."""
 
 import json
 from datetime import date
@@ -7,7 +8,7 @@ import pytest
 
 import agent.sweeps.sweep as sweep_module
 from agent.interfaces.cli import main
-from agent.sweeps.store import Store, StoreError
+from agent.sweeps.store import StoreError, open_store
 from agent.sweeps.sweep import SweepOptions, run_sweep
 from tools.filenames import file_stem
 from tools.planning.forecast import calibrate
@@ -35,21 +36,22 @@ def write(path, as_of, accounts):
     return path
 
 
-def sweep(tmp_path, capsys, portfolio, *extra):
-    code = main(["sweep", str(portfolio), "--db", str(tmp_path / "csm.sqlite3"),
+def sweep(tmp_path, capsys, portfolio, *extra, db):
+    code = main(["sweep", str(portfolio), "--db", str(db),
                  "--out", str(tmp_path / "out" / portfolio.stem), "--workers", "1", *extra])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys):
+def test_two_sweeps_raise_alerts_and_measure_retention(tmp_path, capsys, store_db):
     first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
     second = write(tmp_path / "w2.json", "2026-11-27", WEEK2)
-    code, out, err = sweep(tmp_path, capsys, first)
+    code, out, err = sweep(tmp_path, capsys, first, db=store_db)
     assert code == 0, err
     assert "swept 4 accounts" in out
     hook = tmp_path / "alerts.json"
-    code, out, err = sweep(tmp_path, capsys, second, "--weekly", "--notify", f"cat > {hook}")
+    code, out, err = sweep(tmp_path, capsys, second, "--weekly", "--notify", f"cat > {hook}",
+                           db=store_db)
     assert code == 0, err
     report = json.loads((tmp_path / "out" / "w2" / "portfolio.json").read_text("utf-8"))
     alerts = {(a["account_id"], a["kind"], a["detail"]) for a in report["alerts"]}
@@ -108,11 +110,11 @@ QUARTER2 = [
 ]
 
 
-def test_a_quarter_apart_metrics_are_annualised_and_judged(tmp_path, capsys):
+def test_a_quarter_apart_metrics_are_annualised_and_judged(tmp_path, capsys, store_db):
     first = write(tmp_path / "q1.json", "2026-08-29", QUARTER1)
     second = write(tmp_path / "q2.json", "2026-11-27", QUARTER2)
-    assert sweep(tmp_path, capsys, first)[0] == 0
-    code, _, err = sweep(tmp_path, capsys, second)
+    assert sweep(tmp_path, capsys, first, db=store_db)[0] == 0
+    code, _, err = sweep(tmp_path, capsys, second, db=store_db)
     assert code == 2 and "(id B): mrr" in err
     report = json.loads((tmp_path / "out" / "q2" / "portfolio.json").read_text("utf-8"))
     period = report["metrics"]["retention"]
@@ -151,26 +153,26 @@ def test_a_quarter_apart_metrics_are_annualised_and_judged(tmp_path, capsys):
     assert "| Average CSAT | 8.5 or more | 8.5 | as of 2026-11-27 | met |" in markdown
 
 
-def test_same_inputs_again_are_idempotent(tmp_path, capsys):
+def test_same_inputs_again_are_idempotent(tmp_path, capsys, store_db):
     first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
-    assert sweep(tmp_path, capsys, first)[0] == 0
-    code, out, err = sweep(tmp_path, capsys, first)
+    assert sweep(tmp_path, capsys, first, db=store_db)[0] == 0
+    code, out, err = sweep(tmp_path, capsys, first, db=store_db)
     assert code == 0 and "already ran on these inputs; nothing to do" in err
-    store = Store(tmp_path / "csm.sqlite3")
-    rows = store.db.execute("SELECT count(*) FROM snapshots").fetchone()[0]
-    sweeps = store.db.execute("SELECT count(*) FROM sweeps").fetchone()[0]
+    store = open_store(store_db)
+    rows = store.fetch("SELECT count(*) FROM snapshots")[0][0]
+    sweeps = store.fetch("SELECT count(*) FROM sweeps")[0][0]
     store.close()
     assert (rows, sweeps) == (4, 1)
 
 
-def test_interrupted_sweep_keeps_finished_accounts_and_resumes(tmp_path, monkeypatch):
+def test_interrupted_sweep_keeps_finished_accounts_and_resumes(tmp_path, monkeypatch, store_db):
     monkeypatch.setattr(sweep_module, "BATCH", 5)
     playbook = load_playbook()
     source = sample_portfolio_path()
     as_of = date(2026, 11, 20)
     options = SweepOptions(as_of=as_of, source=source, out=tmp_path / "out")
     calibration = calibrate(read_portfolio(source).accounts, playbook, as_of)
-    store = Store(tmp_path / "csm.sqlite3")
+    store = open_store(store_db)
 
     def stop_after_two_batches(done, _total):
         if done >= 10:
@@ -189,24 +191,27 @@ def test_interrupted_sweep_keeps_finished_accounts_and_resumes(tmp_path, monkeyp
     store.close()
 
 
-def test_resume_without_an_unfinished_sweep_is_an_error(tmp_path, capsys):
+def test_resume_without_an_unfinished_sweep_is_an_error(tmp_path, capsys, store_db):
     first = write(tmp_path / "w1.json", "2026-11-20", WEEK1)
-    code, _, err = sweep(tmp_path, capsys, first, "--resume")
+    code, _, err = sweep(tmp_path, capsys, first, "--resume", db=store_db)
     assert code == 1 and "no unfinished sweep for 2026-11-20" in err
 
 
-def test_a_second_sweep_on_the_same_store_is_refused(tmp_path):
-    holder = Store(tmp_path / "csm.sqlite3")
+def test_a_second_sweep_on_the_same_store_is_refused(store_db):
+    holder = open_store(store_db)
     holder.lock()
-    other = Store(tmp_path / "csm.sqlite3")
+    other = open_store(store_db)
+    assert other.sweep_running()
     with pytest.raises(StoreError, match="another sweep is running"):
-        other.lock()
+        other.lock(wait=0.2)
+    holder.close()  # its lock goes with it
+    assert not other.sweep_running()
+    other.lock()
     other.close()
-    holder.close()
 
 
-def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys):
-    db = str(tmp_path / "csm.sqlite3")
+def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys, store_db):
+    db = str(store_db)
     assert main(["import", str(sample_portfolio_path()), "--db", db]) == 0
     assert "imported 40 accounts" in capsys.readouterr().out
     code = main(["sweep", "--db", db, "--as-of", "2026-11-20", "--workers", "2",
@@ -216,21 +221,22 @@ def test_import_then_sweep_the_store_with_two_workers(tmp_path, capsys):
     assert "swept 40 accounts" in out
     report = tmp_path / "reports" / "2026-11-20" / "portfolio.md"
     assert not report.exists()  # --no-reports keeps account reports out; the portfolio one is
-    store = Store(tmp_path / "csm.sqlite3")
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert store.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 40
+    store = open_store(store_db)
+    assert store.schema_version() == 2
+    assert store.fetch("SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+    assert store.fetch("SELECT count(*) FROM snapshots")[0][0] == 40
     # every snapshot keeps the account's inputs (migration 2)
-    assert store.db.execute("SELECT count(inputs) FROM snapshots").fetchone()[0] == 40
+    assert store.fetch("SELECT count(inputs) FROM snapshots")[0][0] == 40
     store.close()
 
 
-def test_empty_store_says_what_to_do(tmp_path, capsys):
-    code = main(["sweep", "--db", str(tmp_path / "csm.sqlite3")])
+def test_empty_store_says_what_to_do(capsys, store_db):
+    code = main(["sweep", "--db", str(store_db)])
     assert code == 1 and "holds no accounts; run `csm import PORTFOLIO`" in capsys.readouterr().err
 
 
-def test_a_portfolio_with_no_rows_fails_the_sweep(tmp_path, capsys):
+def test_a_portfolio_with_no_rows_fails_the_sweep(tmp_path, capsys, store_db):
     empty = tmp_path / "empty.csv"
     empty.write_text("id;name\n", encoding="utf-8")
-    code, _, err = sweep(tmp_path, capsys, empty)
+    code, _, err = sweep(tmp_path, capsys, empty, db=store_db)
     assert code == 1 and "no account could be read; it has no rows" in err

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 from agent.interfaces.commands.sweep import _accounts
-from agent.sweeps.store import Store
+from agent.sweeps.store import open_store
 from tools.planning.forecast import calibrate
 from tools.portfolio.account import Account
 from tools.portfolio.readers import iter_rows, validated_rows
@@ -57,7 +57,7 @@ def test_a_file_without_histories_is_not_validated(tmp_path, playbook, monkeypat
 def test_the_store_validates_only_its_accounts_with_a_history(tmp_path, playbook):
     path = tmp_path / "p.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in ROWS), "utf-8")
-    store = Store(tmp_path / "s.db")
+    store = open_store(tmp_path / "s.db")
     try:
         valid = every_valid(path)
         store.import_accounts((i, a.model_dump(mode="json", exclude_none=True))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.interfaces.cli import main
-from agent.sweeps.store import Store
+from agent.sweeps.store import open_store
 from tests.fake_openai import SUMMARY, FakeOpenAI, Reply, always
 from tools.portfolio.readers import sample_portfolio_path
 
@@ -107,7 +107,7 @@ def test_a_signal_to_the_main_process_ends_the_workers_and_the_sweep_resumes(
         assert (len(server.requests), len(list(out.glob("*.en.md")))) == (calls, reports)
         assert code == 128 + signum, err
 
-        store = Store(db)
+        store = open_store(db)
         row = store.sweep(AS_OF)
         done = len(store.done_ids(row["id"]))
         store.close()
@@ -118,7 +118,7 @@ def test_a_signal_to_the_main_process_ends_the_workers_and_the_sweep_resumes(
         assert "--resume" in err and "Traceback" not in err
 
         assert main([*argv, "--resume"]) == 0
-    store = Store(db)
+    store = open_store(db)
     row = store.sweep(AS_OF)
     store.close()
     assert (row["status"], row["accounts"]) == ("complete", ACCOUNTS)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, get_type_hints
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from agent.accounts import Accounts, churned_account, churned_left_out, current, run_day
-from tools.paths import store_path
+from agent.sweeps.store import StoreError, open_store
 from tools.playbook import load_playbook
 from tools.portfolio.account import Account
 from tools.scoring.score import score_account as _score
@@ -268,22 +268,27 @@ def _row_of(source: Accounts, account_id: str) -> int | None:
 @checked
 def account_history(account_id: AccountId) -> dict[str, Any]:
     """The stored sweep snapshots of one account, newest first (empty before the first sweep)."""
-    from agent.sweeps.store import Store
     ws = workspace()
     source = _source(ws)
     _account(source, account_id)
-    store = Store(store_path(ws.db))
+    store = _open_store(ws)
     try:
-        rows = store.db.execute(
-            "SELECT s.as_of, n.data FROM snapshots n JOIN sweeps s ON s.id = n.sweep_id "
-            "WHERE n.account_id = ? ORDER BY s.as_of DESC", (account_id,),
-        ).fetchall()
+        snapshots = store.account_snapshots(account_id)
+    except StoreError as error:
+        raise ToolError(str(error)) from None
     finally:
         store.close()
-    import json
+    return {"id": account_id, "source": source.describe(), "store": store.where,
+            "snapshots": snapshots}
 
-    return {"id": account_id, "source": source.describe(), "store": str(store.path),
-            "snapshots": [{"as_of": r[0], **json.loads(r[1])} for r in rows]}
+
+def _open_store(ws: Workspace) -> Any:
+    """The workspace's store (`db`, else CSM_DB, else the default file); one that cannot be
+    opened is a ToolError."""
+    try:
+        return open_store(ws.db)
+    except StoreError as error:
+        raise ToolError(str(error)) from None
 
 
 @checked
@@ -332,7 +337,6 @@ def assess_account(account_id: AccountId, lang: Lang = "en") -> dict[str, Any]:
 def write_import_portfolio(path: str) -> dict[str, Any]:
     """WRITES: import a portfolio file into the account store. Rows that cannot be read or
     stored are listed in `rejected` (row, id, reason) and the others imported."""
-    from agent.sweeps.store import Store
     from tools.portfolio.readers import failed_row, numbered_accounts
 
     file = Path(path).expanduser()
@@ -350,9 +354,11 @@ def write_import_portfolio(path: str) -> dict[str, Any]:
                 rejected.append(failed_row(file.name, row, item.id, error).model_dump())
 
     ws = workspace()
-    store = Store(store_path(ws.db))
+    store = _open_store(ws)
     try:
         count, failed = store.import_accounts(good())
+    except StoreError as error:
+        raise ToolError(str(error)) from None
     finally:
         store.close()
     rejected += [failed_row(file.name, f.row, f.record["id"], f.error).model_dump()

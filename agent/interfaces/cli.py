@@ -88,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _user_errors() -> tuple[type[Exception], ...]:
     """The errors told as one sentence with exit code 1. Imported only when something failed:
     their modules (pydantic models, the knowledge index) are not needed to start `csm`."""
+    from agent.sweeps.store import StoreError
     from tools.knowledge.documents import KnowledgeError
     from tools.learning.model_file import ModelFileError
     from tools.paths import DataDirError
@@ -95,7 +96,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from tools.portfolio.readers import PortfolioError
 
     return (
-        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError
+        CliError, PlaybookError, PortfolioError, KnowledgeError, DataDirError, ModelFileError,
+        StoreError,
     )
 
 

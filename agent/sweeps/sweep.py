@@ -22,7 +22,6 @@ import json
 import multiprocessing as mp
 import os
 import signal as signals
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -39,7 +38,7 @@ from agent.assessment.writer import markdown
 from agent.sweeps.executors import THREAD_CAPS, Executor, open_executor
 from agent.sweeps.sinks import FolderSink, ReportSink
 from agent.sweeps.sinks import write_report as write_report  # where callers find it
-from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
+from agent.sweeps.store import ERRORS_KEPT, Store, StoreError, StoreUnavailable
 from tools.escaping import terminal_line
 from tools.filenames import report_name
 from tools.playbook import Playbook
@@ -603,7 +602,7 @@ def _store_batch(
         save(done)
         result.accounts += len(done)
         return
-    except sqlite3.OperationalError:
+    except StoreUnavailable:
         raise
     except Exception:  # noqa: BLE001 - some row is unstorable: find it, keep the rest
         pass
@@ -611,7 +610,7 @@ def _store_batch(
         try:
             save([entry])
             result.accounts += 1
-        except sqlite3.OperationalError:
+        except StoreUnavailable:
             raise
         except Exception as error:  # noqa: BLE001 - reported per row
             if entry[2]:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from agent.interfaces.errors import CliError
-from agent.sweeps.store import Store
+from agent.sweeps.store import Store, StoreError, open_store, store_exists
 from tools.escaping import terminal_line
-from tools.paths import store_path
+from tools.paths import store_location
 from tools.portfolio.account import Account
 from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row, history_row
 
@@ -47,22 +47,26 @@ def register(sub: Any) -> None:
                         "the --out extension, else jsonl")
     export.add_argument("--out", type=Path, metavar="FILE",
                         help="the file to write (default: standard output)")
-    export.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
+    export.add_argument("--db", metavar="PATH|URL",
+                        help="the store: a SQLite file or a postgresql:// URL (default: $CSM_DB, "
+                        "else csm.sqlite3 in the data directory)")
     export.set_defaults(run=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     """`csm history export`."""
-    path = store_path(args.db)
-    if not path.is_file():
-        raise CliError(f"{path}: no store there; run `csm import` and `csm sweep` first, or pass "
-                       "--db PATH.")
+    if not store_exists(args.db):
+        raise CliError(f"{store_location(args.db)}: no store there; run `csm import` and "
+                       "`csm sweep` first, or pass --db PATH.")
     kind = args.format or (FORMATS.get(args.out.suffix.lower()) if args.out else None) or "jsonl"
-    store = Store(path)
+    try:
+        store = open_store(args.db)
+    except StoreError as error:
+        raise CliError(str(error)) from None
     try:
         span = store.history_span()
         if span is None:
-            raise CliError(f"{path} holds no sweep yet; run `csm sweep` first.")
+            raise CliError(f"{store.where} holds no sweep yet; run `csm sweep` first.")
         days = store.churn_days()
         if args.out is None:
             tally = _write(store, span[1], days, kind, sys.stdout)

@@ -39,9 +39,9 @@ def _history(args: argparse.Namespace, warnings: list[Any]) -> Iterator[tuple[st
     else the store's snapshots (the rows `csm history export` writes), read in place."""
     from agent.interfaces.commands.history import new_tally, old_rows, store_rows
     from agent.interfaces.errors import CliError
-    from agent.sweeps.store import Store, StoreError
+    from agent.sweeps.store import StoreError, open_store, store_exists
     from tools.learning.history import history_file_rows, history_rows
-    from tools.paths import store_path
+    from tools.paths import store_location
 
     if args.history is not None:
         if args.db is not None:
@@ -51,25 +51,27 @@ def _history(args: argparse.Namespace, warnings: list[Any]) -> Iterator[tuple[st
             raise CliError(f"{path}: file not found; check the path.")
         yield path.name, history_file_rows(path, warnings), str(path)
         return
-    db = store_path(args.db)
-    if not db.is_file():
+    if not store_exists(args.db):
         raise CliError(
-            f"no HISTORY file given, and no store at {db} to read the history from: pass a "
-            "history file (JSONL or CSV, docs/backtest.md), or --db PATH, or sweep first "
+            f"no HISTORY file given, and no store at {store_location(args.db)} to read the "
+            "history from: pass a history file (JSONL or CSV, docs/backtest.md), or --db PATH, "
+            "or sweep first "
             "(`csm import` and `csm sweep`, weekly say)."
         )
     try:
-        store = Store(db)
+        store = open_store(args.db)
     except StoreError as error:
         raise CliError(str(error)) from None
     try:
         span = store.history_span()
         if span is None:
-            raise CliError(f"{db} holds no sweep yet, so no history; run `csm sweep` first "
-                           "(or pass a HISTORY file).")
+            raise CliError(f"{store.where} holds no sweep yet, so no history; run `csm sweep` "
+                           "first (or pass a HISTORY file).")
         tally = new_tally()
-        rows = history_rows(db.name, enumerate(store_rows(store, tally), start=1), warnings)
-        yield db.name, rows, f"the store {db} ({span[2]} sweeps, {span[0]} to {span[1]})"
+        rows = history_rows(store.name, enumerate(store_rows(store, tally), start=1), warnings)
+        yield store.name, rows, (
+            f"the store {store.where} ({span[2]} sweeps, {span[0]} to {span[1]})"
+        )
         if tally["old"]:
             print(terminal_line(f"csm {args.command}: {old_rows(tally)}"), file=sys.stderr)
     finally:
@@ -203,9 +205,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "history (every sweep's snapshots, as `csm history export` writes them)",
     )
     parser.add_argument(
-        "--db", metavar="PATH",
-        help="without HISTORY: the store whose sweeps are the history (default: in the data "
-        "directory)",
+        "--db", metavar="PATH|URL",
+        help="without HISTORY: the store whose sweeps are the history, a SQLite file or a "
+        "postgresql:// URL (default: $CSM_DB, else csm.sqlite3 in the data directory)",
     )
     parser.add_argument(
         "--horizon-days",

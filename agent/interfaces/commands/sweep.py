@@ -26,7 +26,7 @@ from agent.interfaces.options import (
     positive_int,
 )
 from tools.escaping import terminal_line
-from tools.paths import data_dir, store_path
+from tools.paths import data_dir
 
 if TYPE_CHECKING:
     from agent.sweeps.store import Store
@@ -38,7 +38,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     read or stored is named and skipped (exit 2); no row imported is a failure (exit 1). With
     --full, the stored active accounts absent from the file are marked churned (SPEC 14)."""
     from agent.interfaces.errors import CliError
-    from agent.sweeps.store import Store
+    from agent.sweeps.store import open_store
     from agent.sweeps.sweep import Rejections
     from tools.portfolio.account import Account
     from tools.portfolio.readers import failed_row, numbered_accounts
@@ -47,7 +47,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     tally = Rejections()
     listed = _listed(args) if args.full else None
     _, rows = numbered_accounts(args.portfolio, tally.warnings)
-    store = Store(store_path(args.db))
+    store = open_store(args.db)
     try:
         before = store.statuses()
         churn = _absent(args, listed, before) if listed else None
@@ -87,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(terminal_line(
-        f"imported {count} accounts into {store.path} ({tally.rows} rows rejected)"
+        f"imported {count} accounts into {store.where} ({tally.rows} rows rejected)"
         + (f"; {churned_here[0]} of them churned in {source}" if churned_here[0] else "")
     ))
     if came_back:
@@ -160,12 +160,13 @@ def _has_history(record: Any) -> bool:
     return isinstance(record, dict) and bool(record.get("history"))
 
 
-def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path) -> str:
-    """The shell command that resumes this sweep: the same inputs, store and folder."""
+def resume_command(args: argparse.Namespace, as_of: date, db: str, folder: Path) -> str:
+    """The shell command that resumes this sweep: the same inputs, store (`db`: its
+    locator, a URL without its password) and folder."""
     argv = ["csm", "sweep"]
     if args.portfolio is not None:
         argv.append(str(args.portfolio.resolve()))
-    argv += ["--resume", "--as-of", as_of.isoformat(), "--db", str(db.resolve()),
+    argv += ["--resume", "--as-of", as_of.isoformat(), "--db", db,
              "--out", str(folder)]
     if args.no_reports:
         argv.append("--no-reports")
@@ -289,7 +290,7 @@ def cmd_sweep(
     from agent.models import model_name, report_model
     from agent.sweeps.executors import default_executor
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
-    from agent.sweeps.store import Store, StoreError
+    from agent.sweeps.store import StoreError, open_store
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
     from tools.portfolio.readers import stream_accounts
@@ -313,11 +314,11 @@ def cmd_sweep(
         if not source.exists():
             raise CliError(f"{source}: file not found; check the path.")
         file_as_of, _ = stream_accounts(source)
-    store = Store(store_path(args.db))
+    store = open_store(args.db)
     try:
         store.lock()
         if source is None and store.account_count() == 0:
-            raise CliError(f"{store.path} holds no accounts; run `csm import PORTFOLIO` "
+            raise CliError(f"{store.where} holds no accounts; run `csm import PORTFOLIO` "
                            "or pass a portfolio file to `csm sweep`.")
         as_of: date = args.as_of or file_as_of or date.today()
         folder = (args.out or data_dir() / "reports" / as_of.isoformat()).expanduser().resolve()
@@ -363,7 +364,7 @@ def cmd_sweep(
             print(
                 f"csm: {how}; the {done} finished accounts are stored and the sweep is "
                 f"marked incomplete; finish it with: "
-                f"{resume_command(args, as_of, store.path, folder)}",
+                f"{resume_command(args, as_of, store.locator, folder)}",
                 file=sys.stderr,
             )
             return code
@@ -372,9 +373,9 @@ def cmd_sweep(
                 bar.stop()
         if result.accounts == 0 and result.skipped == 0:
             if result.churned and not result.rejected.rows:
-                raise CliError(f"{source or store.path}: every account is churned "
+                raise CliError(f"{source or store.where}: every account is churned "
                                f"({result.churned}); there is no active client to sweep.")
-            raise CliError(f"{source or store.path}: no account could be read"
+            raise CliError(f"{source or store.where}: no account could be read"
                            + (f" ({result.rejected.rows} rows rejected, listed above)."
                               if result.rejected.rows else "; it has no rows."))
         if result.note:
@@ -421,12 +422,17 @@ def cmd_sweep(
         store.close()
 
 
+DB_HELP = ("the store: a SQLite file or a postgresql://user@host:port/database URL (default: "
+           "$CSM_DB, else csm.sqlite3 in the data directory)")
+
+
 def register(sub: Any) -> None:
     """Add `csm import` and `csm sweep` to the command line."""
     imp = sub.add_parser(
         "import", help="load a portfolio into the store",
-        description="Validate a portfolio and insert or update its accounts in the SQLite store "
-                    "(default: csm.sqlite3 in $CSM_DATA_DIR). Bad rows are named and skipped. "
+        description="Validate a portfolio and insert or update its accounts in the store "
+                    "(default: csm.sqlite3 in $CSM_DATA_DIR; --db or CSM_DB: a SQLite file or a "
+                    "postgresql:// URL). Bad rows are named and skipped. "
                     "A row with status churned is stored as churned (it needs churned_on); a "
                     "plain import never churns an account the file lacks, --full does.",
         epilog="Exit codes: 0 every row imported, 2 some rows rejected (named on stderr), "
@@ -442,7 +448,7 @@ def register(sub: Any) -> None:
     imp.add_argument("--as-of", type=iso_date, metavar="DATE",
                      help="the day absent accounts churned, with --full (default: the file's "
                      "as_of, else today)")
-    imp.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
+    imp.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     imp.set_defaults(run=cmd_import)
 
     sweep = sub.add_parser(
@@ -490,7 +496,7 @@ def register(sub: Any) -> None:
     add_model_budget_options(sweep, "sweep")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep")
     sweep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
-    sweep.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
+    sweep.add_argument("--db", metavar="PATH|URL", help=DB_HELP)
     sweep.add_argument("--notify", metavar="URL|COMMAND",
                        help="send the alerts JSON to a webhook (POST) or a command's stdin")
     add_playbook_option(sweep)
