@@ -18,8 +18,9 @@ the knowledge index, the portfolio report's setup) drop out of its per-account f
 `--large` adds 100,000 accounts (long). PostgreSQL runs when `--postgres URL` is given and the
 store takes such a URL (`--db`); without one, a throwaway server is started as the tests do
 (`tests/pg.py`, Debian's PostgreSQL), else PostgreSQL is left out and the reason said.
-`--code DIR` runs another checkout's `csm` (a before/after comparison). Last, the projection of the wall time of a sweep of
-10 million accounts on N workers, from the measured per-account costs, with its assumptions."""
+`--code DIR` runs another checkout's `csm` (a before/after comparison). Last, the projection
+of the wall time of a sweep of 10 million accounts on N workers, from the measured per-account
+costs, with its assumptions."""
 
 from __future__ import annotations
 
