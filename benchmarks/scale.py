@@ -168,13 +168,14 @@ def main() -> None:
     parser.add_argument("--large", action="store_true", help="add 100,000 accounts (long)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--executors", nargs="+", default=["local", "ray"])
+    parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server to measure too")
     parser.add_argument("--code", type=Path, default=Path.cwd(), help="the checkout to run")
     args = parser.parse_args()
     sizes = args.sizes + ([100_000] if args.large else [])
     console = Console()
     server = None
-    if not args.postgres:
+    if not args.postgres and "postgres" in args.stores:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         try:
             from tests import pg
@@ -182,7 +183,8 @@ def main() -> None:
             server = pg.start()
         except Exception as error:  # noqa: BLE001 - said, and the SQLite rows still run
             console.print(f"PostgreSQL: not measured ({error})")
-    stores = ["sqlite"] + (["postgres"] if args.postgres or server is not None else [])
+    stores = ["sqlite"] * ("sqlite" in args.stores) + (
+        ["postgres"] if args.postgres or server is not None else [])
     rows = []
     with tempfile.TemporaryDirectory(prefix="csm-scale-") as tmp:
         folder = Path(tmp)
