@@ -190,6 +190,8 @@ def main() -> None:
         folder = Path(tmp)
         env = {**os.environ, "CSM_DATA_DIR": str(folder / "data"), "PYTHONUNBUFFERED": "1"}
         env.pop("RAY_ADDRESS", None)
+        subprocess.run([sys.executable, "-m", "agent.interfaces.cli", "kb", "index"], cwd=args.code,
+                       env=env, check=True, capture_output=True)  # built once, before any timing
         base = sample(folder, BASE, args.code, env)
         for size in sizes:
             portfolio = sample(folder, size, args.code, env)

@@ -19,7 +19,7 @@ from agent.interfaces.cli import main
 
 AS_OF = "2026-11-20"
 ACCOUNTS = 500
-TIMES = {"started_at", "finished_at", "updated_at"}  # when, not what: they differ by run
+TIMES = {"started_at", "finished_at", "updated_at", "applied_at"}  # when: differ by run
 
 
 @pytest.fixture(scope="session")
