@@ -94,7 +94,9 @@ def test_a_hanging_server_is_ended_by_the_account_deadline(warm, monkeypatch, ca
     out, err = capsys.readouterr()
     # without the deadline one summary alone would wait 3 x 60 s
     assert seconds < 60 and code == 0 and strict == 3
-    assert len(server.requests) <= 4  # two calls in flight (the default), per run
+    # two calls in flight (the default) per run; when one's request times out just before the
+    # deadline, a third may start, and is abandoned at the deadline
+    assert len(server.requests) <= 6
     assert notes(out) == ["the model's time per account ran out"] * 10
     assert "acc-037: 5 of 5 summaries are the deterministic ones (the model's time per " \
            "account ran out)" in err

@@ -125,6 +125,20 @@ def _num(value: float) -> str:
     return text.rstrip("0").rstrip(".")
 
 
+def test_offers_say_whether_they_are_recommended_and_why(client):
+    for account_id in ("acc-004", "acc-010"):
+        expansion = client.get("/api/account", params={"id": account_id}).json()[
+            "assessment"]["expansion"]
+        html = client.get("/account", params={"id": account_id}).text
+        shown = re.findall(r'data-offer="([a-z_]+)">.*?data-value="recommended">([^<]*)<', html,
+                           re.S)
+        expected = [(o["id"], "yes") for o in expansion["offers"]] + [
+            (o["id"], "not now") for o in expansion["not_recommended"]]
+        assert shown == expected and shown
+        for offer in expansion["not_recommended"]:
+            assert offer["fit"]["reason"] in unescape(html)
+
+
 def test_account_page_has_every_part(client):
     html = client.get("/account", params={"id": "acc-037"}).text
     for anchor in ("health", "churn", "signals", "opportunities", "stakeholders", "forecast",

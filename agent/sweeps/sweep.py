@@ -24,7 +24,7 @@ import os
 import signal as signals
 import sys
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -35,9 +35,12 @@ from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_graph
 from agent.assessment.writer import markdown
+from agent.sweeps.executors import THREAD_CAPS, Executor, open_executor
+from agent.sweeps.sinks import FolderSink, ReportSink
+from agent.sweeps.sinks import write_report as write_report  # where callers find it
 from agent.sweeps.store import ERRORS_KEPT, Store, StoreError, StoreUnavailable
 from tools.escaping import terminal_line
-from tools.filenames import inside, report_name
+from tools.filenames import report_name
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.portfolio.readers import RowError, RowWarning, failed_row, iter_rows, validated_rows
@@ -69,6 +72,8 @@ class SweepOptions:
     resume: bool = False
     churn_model: Any = None  # a loaded churn model file, or None
     parent: int = 0  # the main process: a worker stops when it is gone
+    executor: str = "local"  # where the batches run (agent.sweeps.executors): local or ray
+    return_reports: bool = False  # workers return rendered reports; the main process writes them
 
     @property
     def with_model(self) -> bool:
@@ -152,16 +157,6 @@ class SweepResult:
     seconds: float = 0.0
     note: str = ""
     fallbacks: Fallbacks = field(default_factory=Fallbacks)
-
-
-def write_report(folder: Path, name: str, text: str) -> Path:
-    """Write one report file inside `folder` (never outside it), atomically: a reader sees the
-    whole file or none."""
-    target = inside(folder, name)
-    partial = inside(folder, f".{name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
-    return target
 
 
 def snapshot(state: dict[str, Any]) -> dict[str, Any]:
@@ -264,6 +259,9 @@ def _start_worker(
     if environ is not None:  # the sweep's environment, not the older one of the forkserver
         os.environ.clear()
         os.environ.update(environ)
+    if budget is None and options.with_model:  # a Ray worker: a budget of its own
+        budget = ModelBudget.local(options.model_deadline, options.run_deadline,
+                                   options.model_concurrency, options.max_failures)
     _WORKER.update(
         graph=build_graph(checkpointer=None),
         options=options,
@@ -279,6 +277,16 @@ def _start_worker(
     )
 
 
+def _start_remote(options: SweepOptions, calibration: Any, paths: dict[str, str]) -> None:
+    """Set up a Ray worker: the knowledge index and the playbook are the copies shipped to its
+    node (`paths`), the model budget its own (Ray has no shared semaphore)."""
+    if "knowledge" in paths:
+        os.environ["CSM_KNOWLEDGE_DIR"] = paths["knowledge"]
+    if "playbook" in paths:
+        options.playbook = paths["playbook"]
+    _start_worker(options, calibration, None, pooled=True)
+
+
 def _parent_gone(options: SweepOptions) -> bool:
     """True when the main process of the sweep no longer exists (it was killed)."""
     if not options.parent or options.parent == os.getpid():
@@ -292,13 +300,13 @@ def _parent_gone(options: SweepOptions) -> bool:
     return False
 
 
-def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None]]:
+def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
     """Assess a batch of rows the main process found valid: (row, snapshot or row errors,
-    report path). The raw rows travel (a validated model costs four times more to pickle)
-    and are validated again here. A row that fails (graph, snapshot, report file) comes back
-    as its error; the batch goes on."""
+    report path, or with `return_reports` the report's (name, text)). The raw rows travel (a
+    validated model costs four times more to pickle) and are validated again here. A row that
+    fails (graph, snapshot, report file) comes back as its error; the batch goes on."""
     options: SweepOptions = _WORKER["options"]
-    out: list[tuple[int, Any, str | None]] = []
+    out: list[tuple[int, Any, Any]] = []
     for row, record in rows:
         if _parent_gone(options):  # the main process was killed: nobody stores this
             os._exit(1)
@@ -308,11 +316,13 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None
             account_id = account.id
             state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
             result = snapshot(state)
-            path = None
+            report: Any = None
             if options.out is not None:
                 name = report_name(account.id, options.lang)
-                path = str(write_report(options.out, name, markdown(state)))
-            out.append((row, result, path))
+                text = markdown(state)
+                report = ((name, text) if options.return_reports
+                          else FolderSink(options.out).write(name, text))
+            out.append((row, result, report))
         except Exception as error:  # noqa: BLE001 - one row never stops the others
             out.append((row, [failed_row(source_name(options), row, account_id, error)], None))
     return out
@@ -324,18 +334,6 @@ def source_name(options: SweepOptions) -> str:
 
 
 # the main loop -----------------------------------------------------------------
-
-
-def _in_order(pool: Any, batches: Iterator[list[tuple[int, Any]]], window: int) -> Iterator[Any]:
-    """Results of the batches in order, at most `window` in flight; the input is read here, in
-    the calling thread (a pool's feeder thread would read the store from another thread)."""
-    pending: deque[Any] = deque()
-    for batch in batches:
-        pending.append(pool.apply_async(assess_batch, (batch,)))
-        if len(pending) >= window:
-            yield pending.popleft().get()
-    while pending:
-        yield pending.popleft().get()
 
 
 def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
@@ -368,10 +366,26 @@ def _batches(
     options: SweepOptions, store: Store, skip: set[str], result: SweepResult
 ) -> Iterator[list[tuple[int, Any]]]:
     """Batches of the raw rows that are valid, first with their id, active and not yet done;
-    every other row is rejected here, before any worker sees it (a churned one is counted)."""
+    every other row of a file is rejected here, before any worker sees it (a churned one is
+    counted). The store's rows are not validated here: they were on import, and the workers
+    validate every row (one that no longer passes is named by its worker)."""
     size = MODEL_BATCH if options.with_model else BATCH
     batch: list[tuple[int, Any]] = []
-    top_level = options.source is None or options.source.suffix.lower() != ".csv"
+    if options.source is None:  # validated on import, one row per id: the workers validate
+        for row, record in store.iter_accounts():
+            if record.get("id") in skip:
+                continue
+            if record.get("status") == "churned":
+                result.churned += 1
+                continue
+            batch.append((row, record))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    top_level = options.source.suffix.lower() != ".csv"
     rows = _rows(options, store, result)
     for row, record, item in validated_rows(
         source_name(options), rows, result.rejected.warnings, top_level
@@ -471,43 +485,83 @@ def run_sweep(
     # knowledge-base client, say) may hold locks at fork time
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["agent.sweeps.sweep"])
+    batches = _batches(options, store, skip, result)
+    sink = FolderSink(options.out) if options.out is not None else None
+    executor: Executor | None = None
+    try:
+        executor = _executor(options, calibration, context)
+        if executor is not None:
+            outcomes = executor.results(batches)
+        else:
+            outcomes = map(assess_batch, batches)
+        for outcome in outcomes:
+            _store_batch(store, sweep_id, previous, outcome, result, source_name(options), sink)
+            if progress:
+                progress(result.accounts, None)
+    except BaseException:
+        if executor is not None:
+            executor.cancel()  # every worker ended: no model call or report after this
+        _finish(store, sweep_id, "incomplete", result)
+        result.status = "incomplete"
+        raise
+    if executor is not None:
+        executor.close()
+    _finish(store, sweep_id, "complete", result)
+    result.status = "complete"
+    result.alerts = store.alerts(sweep_id)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _executor(options: SweepOptions, calibration: Any, context: Any) -> Executor | None:
+    """The workers of the sweep: Ray actors, a local pool, or None (one worker: this process).
+    On Ray, the workers return their reports, the knowledge index and the playbook are shipped
+    to them, and each has a model budget of its own."""
+    if options.executor == "ray":
+        options.parent, options.return_reports = 0, True
+        return open_executor(
+            "ray", options.workers, _start_remote, (options, calibration), assess_batch,
+            environ=_remote_environment(), files=_shipped(options),
+        )
     options.parent = os.getpid()
     budget = (
         ModelBudget.shared(context, options.model_deadline, options.run_deadline,
                            options.model_concurrency, options.max_failures)
         if options.with_model else None
     )
-    batches = _batches(options, store, skip, result)
-    pool = None
-    try:
-        if options.workers > 1:
-            pool = context.Pool(
-                options.workers, initializer=_start_worker,
-                initargs=(options, calibration, budget, True, dict(os.environ)),
-            )
-            outcomes = _in_order(pool, batches, window=2 * options.workers)
-        else:
-            _start_worker(options, calibration, budget)
-            outcomes = map(assess_batch, batches)
-        for outcome in outcomes:
-            _store_batch(store, sweep_id, previous, outcome, result, source_name(options))
-            if progress:
-                progress(result.accounts, None)
-    except BaseException:
-        if pool is not None:
-            pool.terminate()  # SIGTERM to every worker: no model call or report after this
-            pool.join()
-        _finish(store, sweep_id, "incomplete", result)
-        result.status = "incomplete"
-        raise
-    if pool is not None:
-        pool.close()
-        pool.join()
-    _finish(store, sweep_id, "complete", result)
-    result.status = "complete"
-    result.alerts = store.alerts(sweep_id)
-    result.seconds = time.perf_counter() - started
-    return result
+    if options.workers > 1:
+        environ = {**THREAD_CAPS, **os.environ}
+        return open_executor(
+            "local", options.workers, _start_worker,
+            (options, calibration, budget, True, environ), assess_batch, context=context,
+        )
+    _start_worker(options, calibration, budget)
+    return None
+
+
+PASSED = ("CSM_", "OPENAI_", "ANTHROPIC_", "LANGCHAIN_", "LANGSMITH_", "HTTP_PROXY", "HTTPS_PROXY",
+          "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
+
+
+def _remote_environment() -> dict[str, str]:
+    """What a Ray worker gets of this environment: the project's and the model's settings and
+    the thread caps (never the whole environment of this machine)."""
+    chosen = {k: v for k, v in os.environ.items() if k.startswith(PASSED)}
+    chosen.pop("CSM_KNOWLEDGE_DIR", None)  # the shipped copy's, set on the worker
+    return {**THREAD_CAPS, **chosen}
+
+
+def _shipped(options: SweepOptions) -> dict[str, Path]:
+    """The files a Ray worker gets a copy of: the knowledge index (when built) and the
+    playbook file."""
+    from tools.knowledge.index import knowledge_dir
+
+    files = {}
+    if knowledge_dir().is_dir():
+        files["knowledge"] = knowledge_dir()
+    if options.playbook:
+        files["playbook"] = Path(options.playbook)
+    return files
 
 
 def _finish(store: Store, sweep_id: int, status: str, result: SweepResult) -> None:
@@ -519,18 +573,22 @@ def _store_batch(
     store: Store,
     sweep_id: int,
     previous: Any,
-    outcome: list[tuple[int, Any, str | None]],
+    outcome: list[tuple[int, Any, Any]],
     result: SweepResult,
     source: str,
+    sink: ReportSink | None = None,
 ) -> None:
-    """Store a finished batch in one transaction; when the database refuses it, store its rows
-    one by one and name the ones it refuses (a full disk still stops the sweep)."""
+    """Store a finished batch in one transaction, its returned reports written through `sink`
+    first; when the database refuses it, store its rows one by one and name the ones it refuses
+    (a full disk still stops the sweep)."""
     done: list[tuple[int, dict[str, Any], str | None]] = []
-    for row, item, path in outcome:
+    for row, item, report in outcome:
         if isinstance(item, list):
             result.rejected.reject(item)
         else:
-            done.append((row, item, path))
+            if isinstance(report, tuple) and sink is not None:
+                report = sink.write(*report)
+            done.append((row, item, report))
             result.fallbacks.add(item)
     ids = [item["id"] for _, item, _ in done]
     before = store.previous_snapshots(int(previous["id"]), ids) if previous is not None else {}
@@ -559,5 +617,5 @@ def _store_batch(
             raise
         except Exception as error:  # noqa: BLE001 - reported per row
             if entry[2]:
-                Path(entry[2]).unlink(missing_ok=True)  # no report for a row not stored
+                (sink or FolderSink(Path())).remove(entry[2])  # no report for a row not stored
             result.rejected.reject([failed_row(source, entry[0], entry[1]["id"], error)])

@@ -135,15 +135,29 @@ def _absent(
 
 
 def _accounts(source: Path | None, store: Store) -> Iterator[Account]:
-    """The valid accounts of the file or the store, streamed (for the forecast calibration)."""
+    """The valid accounts of the file or the store that have a history, streamed: the only ones
+    the forecast calibration counts, with no validation pass over the others. The stored
+    accounts were validated on import and have unique ids, so only those with a history are
+    validated again; in a file a duplicate id is refused whatever row it is in, so a file is
+    validated whole, and only when some row has a history."""
     from tools.portfolio.account import Account
     from tools.portfolio.readers import iter_rows, validated_rows
 
-    rows = store.iter_accounts() if source is None else iter_rows(source)[1]
+    if source is None:
+        rows = (row for row in store.iter_accounts() if _has_history(row[1]))
+    elif any(_has_history(record) for _, record in iter_rows(source)[1]):
+        rows = iter_rows(source)[1]
+    else:
+        return
     name = source.name if source is not None else "store"
     for _, _, item in validated_rows(name, rows):
-        if isinstance(item, Account):
+        if isinstance(item, Account) and item.history:
             yield item
+
+
+def _has_history(record: Any) -> bool:
+    """Whether a raw row may hold history points (a list, or a CSV cell's text)."""
+    return isinstance(record, dict) and bool(record.get("history"))
 
 
 def resume_command(args: argparse.Namespace, as_of: date, db: str, folder: Path) -> str:
@@ -168,6 +182,8 @@ def resume_command(args: argparse.Namespace, as_of: date, db: str, folder: Path)
         argv += ["--model-file", str(Path(args.model_file).resolve())]
     if args.workers:
         argv += ["--workers", str(args.workers)]
+    if getattr(args, "executor", None):
+        argv += ["--executor", args.executor]
     for option in ("model_deadline", "model_run_deadline", "model_concurrency"):
         if getattr(args, option, None):
             argv += ["--" + option.replace("_", "-"), f"{getattr(args, option):g}"]
@@ -236,6 +252,17 @@ def _progress(total: int | None) -> Any:
     return None, log
 
 
+def _check_ray() -> None:
+    """`--executor ray` without Ray installed: one sentence naming the extra."""
+    from importlib.util import find_spec
+
+    from agent.interfaces.errors import CliError
+
+    if find_spec("ray") is None:
+        raise CliError("--executor ray needs Ray, which is not installed; install it with "
+                       "pip install 'csm-agent[ray]', or use --executor local.")
+
+
 def notify(target: str, payload: dict[str, Any]) -> None:
     """Send the alerts JSON to a webhook URL (POST) or a command (on its stdin)."""
     body = json.dumps(payload, ensure_ascii=False)
@@ -261,6 +288,7 @@ def cmd_sweep(
         load_run_model,
     )
     from agent.models import model_name, report_model
+    from agent.sweeps.executors import default_executor
     from agent.sweeps.portfolio_html import render_portfolio_html
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.store import StoreError, open_store
@@ -276,6 +304,9 @@ def cmd_sweep(
                            "for an OpenAI-compatible server).")
     except ValueError as error:
         raise CliError(str(error)) from None
+    executor = args.executor or default_executor()
+    if executor == "ray":
+        _check_ray()
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
     source: Path | None = args.portfolio
@@ -302,7 +333,8 @@ def cmd_sweep(
             routine=args.routine,
             source=source,
             out=None if args.no_reports else folder,
-            workers=args.workers or os.cpu_count() or 1,
+            workers=args.workers or (0 if executor == "ray" else os.cpu_count() or 1),
+            executor=executor,
             lang=args.lang,
             model=None if args.with_model else "none",
             model_name=model_name() if args.with_model else "none",
@@ -461,6 +493,11 @@ def register(sub: Any) -> None:
                        help="store snapshots and the portfolio report only")
     sweep.add_argument("--workers", type=positive_int, metavar="N",
                        help="worker processes, 1 or more (default: one per core)")
+    sweep.add_argument("--executor", choices=["local", "ray"],
+                       help="where the workers run: local processes (default), or Ray actors "
+                       "on the cluster of RAY_ADDRESS, else a Ray instance started for the sweep "
+                       "(default ray when RAY_ADDRESS is set; needs csm-agent[ray]); with ray, "
+                       "--workers defaults to the cluster's CPUs")
     sweep.add_argument("--with-model", action="store_true",
                        help="let the model configured by CSM_MODEL write the report prose")
     add_model_budget_options(sweep, "sweep")
