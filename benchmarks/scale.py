@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--code", type=Path, default=Path.cwd(), help="the checkout to run")
     args = parser.parse_args()
     sizes = args.sizes + ([100_000] if args.large else [])
-    console = Console()
+    console = Console(width=180)
     server = None
     if not args.postgres and "postgres" in args.stores:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
