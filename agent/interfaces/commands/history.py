@@ -10,14 +10,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from agent.interfaces.errors import CliError
-from agent.sweeps.store import Store
 from tools.escaping import terminal_line
 from tools.paths import store_path
-from tools.portfolio.account import Account
-from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row, history_row
+
+if TYPE_CHECKING:  # the store and the account model load when a command runs, not for --help
+    from agent.sweeps.store import Store
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -53,6 +53,8 @@ def register(sub: Any) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """`csm history export`."""
+    from agent.sweeps.store import Store
+
     path = store_path(args.db)
     if not path.is_file():
         raise CliError(f"{path}: no store there; run `csm import` and `csm sweep` first, or pass "
@@ -101,6 +103,8 @@ def _rows(
     store: Store, end: str, churn_days: dict[str, str], tally: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
     """Every snapshot as a history row, counting what the summary says."""
+    from tools.portfolio.history import history_row
+
     for as_of, account_id, inputs, snapshot in store.history():
         if inputs is None:
             tally["old"] += 1
@@ -114,6 +118,8 @@ def _write(
     store: Store, end: str, churn_days: dict[str, str], kind: str, out: IO[str]
 ) -> dict[str, Any]:
     """Write the history file in `kind` (csv or jsonl) to `out`; returns the tally."""
+    from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row
+
     tally = new_tally()
     if kind == "csv":
         writer = csv.writer(out)
@@ -128,6 +134,8 @@ def _write(
 
 def old_rows(tally: dict[str, Any]) -> str:
     """The rows made before the store kept every input, in one sentence."""
+    from tools.portfolio.account import Account
+
     kept = [f for f in Account.model_fields if f in tally["old_fields"]]
     return (
         f"{tally['old']} row(s) come from snapshots made before the store kept every input "
