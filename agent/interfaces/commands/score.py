@@ -144,7 +144,6 @@ def _active(
 
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
-    from agent.accounts import churned_left_out
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
     from tools.scoring.score import score_dict, score_summary
@@ -179,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         count = write_table(scores, as_of, playbook, out, summary, sort=args.sort or "churn",
                             wide=args.wide)
     if churned:
+        from agent.accounts import churned_left_out
+
         print(f"csm score: {churned_left_out(len(churned))} (no longer clients)",
               file=sys.stderr)
     if count == 0 and churned and not errors:
