@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from agent.assessment.budget import ModelBudget
 from agent.assessment.prose import ProseWriter, read_numbers, system_prompt
 from agent.assessment.prose import stray_numbers as strays_up_to
 from tests.scripted_model import ScriptedChatModel, prose_answer
@@ -229,16 +230,17 @@ def test_retries_wait_exponentially_from_the_backoff(monkeypatch, backoff, first
 
 
 class _Gate:
-    """A gate that records whether the model was called inside it."""
+    """A semaphore of one that records whether the model was called while it was held."""
 
     def __init__(self):
         self.inside = False
         self.seen: list[bool] = []
 
-    def __enter__(self):
+    def acquire(self, timeout=None):
         self.inside = True
+        return True
 
-    def __exit__(self, *exc):
+    def release(self):
         self.inside = False
 
 
@@ -250,6 +252,8 @@ def test_the_model_is_called_inside_the_shared_gate():
             gate.seen.append(gate.inside)
             return super()._generate(messages, stop, run_manager, **kwargs)
 
-    writer = ProseWriter(model=Watched(script=[prose_answer("Fine.")]), gate=gate)
+    budget = ModelBudget.local(60, None, 1, 3)
+    budget.gate = gate
+    writer = ProseWriter(model=Watched(script=[prose_answer("Fine.")]), budget=budget)
     assert writer.write("qbr", _facts, "fallback", "en", FREE) == "Fine."
     assert gate.seen == [True] and gate.inside is False

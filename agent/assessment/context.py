@@ -41,7 +41,8 @@ class AssessmentContext(RunSettings):
     """The context Python callers pass (`csm assess`, the sweep, the tools): the public fields,
     `model` also as a chat model instance, and hooks a server client cannot set: `search` (a
     function with the signature of `tools.knowledge.index.search_knowledge`), `calibration` (the
-    portfolio's forecast calibration), `model_gate` (shared model-call limiter) and
+    portfolio's forecast calibration), `model_budget` (the run's model budget: deadlines, the
+calls in flight, the circuit breaker; `agent.assessment.budget.ModelBudget`) and
     `churn_model` (a loaded churn model file; without it the forecast step uses
     CSM_MODEL_FILE or the playbook's forecast.model_file, if set)."""
 
@@ -50,7 +51,7 @@ class AssessmentContext(RunSettings):
     model: Any = None
     search: Any = None
     calibration: Any = None
-    model_gate: Any = None
+    model_budget: Any = None
     churn_model: Any = None
 
 

@@ -17,7 +17,7 @@ from agent.assessment.context import RunSettings, hook
 from agent.assessment.prose import ProseWriter
 from agent.assessment.state import AssessmentState, Citation
 from agent.assessment.writer import write_reports
-from agent.models import configured_model
+from agent.models import report_model
 from tools.learning.scoring import load_model_for, predict
 from tools.planning.forecast import Calibration, calibrate, forecast_account
 from tools.planning.proposal import build_expansion_proposal
@@ -238,8 +238,9 @@ def write_reports_node(
     """Render the five reports; prose from the model when one is configured and honest."""
     ctx = runtime.context
     model = ctx.model
+    budget = hook(ctx, "model_budget")
     if model is None or isinstance(model, str):  # the writer retries on its own
-        model = configured_model(model, max_retries=0)
-    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, gate=hook(ctx, "model_gate"))
+        model = report_model(model, budget.deadline if budget is not None else None)
+    writer = ProseWriter(model=model, max_calls=ctx.max_model_calls, budget=budget)
     reports = write_reports(state, _playbook(ctx), _as_of(ctx), ctx.lang, writer)
     return {"reports": reports, "steps": ["write_reports"]}

@@ -2,7 +2,8 @@
 
 Every figure comes from the state. Each report has one summary paragraph: deterministic (from
 the playbook, the tool results and the cited knowledge) unless a model is configured and its
-paragraph passes the number check (agent.assessment.prose).
+paragraph passes the number check (agent.assessment.prose). A summary that was asked of a model
+and fell back says so on a line under it, with the reason in a few words.
 
 Every value a report template prints is account data until proven otherwise, so the
 environment's `finalize` hook escapes each `{{ ... }}` for Markdown (`markdown_inline`: one
@@ -22,7 +23,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from pydantic import BaseModel
 
-from agent.assessment.prose import ProseRecord, ProseWriter
+from agent.assessment.budget import fallback_note
+from agent.assessment.facts import report_facts
+from agent.assessment.prose import Job, ProseRecord, ProseWriter
 from tools.escaping import markdown_block, markdown_inline, terminal_line
 from tools.playbook import Playbook
 from tools.texts import in_lang
@@ -137,43 +140,29 @@ def environment(lang: str, currency: str) -> Environment:
 def write_reports(
     state: dict[str, Any], playbook: Playbook, as_of: date, lang: str, prose: ProseWriter
 ) -> Reports:
-    """Render every report; its summary from the model when valid, else deterministic."""
+    """Render every report; its summary from the model when valid, else deterministic (with a
+    note under it when a model was asked)."""
     env = environment(lang, playbook.currency)
     values = {**state, "playbook": playbook, "as_of": as_of}
-    rendered: dict[str, str] = {}
-    for report in REPORTS:
-        draft = env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip()
-        summary = prose.write(
+    jobs = [
+        Job(
             report,
-            lambda r=report: _facts(r, state),
-            draft,
-            lang,
-            playbook.reports.prose_free_numbers,
+            lambda r=report: report_facts(r, state),
+            env.get_template(f"{lang}/{report}_summary.md.j2").render(values).strip(),
         )
+        for report in REPORTS
+    ]
+    first = len(prose.records)
+    summaries = prose.write_all(jobs, lang, playbook.reports.prose_free_numbers)
+    rendered: dict[str, str] = {}
+    for report, summary, record in zip(REPORTS, summaries, prose.records[first:], strict=True):
+        if record.fallback is not None:
+            summary += "\n\n" + fallback_note(record.fallback, lang)
         rendered[report] = (
             env.get_template(f"{lang}/{report}.md.j2").render(values, summary=summary).strip()
             + "\n"
         )
     return Reports(lang=lang, prose=prose.records, model_calls=prose.calls, **rendered)
-
-
-FACT_KEYS = {
-    "dashboard": ("score", "risk_plan", "expansion", "stakeholders"),
-    "success_plan": ("score", "success_plan", "stakeholders"),
-    "expansion_proposal": ("score", "expansion"),
-    "risk_plan": ("score", "risk_plan", "forecast"),
-    "qbr_agenda": ("score", "success_plan", "forecast"),
-}
-
-
-def _facts(report: str, state: dict[str, Any]) -> dict[str, Any]:
-    """The part of the state a report's prose may draw on, as JSON-ready data."""
-    facts: dict[str, Any] = {"client": state["account"].name}
-    for key in FACT_KEYS[report]:
-        value = state.get(key)
-        if value is not None:
-            facts[key] = value.model_dump(mode="json")
-    return facts
 
 
 def state_json(state: dict[str, Any]) -> dict[str, Any]:

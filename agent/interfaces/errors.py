@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tools.playbook import Playbook
 
 EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
+EXIT_FELL_BACK = 3  # --strict: a summary asked of the model fell back to the deterministic one
 
 
 class CliError(Exception):

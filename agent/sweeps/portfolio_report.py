@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.assessment.budget import FALLBACKS
 from agent.assessment.writer import environment
 from agent.sweeps.store import Store
 from tools.learning.scoring import model_portfolio
@@ -132,6 +133,37 @@ def rows_not_processed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
+def model_summaries(snapshots: Any) -> dict[str, Any] | None:
+    """How the summaries asked of a model came out: how many were asked and fell back, why
+    (kind -> count, with its words) and which accounts; None when no model was asked."""
+    asked = fell = 0
+    reasons: Counter[str] = Counter()
+    accounts: list[dict[str, Any]] = []
+    seen = False
+    for s in snapshots:
+        if "prose_fallbacks" not in s:
+            continue
+        seen = True
+        fallbacks = s["prose_fallbacks"]
+        asked += s.get("prose_model", 0) + len(fallbacks)
+        if not fallbacks:
+            continue
+        fell += len(fallbacks)
+        reasons.update(kind for _, kind in fallbacks)
+        accounts.append({"id": s["id"], "name": s["name"], "reports": len(fallbacks),
+                         "kinds": sorted({kind for _, kind in fallbacks})})
+    if not seen:
+        return None
+    return {
+        "reports_asked": asked,
+        "reports_fell_back": fell,
+        "reasons": dict(reasons.most_common()),
+        "reason_texts": {k: FALLBACKS.get(k, FALLBACKS["invalid"])["en"] for k in reasons},
+        "accounts": accounts[:LIST_LIMIT],
+        "accounts_total": len(accounts),
+    }
+
+
 def build_portfolio_report(
     store: Store,
     sweep_id: int,
@@ -209,6 +241,7 @@ def build_portfolio_report(
         if churn_model is not None
         else {}
     )
+    prose = model_summaries(store.snapshots(sweep_id))
     return {
         "as_of": as_of.isoformat(),
         "routine": routine,
@@ -237,6 +270,7 @@ def build_portfolio_report(
         "metrics": _metrics(store, as_of, playbook, sum(tiers.values()), mrr_total, csat),
         "forecast": forecast.model_dump(),
         **model,
+        **({"model_summaries": prose} if prose is not None else {}),
         "rows_not_processed": rows_not_processed(errors)[:LIST_LIMIT],
         "rows_not_processed_total": rejected,
         "report_files": {k: Path(v).name for k, v in store.report_files(sweep_id).items()},

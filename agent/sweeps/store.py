@@ -397,6 +397,15 @@ class Store:
         rows = self.db.execute("SELECT account_id FROM snapshots WHERE sweep_id = ?", (sweep_id,))
         return {r[0] for r in rows}
 
+    def fallback_ids(self, sweep_id: int) -> set[str]:
+        """Accounts of a sweep with a summary that was asked of a model and fell back."""
+        rows = self.db.execute(
+            "SELECT account_id FROM snapshots WHERE sweep_id = ? AND "
+            "json_array_length(data, '$.prose_fallbacks') > 0",
+            (sweep_id,),
+        )
+        return {r[0] for r in rows}
+
     def previous_sweep(self, as_of: str) -> sqlite3.Row | None:
         """The latest complete sweep before a date."""
         return self.db.execute(

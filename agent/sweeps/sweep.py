@@ -6,7 +6,14 @@ graph and write each account's reports under a file name derived from its id
 (`tools.filenames`); the main process stores every finished batch in one transaction with the
 alerts it raises against the previous sweep. A row that cannot be processed, for any reason,
 is named and skipped; the others go on. A churned account (SPEC 14) is not swept: no assessment,
-no report, no snapshot; its earlier snapshots stay."""
+no report, no snapshot; its earlier snapshots stay.
+
+With a model, the workers share one model budget (`agent.assessment.budget`): the run's deadline,
+the calls in flight and the circuit breaker; batches are then one account each, so every worker
+has work whatever the portfolio's size. Each account's summaries that fell back are kept in its
+snapshot, named on stderr and counted; a sweep run again on the same inputs redoes the accounts
+whose summaries fell back. The workers ignore SIGINT and are ended by the main process: an
+interrupted sweep leaves no worker calling the model or writing reports."""
 
 from __future__ import annotations
 
@@ -14,16 +21,18 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import signal as signals
 import sqlite3
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_graph
 from agent.assessment.writer import markdown
@@ -35,6 +44,8 @@ from tools.portfolio.account import Account
 from tools.portfolio.readers import RowError, RowWarning, failed_row, iter_rows, validated_rows
 
 BATCH = 100
+MODEL_BATCH = 1  # accounts per batch when a model writes the prose: every worker gets work
+SHOWN = 10  # accounts whose fallbacks get their own stderr line; the rest are counted
 REPORT_KIND = "assessment"
 Progress = Callable[[int, int | None], None]
 
@@ -49,11 +60,21 @@ class SweepOptions:
     out: Path | None = None
     workers: int = 1
     lang: str = "en"
-    model: Any = "none"
+    model: Any = "none"  # None: the model of CSM_MODEL; "none": no model
+    model_name: str = "none"  # what the fingerprint knows of the model (agent.models.model_name)
     model_concurrency: int = 2
+    model_deadline: float = 120.0  # seconds of model work per account
+    run_deadline: float | None = 3600.0  # seconds of model work for the sweep
+    max_failures: int = 3  # failed model calls in a row that stop the model calls
     playbook: str | None = None
     resume: bool = False
     churn_model: Any = None  # a loaded churn model file, or None
+    parent: int = 0  # the main process: a worker stops when it is gone
+
+    @property
+    def with_model(self) -> bool:
+        """Whether a model writes the prose."""
+        return self.model != "none" and self.model_name != "none"
 
 
 @dataclass
@@ -82,6 +103,43 @@ class Rejections:
 
 
 @dataclass
+class Fallbacks:
+    """The summaries a run asked of a model and kept deterministic: each account named on
+    stderr as it is stored (the first SHOWN), all counted by kind."""
+
+    accounts: list[str] = field(default_factory=list)
+    reports: int = 0
+    asked: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    def add(self, item: dict[str, Any]) -> None:
+        """Count one stored account's summaries; name it when some fell back."""
+        if "prose_fallbacks" not in item:
+            return
+        fell = item["prose_fallbacks"]
+        self.asked += item.get("prose_model", 0) + len(fell)
+        if not fell:
+            return
+        self.reports += len(fell)
+        self.kinds.update(kind for _, kind in fell)
+        self.accounts.append(item["id"])
+        if len(self.accounts) <= SHOWN:
+            why = "; ".join(dict.fromkeys(FALLBACKS[k]["en"] for _, k in fell))
+            total = item.get("prose_model", 0) + len(fell)
+            print(terminal_line(f"csm: {item['id']}: {len(fell)} of {total} summaries are the "
+                                f"deterministic ones ({why})"), file=sys.stderr, flush=True)
+        elif len(self.accounts) == SHOWN + 1:
+            print("csm: more accounts' summaries fell back; the portfolio report lists them",
+                  file=sys.stderr, flush=True)
+
+    def sentence(self) -> str:
+        """One line for the end of the run: how many fell back, why, where they are listed."""
+        kinds = ", ".join(f"{kind} {n}" for kind, n in self.kinds.most_common())
+        return (f"{self.reports} of {self.asked} model summaries fell back to the deterministic "
+                f"ones, in {len(self.accounts)} account(s) ({kinds})")
+
+
+@dataclass
 class SweepResult:
     """What a sweep did."""
 
@@ -94,6 +152,7 @@ class SweepResult:
     alerts: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     note: str = ""
+    fallbacks: Fallbacks = field(default_factory=Fallbacks)
 
 
 def write_report(folder: Path, name: str, text: str) -> Path:
@@ -154,7 +213,20 @@ def snapshot(state: dict[str, Any]) -> dict[str, Any]:
         "qbr_date": _iso(plan.qbr.date),
         "qbr_status": plan.qbr.status,
         "inputs": account.model_dump(mode="json", exclude_none=True),
-    } | _model_keys(state)
+    } | _model_keys(state) | prose_keys(state)
+
+
+def prose_keys(state: dict[str, Any]) -> dict[str, Any]:
+    """When a model was asked for the summaries: how many it wrote (`prose_model`) and the
+    ones that fell back, with their kind (`prose_fallbacks`: [report, kind] pairs)."""
+    reports = state.get("reports")
+    records = reports.prose if reports is not None else []
+    if not any(r.source == "model" or r.fallback for r in records):
+        return {}
+    return {
+        "prose_model": sum(r.source == "model" for r in records),
+        "prose_fallbacks": [[r.report, r.fallback] for r in records if r.fallback],
+    }
 
 
 def _model_keys(state: dict[str, Any]) -> dict[str, Any]:
@@ -178,20 +250,44 @@ def _iso(day: date | None) -> str | None:
 _WORKER: dict[str, Any] = {}
 
 
-def _start_worker(options: SweepOptions, calibration: Any, limit: Any) -> None:
+def _start_worker(
+    options: SweepOptions,
+    calibration: Any,
+    budget: ModelBudget | None,
+    pooled: bool = False,
+    environ: dict[str, str] | None = None,
+) -> None:
+    if pooled:  # Ctrl-C reaches the whole process group: the main process ends the workers
+        signals.signal(signals.SIGINT, signals.SIG_IGN)
+    if environ is not None:  # the sweep's environment, not the older one of the forkserver
+        os.environ.clear()
+        os.environ.update(environ)
     _WORKER.update(
         graph=build_graph(checkpointer=None),
         options=options,
-        limit=limit,
         context=AssessmentContext(
             as_of=options.as_of,
             lang=options.lang,  # type: ignore[arg-type]
             playbook=options.playbook,
-            model=options.model,
+            model=options.model if options.with_model else "none",
             calibration=calibration,
             churn_model=options.churn_model,
+            model_budget=budget,
         ),
     )
+
+
+def _parent_gone(options: SweepOptions) -> bool:
+    """True when the main process of the sweep no longer exists (it was killed)."""
+    if not options.parent or options.parent == os.getpid():
+        return False
+    try:
+        os.kill(options.parent, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # pragma: no cover - another user's process took its number
+        return True
+    return False
 
 
 def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None]]:
@@ -202,6 +298,8 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None
     options: SweepOptions = _WORKER["options"]
     out: list[tuple[int, Any, str | None]] = []
     for row, record in rows:
+        if _parent_gone(options):  # the main process was killed: nobody stores this
+            os._exit(1)
         account_id = None
         try:
             account = Account.model_validate(record)
@@ -239,8 +337,9 @@ def _in_order(pool: Any, batches: Iterator[list[tuple[int, Any]]], window: int) 
 
 
 def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
-    """Changes when the inputs of a sweep change: the portfolio, the playbook, the options and
-    the reports folder (a sweep into a new folder writes its reports there)."""
+    """Changes when the inputs of a sweep change: the portfolio, the playbook, the options, the
+    reports folder (a sweep into a new folder writes its reports there) and the prose: which
+    model writes it, or none."""
     digest = hashlib.sha256()
     if options.source is not None:
         with open(options.source, "rb") as handle:
@@ -250,7 +349,8 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
         digest.update(store.accounts_fingerprint().encode())
     digest.update(f"|{playbook.model_dump_json()}|{options.routine}|{options.lang}".encode())
     folder = str(options.out.resolve()) if options.out is not None else ""
-    digest.update(f"|{folder}|{options.model}".encode("utf-8", "surrogateescape"))
+    prose = f"model {options.model_name}" if options.with_model else "deterministic"
+    digest.update(f"|{folder}|{prose}".encode("utf-8", "surrogateescape"))
     if options.churn_model is not None:
         digest.update(f"|{options.churn_model.digest}".encode())
     return digest.hexdigest()[:32]
@@ -267,6 +367,7 @@ def _batches(
 ) -> Iterator[list[tuple[int, Any]]]:
     """Batches of the raw rows that are valid, first with their id, active and not yet done;
     every other row is rejected here, before any worker sees it (a churned one is counted)."""
+    size = MODEL_BATCH if options.with_model else BATCH
     batch: list[tuple[int, Any]] = []
     top_level = options.source is None or options.source.suffix.lower() != ".csv"
     rows = _rows(options, store, result)
@@ -283,7 +384,7 @@ def _batches(
             result.churned += 1
             continue
         batch.append((row, record))
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -311,13 +412,16 @@ def run_sweep(
     calibration: Any,
     progress: Progress | None = None,
 ) -> SweepResult:
-    """Sweep every account; store each finished batch; raise on interruption after marking the
-    sweep incomplete (every finished account stays stored)."""
+    """Sweep every account; store each finished batch; raise on interruption after ending the
+    workers and marking the sweep incomplete (every finished account stays stored). The same
+    inputs again do nothing, except that with a model the accounts whose summaries fell back
+    are redone."""
     started = time.perf_counter()
     as_of = options.as_of.isoformat()
     fingerprint = input_hash(options, store, playbook)
     existing = store.sweep(as_of)
     skip: set[str] = set()
+    note = ""
     if options.resume:
         if existing is None or existing["status"] == "complete":
             raise StoreError(f"no unfinished sweep for {as_of} to resume; run without --resume.")
@@ -335,17 +439,24 @@ def run_sweep(
         and existing["status"] == "complete"
         and existing["input_hash"] == fingerprint
     ):
-        return SweepResult(
-            sweep_id=int(existing["id"]),
-            status="complete",
-            accounts=int(existing["accounts"]),
-            rejected=Rejections(
-                [RowError.model_validate(e) for e in store.rejections(existing["id"])[1]],
-                int(existing["rejected"]),
-            ),
-            alerts=store.alerts(existing["id"]),
-            note=f"the sweep of {as_of} already ran on these inputs; nothing to do",
-        )
+        redo = store.fallback_ids(int(existing["id"])) if options.with_model else set()
+        if not redo:
+            return SweepResult(
+                sweep_id=int(existing["id"]),
+                status="complete",
+                accounts=int(existing["accounts"]),
+                rejected=Rejections(
+                    [RowError.model_validate(e) for e in store.rejections(existing["id"])[1]],
+                    int(existing["rejected"]),
+                ),
+                alerts=store.alerts(existing["id"]),
+                note=f"the sweep of {as_of} already ran on these inputs; nothing to do",
+            )
+        sweep_id = int(existing["id"])
+        skip = store.done_ids(sweep_id) - redo
+        store.reopen_sweep(sweep_id)
+        note = (f"the sweep of {as_of} already ran on these inputs; redid the {len(redo)} "
+                "account(s) whose summaries had fallen back")
     else:
         sweep_id = store.start_sweep(
             as_of, options.routine, str(options.source or "store"), fingerprint, playbook.version
@@ -353,22 +464,28 @@ def run_sweep(
     if options.out is not None:
         options.out.mkdir(parents=True, exist_ok=True)
     previous = store.previous_sweep(as_of)
-    result = SweepResult(sweep_id=sweep_id, status="running", skipped=len(skip))
+    result = SweepResult(sweep_id=sweep_id, status="running", skipped=len(skip), note=note)
     # forkserver: workers start from a clean process, never from one whose threads (a
     # knowledge-base client, say) may hold locks at fork time
     context = mp.get_context("forkserver")
     context.set_forkserver_preload(["agent.sweeps.sweep"])
-    limit = context.BoundedSemaphore(options.model_concurrency)
+    options.parent = os.getpid()
+    budget = (
+        ModelBudget.shared(context, options.model_deadline, options.run_deadline,
+                           options.model_concurrency, options.max_failures)
+        if options.with_model else None
+    )
     batches = _batches(options, store, skip, result)
     pool = None
     try:
         if options.workers > 1:
             pool = context.Pool(
-                options.workers, initializer=_start_worker, initargs=(options, calibration, limit)
+                options.workers, initializer=_start_worker,
+                initargs=(options, calibration, budget, True, dict(os.environ)),
             )
             outcomes = _in_order(pool, batches, window=2 * options.workers)
         else:
-            _start_worker(options, calibration, limit)
+            _start_worker(options, calibration, budget)
             outcomes = map(assess_batch, batches)
         for outcome in outcomes:
             _store_batch(store, sweep_id, previous, outcome, result, source_name(options))
@@ -376,7 +493,8 @@ def run_sweep(
                 progress(result.accounts, None)
     except BaseException:
         if pool is not None:
-            pool.terminate()
+            pool.terminate()  # SIGTERM to every worker: no model call or report after this
+            pool.join()
         _finish(store, sweep_id, "incomplete", result)
         result.status = "incomplete"
         raise
@@ -411,6 +529,7 @@ def _store_batch(
             result.rejected.reject(item)
         else:
             done.append((row, item, path))
+            result.fallbacks.add(item)
     ids = [item["id"] for _, item, _ in done]
     before = store.previous_snapshots(int(previous["id"]), ids) if previous is not None else {}
 

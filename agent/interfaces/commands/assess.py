@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
-from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
+from agent.interfaces.options import (
+    add_model_budget_options,
+    add_model_file_option,
+    add_playbook_option,
+    iso_date,
+    model_budget,
+)
 from tools.escaping import terminal_line
 
 if TYPE_CHECKING:
@@ -25,14 +31,21 @@ def assess_portfolio(
     """Assess the chosen accounts; print them, or write one file per account into --out under
     a name derived from its id (`tools.filenames`). A row that cannot be read or assessed is
     named and skipped: 0 when every account was assessed, 2 when some row was not, and an
-    error when none was."""
+    error when none was; with --strict, 3 when a summary asked of the model fell back. Each
+    account with a summary that fell back is named on stderr."""
     from agent.accounts import churned_account, churned_left_out
+    from agent.assessment.budget import ModelBudget
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
     from agent.assessment.writer import markdown, state_json
-    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
-    from agent.models import configured_model
-    from agent.sweeps.sweep import Rejections, write_report
+    from agent.interfaces.errors import (
+        EXIT_FELL_BACK,
+        CliError,
+        load_checked_playbook,
+        load_run_model,
+    )
+    from agent.models import report_model
+    from agent.sweeps.sweep import Fallbacks, Rejections, prose_keys, write_report
     from tools.filenames import report_name
     from tools.planning.forecast import calibrate
     from tools.portfolio.account import Account
@@ -73,9 +86,11 @@ def assess_portfolio(
             if churned else "no account could be read from the portfolio."
         )
     try:  # built once for every account; the writer retries on its own
-        model = configured_model(args.model, max_retries=0)
+        settings = model_budget(args)
+        model = report_model(args.model, float(settings["deadline"]))
     except ValueError as error:
         raise CliError(str(error).replace("csm chat needs a model", "a model is needed")) from None
+    budget = ModelBudget.local(**settings) if model is not None else None  # type: ignore[arg-type]
     before_work()  # the knowledge index, once the input is known to be usable
     context = AssessmentContext(
         as_of=as_of,
@@ -84,6 +99,7 @@ def assess_portfolio(
         model=model or "none",
         calibration=calibrate(every, playbook, as_of),
         churn_model=churn_model,
+        model_budget=budget,
     )
     graph = build_graph(checkpointer=None)
     if args.out:
@@ -94,9 +110,11 @@ def assess_portfolio(
                            f"({error.strerror}); pass a folder you can write to.") from None
     started = time.perf_counter()
     done = 0
+    fallbacks = Fallbacks()
     for n, (row, account) in enumerate(accounts, start=1):
         try:
             state = graph.invoke({"account": account}, context=context)
+            fallbacks.add({"id": account.id, **prose_keys(state)})
             text = (
                 json.dumps(state_json(state), ensure_ascii=False, indent=2) + "\n"
                 if args.format == "json"
@@ -126,6 +144,11 @@ def assess_portfolio(
             + (f"; {tally.rows} rows not processed" if tally.rows else ""),
             file=sys.stderr,
         )
+    if fallbacks.reports:
+        print(terminal_line(f"csm: {fallbacks.sentence()}; each report says so under its "
+                            "summary"), file=sys.stderr)
+    if args.strict and fallbacks.reports:
+        return EXIT_FELL_BACK
     return 2 if tally.rows else 0
 
 
@@ -143,7 +166,9 @@ def register(sub: Any) -> None:
         "when it is a safe lower-case file name, else a slug of it with a hash "
         "(`Acme Corp` -> acme-corp~<10 hex digits>).\n"
         "Exit codes: 0 every account assessed, 2 some rows not processed (named on stderr), "
-        "1 none.\nExamples:\n  csm assess --account acc-007\n"
+        "1 none, 3 with --strict: some summary asked of the model fell back to the "
+        "deterministic one (named on stderr and under the summary).\nExamples:\n"
+        "  csm assess --account acc-007\n"
         "  csm assess clients.json --account c-12 --lang ru --format json\n"
         "  csm assess --all --out reports/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -183,6 +208,7 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="provider:model for the prose, or `none` (default: $CSM_MODEL)",
     )
+    add_model_budget_options(assess, "run")
     add_playbook_option(assess)
     add_model_file_option(assess)
     assess.set_defaults(run=run)

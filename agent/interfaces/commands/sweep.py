@@ -6,18 +6,23 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.interfaces.commands.kb import knowledge_ready
 from agent.interfaces.options import (
+    add_model_budget_options,
     add_model_file_option,
     add_playbook_option,
     iso_date,
+    model_budget,
     positive_int,
 )
 from tools.escaping import terminal_line
@@ -162,9 +167,46 @@ def resume_command(args: argparse.Namespace, as_of: date, db: Path, folder: Path
         argv += ["--model-file", str(Path(args.model_file).resolve())]
     if args.workers:
         argv += ["--workers", str(args.workers)]
+    for option in ("model_deadline", "model_run_deadline", "model_concurrency"):
+        if getattr(args, option, None):
+            argv += ["--" + option.replace("_", "-"), f"{getattr(args, option):g}"]
+    if getattr(args, "strict", False):
+        argv.append("--strict")
     if args.notify:
         argv += ["--notify", args.notify]
     return shlex.join(argv)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT reached the sweep: it stops as on Ctrl-C (exit 128 + the signal)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """Turn the first SIGTERM or SIGINT into `Stopped` in the main thread; the next ones are
+    ignored while the sweep ends its workers and marks itself incomplete."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    kinds = (signal.SIGTERM, signal.SIGINT)
+    before = {kind: signal.getsignal(kind) for kind in kinds}
+
+    def stop(signum: int, _frame: Any) -> None:
+        for kind in kinds:
+            signal.signal(kind, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    for kind in kinds:
+        signal.signal(kind, stop)
+    try:
+        yield
+    finally:
+        for kind, handler in before.items():
+            signal.signal(kind, handler)
 
 
 def _progress(total: int | None) -> Any:
@@ -211,13 +253,27 @@ def cmd_sweep(
     args: argparse.Namespace, before_work: Callable[[], None] = lambda: None
 ) -> int:
     """`csm sweep`."""
-    from agent.interfaces.errors import CliError, load_checked_playbook, load_run_model
+    from agent.interfaces.errors import (
+        EXIT_FELL_BACK,
+        CliError,
+        load_checked_playbook,
+        load_run_model,
+    )
+    from agent.models import model_name, report_model
     from agent.sweeps.portfolio_report import build_portfolio_report, render_portfolio_report
     from agent.sweeps.store import Store, StoreError
     from agent.sweeps.sweep import SweepOptions, run_sweep
     from tools.planning.forecast import calibrate
     from tools.portfolio.readers import stream_accounts
 
+    try:
+        budget = model_budget(args)
+        if args.with_model and report_model() is None:
+            raise CliError("--with-model needs a model: set CSM_MODEL=provider:model (for "
+                           "example openai:gpt-4.1-mini with OPENAI_API_KEY, or OPENAI_BASE_URL "
+                           "for an OpenAI-compatible server).")
+    except ValueError as error:
+        raise CliError(str(error)) from None
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
     source: Path | None = args.portfolio
@@ -247,6 +303,11 @@ def cmd_sweep(
             workers=args.workers or os.cpu_count() or 1,
             lang=args.lang,
             model=None if args.with_model else "none",
+            model_name=model_name() if args.with_model else "none",
+            model_concurrency=int(budget["concurrency"]),
+            model_deadline=float(budget["deadline"]),
+            run_deadline=float(budget["run_deadline"]),
+            max_failures=int(budget["max_failures"]),
             playbook=str(args.playbook) if args.playbook else None,
             resume=args.resume,
             churn_model=churn_model,
@@ -256,21 +317,24 @@ def cmd_sweep(
         total = store.account_count() if source is None else None
         bar, progress = _progress(total)
         try:
-            result = run_sweep(options, store, playbook, calibration, progress)
-        except KeyboardInterrupt:
+            with stopped_by_signals():
+                result = run_sweep(options, store, playbook, calibration, progress)
+        except KeyboardInterrupt as stop:
+            code = 128 + stop.signum if isinstance(stop, Stopped) else 130
+            how = f"stopped by {stop}" if isinstance(stop, Stopped) else "interrupted"
             row = store.sweep(as_of.isoformat())
             if row is None or row["status"] == "complete":
-                print("csm: interrupted before the sweep started; run the same command again.",
+                print(f"csm: {how} before the sweep started; run the same command again.",
                       file=sys.stderr)
-                return 130
+                return code
             done = len(store.done_ids(row["id"]))
             print(
-                f"csm: interrupted; the {done} finished accounts are stored and the sweep is "
+                f"csm: {how}; the {done} finished accounts are stored and the sweep is "
                 f"marked incomplete; finish it with: "
                 f"{resume_command(args, as_of, store.path, folder)}",
                 file=sys.stderr,
             )
-            return 130
+            return code
         finally:
             if bar is not None:
                 bar.stop()
@@ -299,6 +363,15 @@ def cmd_sweep(
             f"in {result.seconds:.1f}s ({rate:.0f}/s); {len(result.alerts)} alerts{rejected}; "
             f"portfolio report: {folder / 'portfolio.md'}"
         ))
+        fell = report.get("model_summaries", {}).get("reports_fell_back", 0)
+        if fell:
+            summary = report["model_summaries"]
+            kinds = ", ".join(f"{k} {n}" for k, n in summary["reasons"].items())
+            print(terminal_line(
+                f"csm: {fell} of {summary['reports_asked']} model summaries fell back to the "
+                f"deterministic ones, in {summary['accounts_total']} account(s) ({kinds}); "
+                f"listed in {folder / 'portfolio.md'}"
+            ), file=sys.stderr)
         if args.notify and result.alerts:
             try:
                 notify(args.notify, {"as_of": as_of.isoformat(), "alerts": result.alerts})
@@ -307,6 +380,8 @@ def cmd_sweep(
                     f"--notify {args.notify}: delivery failed ({error}); the sweep "
                     "itself is stored."
                 ) from None
+        if args.strict and fell:
+            return EXIT_FELL_BACK
         return 2 if result.rejected.rows else 0
     except StoreError as error:
         raise CliError(str(error)) from None
@@ -344,8 +419,11 @@ def register(sub: Any) -> None:
                     "account, raise alerts for what changed since the previous sweep, write "
                     "each account's reports and the portfolio report (Markdown and JSON).",
         epilog="Exit codes: 0 done, 2 some rows not processed (named on stderr and in the "
-               "portfolio report), 1 failure (nothing half-written: finished accounts are "
-               "stored), 130 interrupted (finish with the --resume command it prints).\n"
+               "portfolio report), 3 with --strict: some summary asked of the model fell back "
+               "to the deterministic one (named on stderr and in the portfolio report), 1 "
+               "failure (nothing half-written: finished accounts are stored), 130 interrupted "
+               "(Ctrl-C, SIGINT), 143 stopped (SIGTERM): finish with the --resume command it "
+               "prints.\n"
                "Examples:\n  csm sweep clients.jsonl --weekly\n"
                "  csm import clients.csv && csm sweep --daily --notify https://hooks.example/csm\n"
                "  csm sweep --resume --as-of 2026-11-20",
@@ -372,6 +450,7 @@ def register(sub: Any) -> None:
                        help="worker processes, 1 or more (default: one per core)")
     sweep.add_argument("--with-model", action="store_true",
                        help="let the model configured by CSM_MODEL write the report prose")
+    add_model_budget_options(sweep, "sweep")
     sweep.add_argument("--resume", action="store_true", help="finish an interrupted sweep")
     sweep.add_argument("--lang", choices=["en", "ru"], default="en", help="report language")
     sweep.add_argument("--db", metavar="PATH", help="the store (default: in the data directory)")
