@@ -44,7 +44,7 @@ def test_score_as_of_is_reproducible(capsys):
 
 def test_score_table_and_csv(capsys):
     code, out, _ = run(capsys, "score")
-    assert code == 0 and "Churn risk" in out and "accounts. Tiers:" in out
+    assert code == 0 and "Churn risk" in out and "riskiest first" in out
     code, out, _ = run(capsys, "score", "--format", "csv")
     lines = out.strip().splitlines()
     assert code == 0 and lines[0].startswith("id,name,health_score")

@@ -228,7 +228,7 @@ def hostile_portfolio(tmp_path: Path) -> Path:
 
 
 def test_table_shows_markup_as_text(tmp_path, capsys):
-    code = main(["score", str(hostile_portfolio(tmp_path))])
+    code = main(["score", str(hostile_portfolio(tmp_path)), "--wide"])  # names on one line
     out, err = capsys.readouterr()
     assert code == 2, err  # the bad row is rejected, the rest is shown
     assert "[/]" in out and "[link=http://evil.example]click[/link]" in out

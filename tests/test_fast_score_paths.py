@@ -18,8 +18,17 @@ from rich.console import Console
 from rich.text import Text
 
 from agent.interfaces.cli import main
-from agent.interfaces.plain_table import plain_table_lines
-from agent.interfaces.render import _cells, _plain, score_table, write_csv
+from agent.interfaces.commands.score import SORTS
+from agent.interfaces.plain_table import (
+    Column,
+    cell_lines,
+    fit_widths,
+    rich_table,
+    table_lines,
+    wrap,
+)
+from agent.interfaces.render import write_csv
+from agent.interfaces.score_table import columns, footer, make_row, sorted_rows, title
 from tools.learning.scoring import load_model_for, model_summary, with_model
 from tools.playbook import load_playbook
 from tools.portfolio.account import Account
@@ -71,14 +80,22 @@ def _reference_json(path: Path, as_of: date, model=None) -> str:
     return json.dumps(as_of.isoformat()), body, scores
 
 
-def _reference_table(scores, as_of: date, currency: str, model=None) -> str:
-    """The table rendered by rich alone, every row a `Text` (no colours: a StringIO)."""
+def _reference_table(scores, as_of: date, playbook, model=None, sort="churn", limit=80) -> str:
+    """The table with rich drawing the rows (no colours: a StringIO), under the same title and
+    footer: rich, not `plain_table`, wraps, pads and aligns every cell."""
+    labels = {k: str(v.label) for k, v in playbook.signals.items()}
+    rows = sorted_rows([make_row(s, labels, model) for s in scores], sort)
+    header = columns(playbook.currency, model)
+    widths = fit_widths(header, [r.cells for r in rows], limit)
+    table = rich_table(header, widths)
+    for r in rows:
+        table.add_row(*(Text(c) for c in r.cells))
     out = io.StringIO()
-    table = score_table(as_of, currency, model)
-    for s in scores:
-        table.add_row(*(Text(text, style=style) for text, style in _cells(s, model)))
-    Console(file=out, width=160).print(table)
-    return out.getvalue()
+    Console(file=out, width=400).print(table)
+    width = max(limit or 0, sum(widths) + 2 * (len(widths) - 1), 80)
+    said = [title(as_of, len(rows), sort), *footer(rows, playbook, model)]
+    wrapped = ["\n".join(p.rstrip() for p in wrap(line, width)) + "\n" for line in said]
+    return wrapped[0] + out.getvalue() + "".join(wrapped[1:])
 
 
 @pytest.mark.parametrize("which", ["generated", "sample"])
@@ -100,8 +117,12 @@ def test_json_csv_and_table_match_the_per_account_scorer(which, generated, capsy
     assert out == expected.getvalue()
 
     code, out, _ = _cli(capsys, str(path), "--as-of", as_of.isoformat())
-    currency = load_playbook().currency
-    assert out.startswith(_reference_table(scores, as_of, currency))
+    assert out == _reference_table(scores, as_of, load_playbook())
+    for sort in SORTS:
+        code, out, _ = _cli(capsys, str(path), "--as-of", as_of.isoformat(), "--sort", sort,
+                            *(["--wide"] if sort == "name" else []))
+        limit = None if sort == "name" else 80
+        assert out == _reference_table(scores, as_of, load_playbook(), sort=sort, limit=limit)
 
 
 # Hostile text for the table: wide and combining characters, emoji, spaces inside and around,
@@ -124,42 +145,55 @@ _CELL_TEXT = (
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(_CELL_TEXT, _CELL_TEXT), min_size=1, max_size=12))
-def test_the_plain_table_is_what_rich_prints(names):
-    """Rows of hostile ids and names: the plain layout equals rich's own rendering."""
+@given(st.lists(st.tuples(_CELL_TEXT, _CELL_TEXT), min_size=1, max_size=12),
+       st.sampled_from([40, 60, 80, None]))
+def test_the_plain_table_is_what_rich_prints(names, limit):
+    """Rows of hostile ids and names, squeezed to a width or not: `table_lines` writes what rich
+    prints for the same columns and widths (wrapped, folded, padded, wide characters)."""
     playbook = load_playbook()
-    scores = []
+    labels = {k: str(v.label) for k, v in playbook.signals.items()}
+    rows = []
     for i, (account_id, name) in enumerate(names):
         account = Account.model_validate(
             {"id": f"{account_id}-{i}", "name": name, "mrr": 1000 * i, "csat": i % 11,
              "weekly_logins": [i % 7] * 4}
         )
-        scores.append(score_account(account, playbook, AS_OF))
-    reference = _reference_table(scores, AS_OF, playbook.currency)
-    console = Console(file=io.StringIO(), width=160)
-    rows = [tuple(text for text, _ in _cells(s)) for s in scores]
-    lines = plain_table_lines(console, lambda: score_table(AS_OF, playbook.currency), rows)
-    assert "\n".join(lines) + "\n" == reference
-
-
-def test_a_narrow_console_wraps_rows_as_rich_does():
-    """Columns squeezed below their widest cells: the rows rich must wrap are rendered by rich."""
-    playbook = load_playbook()
-    accounts = [
-        Account(id=f"id-{'x' * (i * 9)}", name=("a long account name " * (i % 4 + 1)).strip())
-        for i in range(8)
-    ]
-    scores = [score_account(a, playbook, AS_OF) for a in accounts]
-    table = score_table(AS_OF, playbook.currency)
-    for s in scores:
-        table.add_row(*(Text(text) for text, _ in _cells(s)))
+        rows.append(make_row(score_account(account, playbook, AS_OF), labels, None).cells)
+    header = columns(playbook.currency, None)
+    widths = fit_widths(header, rows, limit)
+    table = rich_table(header, widths)
+    for row in rows:
+        table.add_row(*(Text(c) for c in row))
     reference = io.StringIO()
-    Console(file=reference, width=90).print(table)
-    rows = [tuple(text for text, _ in _cells(s)) for s in scores]
-    lines = plain_table_lines(Console(file=io.StringIO(), width=90),
-                              lambda: score_table(AS_OF, playbook.currency), rows)
-    assert "\n".join(lines) + "\n" == reference.getvalue()
-    assert _plain("x").plain == "x"
+    Console(file=reference, width=400).print(table)
+    assert "\n".join(table_lines(header, widths, rows)) + "\n" == reference.getvalue()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.sampled_from(["a", "bc", "defghij", " ", "  ", "\n", "全", "😀", "é",
+                                 "\u0301", "\u200b", "\u3000", "Ｗ", "🇷🇺"]), max_size=40)
+       .map("".join), st.integers(1, 12), st.booleans())
+def test_a_cell_wraps_as_rich_wraps_it(text, width, right):
+    """One cell at any width: lines broken at spaces, long words cut, padded or right-justified
+    exactly as rich lays out a table cell."""
+    column = Column("h", right=right)
+    table = rich_table([column], [width])
+    table.show_header = False
+    table.add_row(Text(text))
+    reference = io.StringIO()
+    Console(file=reference, width=400).print(table)
+    assert "\n".join(cell_lines(text, width, right)) + "\n" == reference.getvalue()
+
+
+def test_widths_fit_the_limit_and_numbers_never_wrap():
+    """The flexible columns share what the fixed ones leave; none goes below its floor."""
+    header = [Column("ID", flexible=True), Column("Churn risk"), Column("Signals", flexible=True)]
+    rows = [("a" * 30, "84.21 critical", "Engagement drop\nPayment delay")]
+    assert fit_widths(header, rows, None) == [30, 14, 15]
+    assert fit_widths(header, rows, 80) == [30, 14, 15]
+    assert fit_widths(header, rows, 40) == [11, 14, 11]
+    assert sum(fit_widths(header, rows, 40)) + 4 == 40
+    assert fit_widths(header, rows, 10) == [6, 14, 7]  # at their floors: wider than asked
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +226,7 @@ def test_with_a_model_file_every_output_is_the_reference(generated, model_path, 
     assert out == expected.getvalue()
 
     code, out, _ = _cli(capsys, str(generated), *flags)
-    assert out.startswith(_reference_table(scores, AS_OF, playbook.currency, summary))
+    assert out == _reference_table(scores, AS_OF, playbook, summary)
     assert "Model churn" in out
 
 

@@ -79,6 +79,7 @@ _ENTITY = re.compile(r"&(?:#|[A-Za-z][A-Za-z0-9]*(?:;|$))")
 _BLOCK_START = re.compile(r"\s*(?:#{1,6}(?:\s|$)|>|[-+](?:\s|$)|[-=][-=\s]*$)")
 _ORDERED_START = re.compile(r"\s*\d{1,9}(?=[.)](?:\s|$))")
 _OUTER_SPACE = re.compile(r"^\s{2,}|\s{2,}$")
+_MARKER_STARTS = frozenset("#>-+=0123456789")  # the first characters of those markers
 
 
 def _needs_escape(text: str, i: int) -> bool:
@@ -105,12 +106,22 @@ def _needs_escape(text: str, i: int) -> bool:
     return False
 
 
+# The characters `_needs_escape` may escape; text without any is returned as it is.
+_SYNTAX = re.compile(r"[\\`|\[\]*~_<&]")
+
+
 def _escape_characters(text: str) -> str:
-    return "".join("\\" + ch if _needs_escape(text, i) else ch for i, ch in enumerate(text))
+    if _SYNTAX.search(text) is None:  # most values: nothing to look at character by character
+        return text
+    return _SYNTAX.sub(
+        lambda m: "\\" + m.group() if _needs_escape(text, m.start()) else m.group(), text
+    )
 
 
 def _escape_line_start(text: str) -> str:
     """Escape a block marker at the start of `text` (which may start a line of the report)."""
+    if text.lstrip()[:1] not in _MARKER_STARTS:  # the usual case: no marker can start here
+        return text
     if match := _BLOCK_START.match(text):
         at = len(text) - len(text.lstrip())
         return text[:at] + "\\" + text[at:]
@@ -123,7 +134,9 @@ def markdown_inline(value: object) -> str:
     """One value inside a line of Markdown: line breaks and control characters become spaces,
     whitespace at either end shrinks to one space (an indent could open a code block), and
     syntax characters are escaped."""
-    text = _OUTER_SPACE.sub(" ", terminal_line(value))
+    text = terminal_line(value)
+    if text[:2].isspace() or text[-2:].isspace():
+        text = _OUTER_SPACE.sub(" ", text)
     return _escape_line_start(_escape_characters(text))
 
 

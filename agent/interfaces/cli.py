@@ -7,43 +7,36 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
-from agent.interfaces.commands import (
-    assess,
-    chat,
-    history,
-    kb,
-    learning,
-    mcp,
-    playbook,
-    sample,
-    score,
-    serve,
-    sweep,
-)
 from agent.interfaces.errors import EXIT_FAILED, EXIT_OK, CliError
 from agent.interfaces.options import Parser
 from tools.escaping import terminal_line
 
-# in the order `csm --help` lists them
-REGISTER = (
-    score.register,
-    sample.register,
-    playbook.register_eval,
-    assess.register,
-    sweep.register,
-    history.register,
-    learning.register,
-    kb.register,
-    chat.register,
-    serve.register,
-    playbook.register_playbook,
-    mcp.register,
-)
+# Every command: its module in agent.interfaces.commands and the function there that adds its
+# parser, in the order `csm --help` lists them. A run builds only its own command's parser
+# (the other modules are not even imported); `csm --help` and a mistyped command build all.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "score": ("score", "register"),
+    "sample": ("sample", "register"),
+    "eval": ("playbook", "register_eval"),
+    "assess": ("assess", "register"),
+    "import": ("sweep", "register"),
+    "sweep": ("sweep", "register"),
+    "history": ("history", "register"),
+    "backtest": ("learning", "register"),
+    "learn": ("learning", "register"),
+    "kb": ("kb", "register"),
+    "chat": ("chat", "register"),
+    "serve": ("serve", "register"),
+    "playbook": ("playbook", "register_playbook"),
+    "mcp": ("mcp", "register"),
+}
 
 
-def build_parser() -> Parser:
-    """The `csm` argument parser with every subcommand."""
+def build_parser(command: str | None = None) -> Parser:
+    """The `csm` argument parser: with every subcommand, or only `command`'s when it names
+    one."""
     parser = Parser(
         prog="csm",
         description="csm-agent: explainable health, churn risk, early warnings and upsell "
@@ -51,14 +44,16 @@ def build_parser() -> Parser:
         epilog="Start with `csm score` (the bundled sample portfolio) and `csm score --help`.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for register in REGISTER:
-        register(sub)
+    wanted = [COMMANDS[command]] if command in COMMANDS else list(COMMANDS.values())
+    for module, function in dict.fromkeys(wanted):
+        getattr(import_module(f"agent.interfaces.commands.{module}"), function)(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `csm` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, or a usage error already explained on stderr

@@ -34,6 +34,10 @@ def load_checked_playbook(path: Path | None) -> Playbook:
 def load_run_model(path: Path | None, playbook: Playbook, playbook_path: Path | None) -> Any:
     """The churn model a command uses (--model-file, CSM_MODEL_FILE, the playbook's
     forecast.model_file), or None; a playbook-version mismatch is warned about on stderr."""
+    from tools.learning.model_path import model_file_path
+
+    if model_file_path(path, playbook, playbook_path) is None:
+        return None  # the learning code is imported only for a model file
     from tools.learning.scoring import load_model_for, playbook_mismatch
 
     model = load_model_for(path, playbook, playbook_path)

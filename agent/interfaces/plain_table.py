@@ -1,140 +1,162 @@
-"""A rich table without colours, laid out row by row: what rich prints, byte for byte, at a
-fraction of its cost on a large portfolio (issue 15)."""
+"""A table of plain text at given column widths, laid out line by line as rich lays out the
+same table (issue 15: rich itself is imported only when the output has colours).
+
+The table has no outer border: a header, a rule under it, and the rows; columns two spaces
+apart; a cell wraps at spaces, a word longer than its column is cut, and each line is padded
+to the column's width (left- or right-justified). This is rich's `Table` with the `SIMPLE_HEAD`
+box, no edge, no edge padding and collapsed padding (`rich_table` builds it), which the tests
+use as the reference. Widths count terminal cells (`rich.cells`: wide characters take two)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from itertools import repeat
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from rich.cells import cell_len, chop_cells, set_cell_size
 
+if TYPE_CHECKING:
+    from rich.table import Table
 
-def _measure(text: str) -> tuple[int, int]:
-    """rich's measurement of a `Text` cell: (longest word, longest line) in terminal cells."""
-    if text.isascii() and text.isprintable() and " " not in text:
-        return len(text), len(text)
-    lines = text.splitlines()
-    widest = max(map(cell_len, lines)) if lines else 0
-    words = text.split()
-    return (max(map(cell_len, words)) if words else widest), widest
+GAP = "  "
+RULE = "─"
+_WORD = re.compile(r"\s*\S+\s*")
+_TRAILING_SPACE = re.compile(r"\s+$")
 
 
-def _fits(text: str, width: int) -> str | None:
-    """The cell's line padded to `width` as rich lays out a left-justified line that fits, or
-    None when it does not fit (rich would wrap it)."""
-    if text.isascii() and text.isprintable():
-        return text.ljust(width) if len(text) <= width else None
-    used = cell_len(text)
-    return text + " " * (width - used) if used <= width else None
+class Column(NamedTuple):
+    """A column: its header (lines apart by \\n), whether its cells are right-justified, and
+    whether it may be narrowed (its cells wrap) when the table is too wide."""
+
+    header: str
+    right: bool = False
+    flexible: bool = False
 
 
-def _fits_right(text: str, width: int) -> str | None:
-    """As `_fits`, right-justified: rich strips the line's trailing whitespace first."""
-    text = text.rstrip()
-    if text.isascii() and text.isprintable():
-        return text.rjust(width) if len(text) <= width else None
-    used = cell_len(text)
-    return " " * (width - used) + text if used <= width else None
+def _width(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
 
 
-def plain_table_lines(
-    console: Console, empty_table: Callable[[], Table], rows: list[tuple[str, ...]]
-) -> list[str]:
-    """The lines rich prints for a table (`empty_table()`: its columns, no rows) holding `rows`
-    of plain text, on a console without colours.
+def natural_width(text: str) -> int:
+    """The width a text takes unwrapped: its longest line."""
+    return max(map(_width, text.split("\n")))
 
-    rich sizes a column by its widest line and its longest word, so a copy of the table holding
-    only the rows with those cells gets the same widths, title, header and borders; rich
-    renders that copy. The cells are then laid out here, a column at a time, the way rich lays
-    out a line that fits its column; a row with a line that does not fit is rendered by rich
-    alone, at the same widths."""
-    columns = list(zip(*rows, strict=True))
-    sizing = empty_table()
-    for i in sorted({i for column in columns for i in _widest(column)}):
-        sizing.add_row(*(Text(text) for text in rows[i]))
-    with console.capture() as captured:
-        console.print(sizing)
-    printed = captured.get().split("\n")
-    header_end = next(i for i, line in enumerate(printed) if line.startswith("┡"))
-    widths = [len(part) - 2 for part in printed[header_end][1:-1].split("╇")]
-    laid: list[list[str | list[str]]] = []
-    apart: set[int] = set()  # rows with a cell of several lines, or one rich must wrap
-    for column, width, sized in zip(columns, widths, sizing.columns, strict=True):
-        laid.append(_lay_out(column, width, sized.justify == "right", apart))
-    lines = printed[: header_end + 1]
-    for i, cells in enumerate(zip(*laid, strict=True)):
-        if i not in apart:
-            lines.append("│ " + " │ ".join(cells) + " │")  # type: ignore[arg-type]
-        elif None in cells:
-            lines.extend(_row_by_rich(console, empty_table(), widths, rows[i]))
-        else:
-            stacked = [cell if isinstance(cell, list) else [cell] for cell in cells]
-            for k in range(max(map(len, stacked))):
-                lines.append(
-                    "│ "
-                    + " │ ".join(
-                        cell[k] if k < len(cell) else " " * width
-                        for cell, width in zip(stacked, widths, strict=True)
-                    )
-                    + " │"
-                )
-    lines.append(printed[-2] if printed[-1] == "" else printed[-1])
+
+def _breaks(line: str, width: int) -> list[int]:
+    """Where a line of text is broken to fit `width` cells: greedily at the start of a word (a
+    word keeps the spaces after it); a word wider than a whole line is cut at cell bounds."""
+    breaks: list[int] = []
+    used = 0
+    for match in _WORD.finditer(line):
+        start, word = match.start(), match.group()
+        need = _width(word.rstrip())
+        if need <= width - used:
+            used += _width(word)
+        elif need > width:
+            pieces = chop_cells(word, width)
+            for piece in pieces[:-1]:
+                if start:
+                    breaks.append(start)
+                start += len(piece)
+            if start:
+                breaks.append(start)
+            used = _width(pieces[-1])
+        elif used and start:
+            breaks.append(start)
+            used = _width(word)
+    return breaks
+
+
+def wrap(line: str, width: int) -> list[str]:
+    """One line of text as the lines it wraps into at `width` (not padded); the spaces at a
+    break stay at the end of the line before it, unless they would overflow it."""
+    cuts = [0, *_breaks(line, width), len(line)]
+    lines = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        piece = line[start:end]
+        if len(piece) > width and (space := _TRAILING_SPACE.search(piece)):
+            piece = piece[: len(piece) - min(len(space.group()), len(piece) - width)]
+        lines.append(piece)
     return lines
 
 
-def _plain_ascii(column: tuple[str, ...]) -> bool:
-    """Every cell is printable ASCII (so one line, one terminal cell per character)."""
-    joined = "".join(column)
-    return joined.isascii() and joined.isprintable()
+def cell_lines(text: str, width: int, right: bool = False) -> list[str]:
+    """A cell's lines, each exactly `width` cells: wrapped, then padded on the right (or, for
+    a right-justified cell, stripped of trailing spaces and padded on the left)."""
+    if text.isascii() and text.isprintable() and len(text) <= width:  # the common case
+        return [text.rstrip().rjust(width) if right else text.ljust(width)]
+    lines = []
+    for paragraph in text.split("\n"):
+        for line in wrap(paragraph, width):
+            if right:
+                line = line.rstrip()
+                line = " " * (width - _width(line)) + line if _width(line) <= width else (
+                    set_cell_size(line, width))
+            lines.append(set_cell_size(line, width))
+    return lines
 
 
-def _widest(column: tuple[str, ...]) -> set[int]:
-    """The rows holding the column's widest line and its longest word (rich sizes the column
-    from those two)."""
-    if _plain_ascii(column) and " " not in "".join(column):  # each cell one word: min = max
-        lengths = list(map(len, column))
-        return {lengths.index(max(lengths))}
-    measured = [_measure(text) for text in column]
-    rows = range(len(column))
-    return {max(rows, key=lambda i: measured[i][0]), max(rows, key=lambda i: measured[i][1])}
-
-
-def _lay_out(
-    column: tuple[str, ...], width: int, right: bool, apart: set[int]
-) -> list[str | list[str]]:
-    """Each cell of a column padded to `width` as rich pads it: a line, a list of lines for a
-    cell of several, or None when a line does not fit (the row's index then goes to `apart`)."""
-    if _plain_ascii(column) and max(map(len, column)) <= width:
-        if not right:
-            return list(map(str.ljust, column, repeat(width)))
-        if " " not in "".join(column):
-            return list(map(str.rjust, column, repeat(width)))
-    fit = _fits_right if right else _fits
-    cells: list[str | list[str]] = []
-    for i, text in enumerate(column):
-        if "\n" not in text:
-            line = fit(text, width)
-            if line is None:
-                apart.add(i)
-            cells.append(line)  # type: ignore[arg-type]
-            continue
-        lines = [fit(part, width) for part in text.split("\n")]
-        apart.add(i)
-        cells.append(None if None in lines else lines)  # type: ignore[arg-type]
-    return cells
-
-
-def _row_by_rich(
-    console: Console, table: Table, widths: list[int], row: tuple[str, ...]
+def table_lines(
+    columns: Sequence[Column], widths: Sequence[int], rows: Sequence[Sequence[str]]
 ) -> list[str]:
-    """One row rendered by rich at the given content widths (its border lines left out)."""
-    alone = Table(show_header=False, box=table.box, expand=False, padding=table.padding)
-    for column, width in zip(table.columns, widths, strict=True):
-        alone.add_column(justify=column.justify, overflow=column.overflow, width=width)
-    alone.add_row(*(Text(text) for text in row))
-    with console.capture() as captured:
-        console.print(alone)
-    return captured.get().split("\n")[1:-2]
+    """The table's lines: the header (aligned to its last line), a rule, then each row (as
+    tall as its tallest cell)."""
+    out = _row_lines(columns, widths, [c.header for c in columns], bottom=True)
+    out.append(RULE * (sum(widths) + len(GAP) * (len(widths) - 1)))
+    for row in rows:
+        out.extend(_row_lines(columns, widths, row))
+    return out
+
+
+def _row_lines(
+    columns: Sequence[Column], widths: Sequence[int], row: Sequence[str], bottom: bool = False
+) -> list[str]:
+    """A row's lines; its shorter cells padded below (above for the header, as rich aligns a
+    header to the bottom)."""
+    cells = [cell_lines(text, width, column.right)
+             for text, width, column in zip(row, widths, columns, strict=True)]
+    if all(len(cell) == 1 for cell in cells):
+        return [GAP.join(cell[0] for cell in cells)]
+    height = max(map(len, cells))
+    for cell, width in zip(cells, widths, strict=True):
+        at = 0 if bottom else len(cell)
+        cell[at:at] = [" " * width] * (height - len(cell))
+    return [GAP.join(line) for line in zip(*cells, strict=True)]
+
+
+def fit_widths(
+    columns: Sequence[Column], rows: Sequence[Sequence[str]], limit: int | None
+) -> list[int]:
+    """Each column's width: its widest line (header included); when the table would be wider
+    than `limit` cells, the flexible columns share what the others leave, each narrowed no
+    further than its widest header word or 6 cells, the widest first (water-filling)."""
+    widths = [natural_width(c.header) for c in columns]
+    for row in rows:
+        for i, text in enumerate(row):
+            if (size := natural_width(text)) > widths[i]:
+                widths[i] = size
+    gaps = len(GAP) * (len(columns) - 1)
+    if limit is None or sum(widths) + gaps <= limit:
+        return widths
+    flexible = sorted((i for i, c in enumerate(columns) if c.flexible), key=widths.__getitem__)
+    room = limit - gaps - sum(w for i, w in enumerate(widths) if i not in flexible)
+    for left, i in zip(range(len(flexible), 0, -1), flexible, strict=True):
+        floor = min(widths[i], max([6, *map(_width, columns[i].header.split())]))
+        widths[i] = max(floor, min(widths[i], room // left))
+        room -= widths[i]
+    return widths
+
+
+def rich_table(columns: Sequence[Column], widths: Sequence[int]) -> Table:
+    """The same table in rich (for colours in a terminal, and as the tests' reference), with
+    its columns at `widths` and no rows."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                  header_style="bold", expand=False)
+    for column, width in zip(columns, widths, strict=True):
+        table.add_column(Text(column.header), justify="right" if column.right else "left",
+                         width=width, overflow="fold")
+    return table

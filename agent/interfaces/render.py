@@ -1,14 +1,16 @@
-"""Render scored accounts for people (rich table), spreadsheets (CSV) and programs (JSON)."""
+"""Render scored accounts for people (a table), spreadsheets (CSV) and programs (JSON)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import re
-from collections import Counter
+import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
-from functools import cache, partial
+from functools import cache
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -22,24 +24,12 @@ Scored = TypeVar("Scored")
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     from tools.knowledge.index import Passage
+    from tools.playbook import Playbook
 
-TIER_STYLE = {"low": "green", "medium": "yellow", "high": "red", "critical": "bold white on red"}
-COLOR_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
-TABLE_COLUMNS = [  # header (with {currency}) and justification
-    ("ID", "left"),
-    ("Account", "left"),
-    ("Health", "right"),
-    ("Colour", "left"),
-    ("Churn risk", "right"),
-    ("Tier", "left"),
-    ("Coverage h/c", "right"),
-    ("Signals", "left"),
-    ("Upsell EV, {currency}/mo", "right"),
-]
+PLAIN_WIDTH = 80  # the table's width when the output is no terminal (more with --wide)
 CSV_COLUMNS = [
     "id",
     "name",
@@ -70,10 +60,6 @@ def _console_class() -> type[Console]:
     return _Console
 
 
-def _num(value: float | None, digits: int = 2) -> str:
-    return "—" if value is None else f"{value:,.{digits}f}"
-
-
 def _plain(value: object, style: str = "") -> Text:
     """Account (or playbook) text for rich: a `Text`, so no markup or emoji code is read in
     it, with terminal escape sequences and control characters removed."""
@@ -82,97 +68,72 @@ def _plain(value: object, style: str = "") -> Text:
     return Text(terminal_line(value), style=style)
 
 
-def _cells(
-    s: AccountScore | ScoreSummary, model: dict[str, Any] | None = None
-) -> tuple[tuple[str, str], ...]:
-    """One table row: each cell's text, cleaned for the terminal, and its style (numbers are
-    formatted here, so they need no cleaning); with a churn model, its churn probability."""
-    signals = "\n".join(terminal_line(sig.id) for sig in s.signals)
-    color, tier = s.health.color or "unknown", s.churn_risk.tier or "unknown"
-    cells = [
-        (terminal_line(s.id), ""),
-        (terminal_line(s.name), ""),
-        (_num(s.health.score), ""),
-        (terminal_line(color), COLOR_STYLE.get(s.health.color or "", "dim")),
-        (_num(s.churn_risk.score), ""),
-        (terminal_line(tier), TIER_STYLE.get(s.churn_risk.tier or "", "dim")),
-        (f"{s.health.coverage:.0%}/{s.churn_risk.coverage:.0%}", ""),
-        (signals, "") if signals else ("none", "dim"),
-        (_num(expected_expansion(s.opportunities), 0), "") if s.opportunities else ("—", "dim"),
-    ]
-    if model is not None:
-        forecast = getattr(s, "model_forecast", None)
-        cells.insert(6, (f"{forecast.churn_probability:.1%}" if forecast else "—", ""))
-    return tuple(cells)
-
-
-def score_table(as_of: date, currency: str, model: dict[str, Any] | None = None) -> Table:
-    """The rich table of `csm score`, with its columns and no rows."""
-    from rich.table import Table
-
-    table = Table(title=f"Portfolio as of {as_of.isoformat()}", header_style="bold", expand=False)
-    columns = [(column.format(currency=currency), justify) for column, justify in TABLE_COLUMNS]
-    if model is not None:
-        columns.insert(6, (f"Model churn {model['horizon_days']}d", "right"))
-    for column, justify in columns:
-        table.add_column(_plain(column), justify=justify, overflow="fold")  # type: ignore[arg-type]
-    return table
-
-
 def write_table(
     scores: Iterable[AccountScore | ScoreSummary],
     as_of: date,
-    currency: str,
+    playbook: Playbook,
     out: IO[str],
     model: dict[str, Any] | None = None,
+    sort: str = "churn",
+    wide: bool = False,
 ) -> int:
-    """A readable terminal table with coloured tier and health; returns the account count.
-    With a churn model (`model`: its summary), one more column shows its churn probability
-    and a line under the table states its method.
+    """The accounts as a table for people (`score_table`), sorted by `sort`, fitting the
+    terminal's width (80 columns when the output is no terminal; unlimited when `wide`);
+    returns the account count. With a churn model (`model`: its summary), one more column
+    shows its churn probability and a line under the table states its method.
 
-    Every cell is a `Text` cleaned for the terminal: names and ids are shown, never obeyed.
-    Without colours (a pipe or a file), the rows are laid out by `plain_table_lines`, which
-    writes what rich would, byte for byte, in a fraction of the time."""
-    from rich.console import Console
-    from rich.text import Text
+    Every cell is cleaned for the terminal: names and ids are shown, never obeyed. With
+    colours (a terminal), rich draws the table; otherwise `plain_table` writes the same lines
+    without importing rich."""
+    from agent.interfaces.plain_table import fit_widths, rich_table, table_lines, wrap
+    from agent.interfaces.score_table import columns, footer, make_row, sorted_rows, title
 
-    from agent.interfaces.plain_table import plain_table_lines
+    labels = {signal_id: str(signal.label) for signal_id, signal in playbook.signals.items()}
+    rows = sorted_rows([make_row(s, labels, model) for s in scores], sort)
+    if not rows:
+        return 0
+    header = columns(playbook.currency, model)
+    colours = _needs_rich(out)
+    limit = None if wide else (shutil.get_terminal_size().columns if colours else PLAIN_WIDTH)
+    widths = fit_widths(header, [row.cells for row in rows], limit)
+    text_width = max(limit or 0, sum(widths) + 2 * (len(widths) - 1), PLAIN_WIDTH)
 
-    empty_table = partial(score_table, as_of, currency, model)
-    table = empty_table()
-    probe = Console(file=out)
-    console = _console_class()(file=out, width=probe.width if probe.is_terminal else 160)
-    plain = console.color_system is None and console.encoding.lower().startswith("utf")
-    tiers: Counter[str] = Counter()
-    colors: Counter[str] = Counter()
-    rows: list[tuple[str, ...]] = []
-    count = 0
-    for s in scores:
-        count += 1
-        tiers[s.churn_risk.tier or "unknown"] += 1
-        colors[s.health.color or "unknown"] += 1
-        cells = _cells(s, model)
-        if plain:
-            rows.append(tuple([cell[0] for cell in cells]))
-        else:
-            table.add_row(*(Text(text, style=style) for text, style in cells))
-    if plain and rows:
-        for line in plain_table_lines(console, empty_table, rows):
-            out.write(line + "\n")
+    def say(line: str) -> None:
+        out.write("".join(piece.rstrip() + "\n" for piece in wrap(line, text_width)))
+
+    say(title(as_of, len(rows), sort))
+    if colours:
+        from rich.text import Text
+
+        table = rich_table(header, widths)
+        for row in rows:
+            table.add_row(*(Text(c, style=st) for c, st in zip(row.cells, row.styles, strict=True)))
+        _console_class()(file=out, width=text_width).print(table)
     else:
-        console.print(table)
-    console.print(
-        _plain(
-            f"{count} account{'s' if count != 1 else ''}. Tiers: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(tiers.items()))
-            + ". Health: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(colors.items()))
-            + "."
-        )
-    )
-    if model is not None:
-        console.print(_plain(f"Model churn: {model['method']}."))
-    return count
+        out.write("".join(line + "\n" for line in table_lines(header, widths,
+                                                                [row.cells for row in rows])))
+    for line in footer(rows, playbook, model):
+        say(line)
+    return len(rows)
+
+
+def _needs_rich(out: IO[str]) -> bool:
+    """Whether rich must draw the table: the output takes colours (a terminal, or colours
+    forced with TTY_COMPATIBLE=1 or FORCE_COLOR, as rich reads them), is not UTF-8 (rich
+    swaps the box characters), or runs in a notebook."""
+    if not (getattr(out, "encoding", None) or "").lower().replace("-", "").startswith("utf8"):
+        return True
+    if "IPython" in sys.modules:
+        return True
+    compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    if "FORCE_COLOR" in os.environ:
+        return os.environ["FORCE_COLOR"] != ""
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def write_csv(

@@ -3,7 +3,6 @@ model file, with the method and the backtest figures in words."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
@@ -14,13 +13,13 @@ from pydantic import BaseModel
 
 from tools.learning.features import account_features
 from tools.learning.model_file import ModelFile, ModelName, load_model
+from tools.learning.model_path import MODEL_FILE_ENV as MODEL_FILE_ENV  # re-exported
+from tools.learning.model_path import model_file_path
 from tools.numbers import plain, r2
 from tools.planning.forecast import forecast_account
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.scoring.score import AccountScore
-
-MODEL_FILE_ENV = "CSM_MODEL_FILE"
 
 
 class ModelForecast(BaseModel):
@@ -100,24 +99,6 @@ def model_summary(model: ModelFile) -> dict[str, Any]:
         "baseline_brier": model.backtest.models["baseline"].brier,
         "forced": model.forced,
     }
-
-
-def model_file_path(
-    given: str | Path | None, playbook: Playbook, playbook_path: str | Path | None
-) -> Path | None:
-    """Which model file a run uses: the one given (`--model-file`), else CSM_MODEL_FILE, else
-    the playbook's forecast.model_file (relative to the playbook file), else none."""
-    if given:
-        return Path(given).expanduser()
-    if os.environ.get(MODEL_FILE_ENV):
-        return Path(os.environ[MODEL_FILE_ENV]).expanduser()
-    key = playbook.forecast.model_file
-    if not key:
-        return None
-    path = Path(key).expanduser()
-    if not path.is_absolute() and playbook_path:
-        path = Path(playbook_path).expanduser().parent / path
-    return path
 
 
 def load_model_for(

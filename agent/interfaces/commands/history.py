@@ -10,14 +10,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from agent.interfaces.errors import CliError
-from agent.sweeps.store import Store, StoreError, open_store, store_exists
 from tools.escaping import terminal_line
 from tools.paths import store_location
-from tools.portfolio.account import Account
-from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row, history_row
+
+if TYPE_CHECKING:  # the store and the account model load when a command runs, not for --help
+    from agent.sweeps.store import Store
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -55,6 +55,8 @@ def register(sub: Any) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """`csm history export`."""
+    from agent.sweeps.store import StoreError, open_store, store_exists
+
     if not store_exists(args.db):
         raise CliError(f"{store_location(args.db)}: no store there; run `csm import` and "
                        "`csm sweep` first, or pass --db PATH.")
@@ -105,6 +107,8 @@ def _rows(
     store: Store, end: str, churn_days: dict[str, str], tally: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
     """Every snapshot as a history row, counting what the summary says."""
+    from tools.portfolio.history import history_row
+
     for as_of, account_id, inputs, snapshot in store.history():
         if inputs is None:
             tally["old"] += 1
@@ -118,6 +122,8 @@ def _write(
     store: Store, end: str, churn_days: dict[str, str], kind: str, out: IO[str]
 ) -> dict[str, Any]:
     """Write the history file in `kind` (csv or jsonl) to `out`; returns the tally."""
+    from tools.portfolio.history import HISTORY_COLUMNS, history_csv_row
+
     tally = new_tally()
     if kind == "csv":
         writer = csv.writer(out)
@@ -132,6 +138,8 @@ def _write(
 
 def old_rows(tally: dict[str, Any]) -> str:
     """The rows made before the store kept every input, in one sentence."""
+    from tools.portfolio.account import Account
+
     kept = [f for f in Account.model_fields if f in tally["old_fields"]]
     return (
         f"{tally['old']} row(s) come from snapshots made before the store kept every input "

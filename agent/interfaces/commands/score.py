@@ -19,6 +19,9 @@ from agent.interfaces.errors import (
 from agent.interfaces.options import add_model_file_option, add_playbook_option, iso_date
 from tools.escaping import terminal_line
 
+# --sort's choices (kept here so that `csm --help` imports no table code)
+SORTS = ("churn", "health", "upsell", "id", "name")
+
 if TYPE_CHECKING:
     from tools.playbook import Playbook
     from tools.portfolio.account import Account
@@ -62,6 +65,19 @@ def register(sub: Any) -> None:
         choices=["table", "json", "csv"],
         default="table",
         help="table (terminal, default), json (full explanations) or csv (one row per account)",
+    )
+    score.add_argument(
+        "--sort",
+        choices=list(SORTS),
+        help="the table's order: churn (riskiest first, the default), health (least healthy "
+        "first), upsell (largest expected upsell first), id or name; JSON and CSV keep the "
+        "portfolio's order",
+    )
+    score.add_argument(
+        "--wide",
+        action="store_true",
+        help="the table as wide as its longest cells (default: the terminal's width, 80 "
+        "columns when the output is no terminal)",
     )
     add_playbook_option(score)
     add_model_file_option(score)
@@ -128,11 +144,13 @@ def _active(
 
 def run(args: argparse.Namespace) -> int:
     """`csm score`."""
-    from agent.accounts import churned_left_out
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
     from tools.scoring.score import score_dict, score_summary
 
+    if args.format != "table" and (args.sort or args.wide):
+        raise CliError(f"--sort and --wide shape the table; --format {args.format} keeps every "
+                       "account in the portfolio's order at full width (drop the option).")
     playbook = load_checked_playbook(args.playbook)
     model = load_run_model(args.model_file, playbook, args.playbook)
     path = args.portfolio or sample_portfolio_path()
@@ -157,8 +175,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         count = write_csv(scores, out, model=summary is not None)
     else:
-        count = write_table(scores, as_of, playbook.currency, out, summary)
+        count = write_table(scores, as_of, playbook, out, summary, sort=args.sort or "churn",
+                            wide=args.wide)
     if churned:
+        from agent.accounts import churned_left_out
+
         print(f"csm score: {churned_left_out(len(churned))} (no longer clients)",
               file=sys.stderr)
     if count == 0 and churned and not errors:

@@ -1,0 +1,55 @@
+"""Start-up (issue 15): a command builds only its own parser, and `csm --help` or `csm score`
+import nothing they do not use (no pydantic for --help; no rich, LangGraph, LangSmith, Chroma
+or learning code for a score without colours or a model file). Structural checks, not timings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from agent.interfaces.cli import COMMANDS, build_parser
+
+PROBE = (
+    "import json, os, sys\n"
+    "from agent.interfaces.cli import main\n"
+    "out = sys.stdout\n"
+    "sys.stdout = open(os.devnull, 'w', encoding='utf-8')\n"
+    "code = main(sys.argv[1:])\n"
+    "out.write(json.dumps([code, sorted(sys.modules)]))\n"
+)
+
+
+def _modules(*argv: str, tmp_path) -> tuple[int, set[str]]:
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True,
+                          check=True, env={"PATH": "", "CSM_DATA_DIR": str(tmp_path),
+                                           "HOME": str(tmp_path)})
+    code, modules = json.loads(done.stdout)
+    return code, {m.split(".")[0] for m in modules} | set(modules)
+
+
+def test_each_command_builds_its_own_parser_and_help_builds_all():
+    everything = build_parser()
+    (action,) = [a for a in everything._actions if a.dest == "command"]
+    assert list(action.choices) == list(COMMANDS)
+    for command in COMMANDS:
+        (alone,) = [a for a in build_parser(command)._actions if a.dest == "command"]
+        assert command in alone.choices and len(alone.choices) <= 2
+
+
+def test_help_imports_no_library(tmp_path):
+    code, modules = _modules("--help", tmp_path=tmp_path)
+    assert code == 0
+    assert not modules & {"pydantic", "rich", "yaml", "langgraph", "langsmith", "chromadb"}
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_score_imports_only_what_it_uses(fmt, tmp_path):
+    code, modules = _modules("score", "--format", fmt, tmp_path=tmp_path)
+    assert code == 0
+    unused = {"rich.console", "rich.table", "langgraph", "langsmith", "langchain_core",
+              "chromadb", "numpy", "sklearn", "sqlite3", "tools.learning.scoring",
+              "agent.interfaces.commands.kb", "agent.interfaces.commands.sweep"}
+    assert not modules & unused
