@@ -67,7 +67,8 @@ def test_local_and_ray_sweeps_write_identical_outputs(ray_cluster, tmp_path, cap
         outputs[executor] = (rows(db), files(out))
         shutil.move(out, tmp_path / f"out-{executor}")
     (local_rows, local_files), (ray_rows, ray_files) = outputs["local"], outputs["ray"]
-    assert len(local_rows["snapshots"]) == ACCOUNTS and len(local_files) == ACCOUNTS + 2
+    # every account's report, and portfolio.json, portfolio.md and portfolio.html
+    assert len(local_rows["snapshots"]) == ACCOUNTS and len(local_files) == ACCOUNTS + 3
     assert local_rows == ray_rows
     assert local_files.keys() == ray_files.keys()
     assert [n for n in local_files if local_files[n] != ray_files[n]] == []
