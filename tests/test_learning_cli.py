@@ -179,7 +179,8 @@ def test_score_csv_and_table_with_a_model(model_file, capsys):
     code, out, _ = run(capsys, "score", "--model-file", model_file)
     lines = out.splitlines()
     # the column's header takes two lines ("Model" over "churn 90d"); the footer names the method
-    assert code == 0 and any("Model" in a and "churn 90d" in b for a, b in zip(lines, lines[1:], strict=False))
+    pairs = zip(lines, lines[1:], strict=False)
+    assert code == 0 and any("Model" in a and "churn 90d" in b for a, b in pairs)
     assert "Model churn: " in out and max(len(line) for line in lines) <= 80
 
 
