@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -58,6 +59,74 @@ def _search(ctx: RunSettings) -> Search:
     return search_knowledge
 
 
+# The knowledge-base questions of each step, as (topic, question): built here from the ids a step
+# found, and enumerated from a playbook by `playbook_questions` (a sweep answers them once).
+Query = tuple[str, str]
+INDUSTRY_TOPICS = ("ecommerce", "saas")  # the industries with their own knowledge document
+FORECAST_QUERIES: list[Query] = [("forecasting", "renewal probability method")]
+
+
+def health_queries(color: str | None, tier: str | None) -> list[Query]:
+    return [
+        ("health_score", f"what a {color or 'unknown'} health score calls for"),
+        ("churn_risk", f"what a {tier or 'unknown'} churn risk tier means"),
+    ]
+
+
+def stakeholder_queries(gap_ids: Iterable[str]) -> list[Query]:
+    gaps = ", ".join(sorted({g.replace("_", " ") for g in gap_ids})) or "stakeholder mapping"
+    return [("stakeholders", gaps)]
+
+
+def success_queries(onboarding: bool, phase: str | None, industry: str | None) -> list[Query]:
+    queries = [
+        ("success_plan", "objectives milestones and KPIs of a success plan"),
+        ("qbr", "how to prepare and run the quarterly business review"),
+    ]
+    if onboarding:
+        queries.append(("onboarding", f"onboarding {phase or 'foundation'} phase"))
+    if industry in INDUSTRY_TOPICS:
+        queries.append((f"industry_{industry}", f"{industry} client success"))
+    return queries
+
+
+def expansion_queries(offers: Iterable[str]) -> list[Query]:
+    named = ", ".join(sorted(offers)) or "expansion readiness"
+    return [("upsell", f"how to propose {named}")]
+
+
+def risk_queries(tier: str | None, signals: Iterable[str]) -> list[Query]:
+    queries = [("interventions", f"interventions for the {tier or 'unknown'} risk tier")]
+    queries += [("early_warning", f"what to do about {s.replace('_', ' ')}") for s in signals]
+    return queries
+
+
+def playbook_questions(playbook: Playbook) -> list[Query]:
+    """Every question a step can ask under this playbook (each colour, tier, set of gaps, phase,
+    industry, set of offers and signal; unknown ones too), without repeats."""
+    colors = [None, *(c.id for c in playbook.health.colors)]
+    tiers = [None, *(t.id for t in playbook.churn_risk.tiers)]
+    found = [q for c in colors for t in tiers for q in health_queries(c, t)]
+    for gaps in _subsets(playbook.stakeholders.gaps):
+        found += stakeholder_queries(gaps)
+    phases = [None, *(p.id for p in playbook.onboarding.phases)]
+    for industry in [None, *INDUSTRY_TOPICS]:
+        found += success_queries(False, None, industry)
+        found += [q for phase in phases for q in success_queries(True, phase, industry)]
+    for offers in _subsets({str(o.offer) for o in playbook.opportunities.values()}):
+        found += expansion_queries(offers)
+    found += [q for t in tiers for q in risk_queries(t, playbook.signals)]
+    found += FORECAST_QUERIES
+    return list(dict.fromkeys(found))
+
+
+def _subsets(items: Iterable[str]) -> list[tuple[str, ...]]:
+    """Every subset of a few items (the empty one too)."""
+    ordered = sorted(items)
+    return [tuple(x for i, x in enumerate(ordered) if mask >> i & 1)
+            for mask in range(1 << len(ordered))]
+
+
 def cite(ctx: RunSettings, step: str, queries: list[tuple[str, str]]) -> list[Citation]:
     """The best passage of each (topic, question) pair, in the run's language."""
     found: list[Citation] = []
@@ -82,6 +151,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _BLOCK_MARK = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|#+\s+)")
 
 
+@lru_cache(maxsize=1024)  # a sweep cites the same few passages for every account
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """The prose of a passage as plain text (no tables, code, list or quote markers, emphasis
     or link syntax), cut at a sentence end near `limit`."""
@@ -125,10 +195,7 @@ def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
     ctx = runtime.context
     reviewed = review(_account(state, ctx), _as_of(ctx))
     score = score_reviewed(reviewed, _playbook(ctx), _as_of(ctx))
-    queries = [
-        ("health_score", f"what a {score.health.color or 'unknown'} health score calls for"),
-        ("churn_risk", f"what a {score.churn_risk.tier or 'unknown'} churn risk tier means"),
-    ]
+    queries = health_queries(score.health.color, score.churn_risk.tier)
     return {
         "account": reviewed.account,
         "score": score,
@@ -143,11 +210,10 @@ def map_stakeholders_node(
     """Step 2: who decides, who champions, who resists, and the gaps."""
     ctx = runtime.context
     result = map_stakeholders(state["account"], _playbook(ctx), _as_of(ctx))
-    gaps = ", ".join(sorted({g.id.replace("_", " ") for g in result.gaps})) or "stakeholder mapping"
     return {
         "stakeholders": result,
         "steps": ["map_stakeholders"],
-        "citations": cite(ctx, "map_stakeholders", [("stakeholders", gaps)]),
+        "citations": cite(ctx, "map_stakeholders", stakeholder_queries(g.id for g in result.gaps)),
     }
 
 
@@ -158,14 +224,9 @@ def plan_success(state: AssessmentState, runtime: Ctx) -> Update:
     plan = build_success_plan(
         account, state["score"], state["stakeholders"], _playbook(ctx), _as_of(ctx)
     )
-    queries = [
-        ("success_plan", "objectives milestones and KPIs of a success plan"),
-        ("qbr", "how to prepare and run the quarterly business review"),
-    ]
-    if plan.onboarding is not None:
-        queries.append(("onboarding", f"onboarding {plan.onboarding.phase or 'foundation'} phase"))
-    if account.industry in ("ecommerce", "saas"):
-        queries.append((f"industry_{account.industry}", f"{account.industry} client success"))
+    onboarding = plan.onboarding is not None
+    queries = success_queries(onboarding, plan.onboarding.phase if onboarding else None,
+                              account.industry)
     return {
         "success_plan": plan,
         "steps": ["plan_success"],
@@ -185,11 +246,11 @@ def analyze_expansion(
         _as_of(ctx),
         next_qbr=state["success_plan"].qbr.date,
     )
-    offers = ", ".join(sorted(o.offer for o in proposal.offers)) or "expansion readiness"
     return {
         "expansion": proposal,
         "steps": ["analyze_expansion"],
-        "citations": cite(ctx, "analyze_expansion", [("upsell", f"how to propose {offers}")]),
+        "citations": cite(ctx, "analyze_expansion",
+                          expansion_queries(o.offer for o in proposal.offers)),
     }
 
 
@@ -199,11 +260,7 @@ def plan_risk_mitigation(
     """Step 5: tier interventions, one mitigation per signal, escalation, renewal plan."""
     ctx = runtime.context
     plan = build_risk_plan(state["account"], state["score"], _playbook(ctx), _as_of(ctx))
-    queries = [("interventions", f"interventions for the {plan.tier or 'unknown'} risk tier")]
-    queries += [
-        ("early_warning", f"what to do about {m.signal.replace('_', ' ')}")
-        for m in plan.mitigations
-    ]
+    queries = risk_queries(plan.tier, [m.signal for m in plan.mitigations])
     return {
         "risk_plan": plan,
         "steps": ["plan_risk_mitigation"],
@@ -222,7 +279,7 @@ def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
     update: Update = {
         "forecast": result,
         "steps": ["forecast"],
-        "citations": cite(ctx, "forecast", [("forecasting", "renewal probability method")]),
+        "citations": cite(ctx, "forecast", FORECAST_QUERIES),
     }
     model = hook(ctx, "churn_model") or load_model_for(None, playbook, ctx.playbook)
     if model is not None:

@@ -17,6 +17,7 @@ interrupted sweep leaves no worker calling the model or writing reports."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -34,13 +35,14 @@ from typing import Any
 
 from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
-from agent.assessment.graph import build_graph
 from agent.assessment.writer import markdown
 from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
 from tools.escaping import terminal_line
 from tools.filenames import inside, report_name
+from tools.knowledge.passage import Answers
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
+from tools.portfolio.fast_accounts import fast_account
 from tools.portfolio.readers import RowError, RowWarning, failed_row, iter_rows, validated_rows
 
 BATCH = 100
@@ -250,13 +252,28 @@ def _iso(day: date | None) -> str | None:
 _WORKER: dict[str, Any] = {}
 
 
+def playbook_answers(playbook: Playbook, lang: str) -> Answers:
+    """The knowledge-base passages of every question a step can ask under this playbook, in the
+    sweep's language, answered once for all the workers (and kept with the index for the next
+    sweep): the workers load neither Chroma nor the embedding model. A question outside them
+    (none, unless a step asks a new kind) is searched as before."""
+    from agent.assessment.nodes import playbook_questions
+    from tools.knowledge.index import open_knowledge_base
+
+    questions = [(question, 1, topic, lang) for topic, question in playbook_questions(playbook)]
+    return Answers(open_knowledge_base().answers(questions))
+
+
 def _start_worker(
     options: SweepOptions,
     calibration: Any,
     budget: ModelBudget | None,
     pooled: bool = False,
     environ: dict[str, str] | None = None,
+    search: Any = None,
 ) -> None:
+    from agent.assessment.graph import build_graph  # LangGraph: in the workers (forkserver)
+
     if pooled:  # Ctrl-C reaches the whole process group: the main process ends the workers
         signals.signal(signals.SIGINT, signals.SIG_IGN)
     if environ is not None:  # the sweep's environment, not the older one of the forkserver
@@ -273,8 +290,10 @@ def _start_worker(
             calibration=calibration,
             churn_model=options.churn_model,
             model_budget=budget,
+            search=search,
         ),
     )
+    gc.freeze()  # what the worker loaded (modules, graph, answers) is never garbage: unscanned
 
 
 def _parent_gone(options: SweepOptions) -> bool:
@@ -302,7 +321,7 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, str | None
             os._exit(1)
         account_id = None
         try:
-            account = Account.model_validate(record)
+            account = fast_account(record) or Account.model_validate(record)
             account_id = account.id
             state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
             result = snapshot(state)
@@ -468,24 +487,25 @@ def run_sweep(
     # forkserver: workers start from a clean process, never from one whose threads (a
     # knowledge-base client, say) may hold locks at fork time
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["agent.sweeps.sweep"])
+    context.set_forkserver_preload(["agent.sweeps.sweep", "agent.assessment.graph"])
     options.parent = os.getpid()
     budget = (
         ModelBudget.shared(context, options.model_deadline, options.run_deadline,
                            options.model_concurrency, options.max_failures)
         if options.with_model else None
     )
+    search = playbook_answers(playbook, options.lang)
     batches = _batches(options, store, skip, result)
     pool = None
     try:
         if options.workers > 1:
             pool = context.Pool(
                 options.workers, initializer=_start_worker,
-                initargs=(options, calibration, budget, True, dict(os.environ)),
+                initargs=(options, calibration, budget, True, dict(os.environ), search),
             )
             outcomes = _in_order(pool, batches, window=2 * options.workers)
         else:
-            _start_worker(options, calibration, budget)
+            _start_worker(options, calibration, budget, search=search)
             outcomes = map(assess_batch, batches)
         for outcome in outcomes:
             _store_batch(store, sweep_id, previous, outcome, result, source_name(options))
