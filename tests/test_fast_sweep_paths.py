@@ -59,8 +59,7 @@ def test_every_question_of_a_sweep_is_one_of_the_playbooks_own(playbook):
     leave nothing for the workers to search."""
     from agent.assessment.context import AssessmentContext
     from agent.assessment.graph import build_graph
-    from agent.assessment.nodes import playbook_questions
-    from tools.knowledge.passage import Answers
+    from agent.assessment.questions import Answers, playbook_questions
     from tools.portfolio.readers import read_portfolio
     from tools.portfolio.sample import generate_accounts
 

@@ -35,11 +35,11 @@ from typing import Any
 
 from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
+from agent.assessment.questions import Answers
 from agent.assessment.writer import markdown
 from agent.sweeps.store import ERRORS_KEPT, Store, StoreError
 from tools.escaping import terminal_line
 from tools.filenames import inside, report_name
-from tools.knowledge.passage import Answers
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
 from tools.portfolio.fast_accounts import fast_account
@@ -257,7 +257,7 @@ def playbook_answers(playbook: Playbook, lang: str) -> Answers:
     sweep's language, answered once for all the workers (and kept with the index for the next
     sweep): the workers load neither Chroma nor the embedding model. A question outside them
     (none, unless a step asks a new kind) is searched as before."""
-    from agent.assessment.nodes import playbook_questions
+    from agent.assessment.questions import playbook_questions
     from tools.knowledge.index import open_knowledge_base
 
     questions = [(question, 1, topic, lang) for topic, question in playbook_questions(playbook)]
