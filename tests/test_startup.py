@@ -1,6 +1,7 @@
-"""Start-up (issue 15): a command builds only its own parser, and `csm --help` or `csm score`
-import nothing they do not use (no pydantic for --help; no rich, LangGraph, LangSmith, Chroma
-or learning code for a score without colours or a model file). Structural checks, not timings."""
+"""Start-up (issue 15): a command builds only its own parser, and `csm --help`, `csm score` and a
+sweep's main process import nothing they do not use (no pydantic for --help; no rich, LangGraph,
+LangSmith, Chroma or learning code for a score without colours or a model file; no LangGraph in
+a sweep's main process). Structural checks, not timings."""
 
 from __future__ import annotations
 
