@@ -2,7 +2,7 @@
 the assessment graph's own cost, start-up and knowledge search, side by side with the goals.
 
     python -m benchmarks.perf [--sizes 20000 100000] [--sweep-size 10000] [--repeat 3]
-                              [--baseline DIR] [--skip-kb] [--skip-sweep]
+                              [--baseline DIR] [--skip-score] [--skip-sweep] [--skip-kb]
 
 Every command runs as a child process in a fresh data directory; its cost is the CPU seconds
 (user + system) of that process and its children, from `resource.getrusage`, so that other jobs
@@ -87,6 +87,7 @@ class Bench:
 
     def __init__(self, folder: Path, repeat: int, code: str | None = None) -> None:
         self.folder, self.repeat = folder, repeat
+        self.label = "before" if code else "this checkout"
         self.env = {**os.environ, "CSM_DATA_DIR": str(folder / "data"),
                     "CSM_KNOWLEDGE_DIR": str(folder / "knowledge-index")}
         if code:
@@ -152,8 +153,7 @@ def sweeping(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[l
         each = (costs[size][0] - costs[SMALL][0]) / (size - SMALL)
         per_account.append(each)
         start = costs[SMALL][0] - SMALL * each
-        label = "before" if bench.env.get("PYTHONPATH") else "this checkout"
-        rows.append([label, f"{size:,}", f"{costs[size][0]:.1f}", f"{each * 1000:.2f}",
+        rows.append([bench.label, f"{size:,}", f"{costs[size][0]:.1f}", f"{each * 1000:.2f}",
                      f"{start:.2f}", f"{costs[size][1]:.0f}"])
     figures["sweep ms"] = per_account[-1] * 1000
     if len(per_account) > 1:
@@ -353,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="another checkout whose code runs every command too (before)")
     parser.add_argument("--skip-kb", action="store_true", help="leave out the knowledge base")
     parser.add_argument("--skip-sweep", action="store_true", help="leave out the sweep")
+    parser.add_argument("--skip-score", action="store_true", help="leave out `csm score`")
     args = parser.parse_args(argv)
     write = sys.stdout.write
     write(f"{os.cpu_count()} cores; load average at the start {load()}; "
@@ -367,9 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         subprocess.run([*CSM, "kb", "index"], env=benches[-1].env, check=True,
                        capture_output=True, cwd=folder)
         os.environ.update({k: benches[-1].env[k] for k in ("CSM_DATA_DIR", "CSM_KNOWLEDGE_DIR")})
-        rows = [row for size in args.sizes for row in scoring(benches, size, figures)]
-        table(f"Scoring (CPU seconds{both}, median; ratio to the parse floor)",
-              ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows, write)
+        if not args.skip_score:
+            rows = [row for size in args.sizes for row in scoring(benches, size, figures)]
+            table(f"Scoring (CPU seconds{both}, median; ratio to the parse floor)",
+                  ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows,
+                  write)
         if not args.skip_sweep:
             table("Sweep, every report, one process (CPU, median)",
                   ["code", "accounts", "CPU s", "CPU ms per account", "start-up CPU s",
