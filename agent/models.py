@@ -14,9 +14,10 @@ after which a run stops calling the model)."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models.chat_models import BaseChatModel
+if TYPE_CHECKING:  # LangChain (and LangSmith with it) loads only when a model is built
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 DEFAULT_MAX_STEPS = 24
 DEFAULT_TIMEOUT = 60.0

@@ -1,28 +1,38 @@
-"""How close `csm` runs to the floor: scoring against parsing, start-up, knowledge search.
+"""How close `csm` runs to the floor, goal by goal (issue 15): scoring against parsing, sweeps,
+the assessment graph's own cost, start-up and knowledge search, side by side with the goals.
 
-    python -m benchmarks.perf [--sizes 20000 100000] [--repeat 3] [--skip-kb]
+    python -m benchmarks.perf [--sizes 20000 100000] [--sweep-size 10000] [--repeat 3]
+                              [--baseline DIR] [--skip-score] [--skip-sweep] [--skip-kb]
 
 Every command runs as a child process in a fresh data directory; its cost is the CPU seconds
 (user + system) of that process and its children, from `resource.getrusage`, so that other jobs
 on a shared machine distort it less than wall time; each figure is the median of `--repeat` runs.
+`--baseline DIR` runs every command a second time on the code of another checkout (a worktree
+of an older commit: PYTHONPATH=DIR) and shows both figures side by side.
 
 - Scoring: `csm sample --accounts N` writes a JSONL portfolio; the floors are a Python process
   that only parses it (`json.loads` per line) and one that parses and writes it back
   (`json.dumps` per account); `csm score --format json|csv|table` (to /dev/null) is compared
   with the parse floor (the ratio column), with its peak memory.
+- Sweep: `csm sweep` of `--sweep-size` generated accounts with every report, in one process
+  (`--workers 1`, so that all its CPU is counted), and of the first 40 of them: the difference
+  over the difference in accounts is the CPU per account, the rest the start-up.
+- Graph: in this process, the assessment of 300 generated accounts through the seven step
+  functions called in turn, through the graph (no checkpointer, as a sweep's workers run it;
+  an in-memory checkpointer, as `csm assess`), and a graph of the same state with seven steps
+  that do nothing (LangGraph's own floor): CPU ms per account, the best of five passes.
 - Start-up: `csm --help` and `csm score` on the bundled sample (wall and CPU seconds), and the
   first answer of `csm kb search` in a new process (the index already built).
 - Knowledge: `csm kb index` from scratch (CPU seconds), then the 160 questions of the retrieval
   eval (each in its own language and across) asked in this process after one warm-up query:
   latency p50 / p95.
 
-The machine's core count and load averages (before and after) are printed with the table.
-Run the script file itself (`python benchmarks/perf.py`) with PYTHONPATH pointing at another
-checkout to measure that checkout's code the same way."""
+The machine's core count and load averages (before and after) are printed with the tables."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -31,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 CHILD = (
     "import resource, subprocess, sys, time; "
@@ -54,25 +65,40 @@ PARSE_DUMP = (
 )
 CSM = [sys.executable, "-m", "agent.interfaces.cli"]
 QUESTION = "what do we do when a client stops logging in?"
+AS_OF = "2026-11-20"
+SMALL = 40  # the sweep that measures start-up
 
 
 class Run:
     """One child process: exit code, wall and CPU seconds, peak resident memory (MB)."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
         done = subprocess.run([sys.executable, "-c", CHILD, *command], env=env, text=True,
-                              capture_output=True, check=True)
+                              capture_output=True, check=True, cwd=cwd)
         code, wall, cpu, peak = done.stdout.split()
         if code not in ("0", "2"):
             raise SystemExit(f"{' '.join(command)} failed: exit {code}")
         self.wall, self.cpu, self.peak_mb = float(wall), float(cpu), int(peak) / 1024
 
 
-def median_run(command: list[str], env: dict[str, str], repeat: int) -> tuple[float, float, float]:
-    """(median wall, median CPU, largest peak MB) over `repeat` runs."""
-    runs = [Run(command, env) for _ in range(repeat)]
-    return (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
-            max(r.peak_mb for r in runs))
+class Bench:
+    """Where the commands run: the data directory, the working folder (never a checkout: `-m`
+    would put it first on the path) and, for a baseline, the other checkout."""
+
+    def __init__(self, folder: Path, repeat: int, code: str | None = None) -> None:
+        self.folder, self.repeat = folder, repeat
+        self.label = "before" if code else "this checkout"
+        self.env = {**os.environ, "CSM_DATA_DIR": str(folder / "data"),
+                    "CSM_KNOWLEDGE_DIR": str(folder / "knowledge-index")}
+        if code:
+            self.env["PYTHONPATH"] = code
+
+    def median(self, command: list[str], env: dict[str, str] | None = None
+               ) -> tuple[float, float, float]:
+        """(median wall, median CPU, largest peak MB) over `repeat` runs."""
+        runs = [Run(command, env or self.env, self.folder) for _ in range(self.repeat)]
+        return (statistics.median(r.wall for r in runs), statistics.median(r.cpu for r in runs),
+                max(r.peak_mb for r in runs))
 
 
 def load() -> str:
@@ -80,51 +106,172 @@ def load() -> str:
     return f"{one:.1f} (5 min {five:.1f})"
 
 
-def scoring_rows(size: int, env: dict[str, str], folder: Path, repeat: int) -> list[list[str]]:
+def portfolio(bench: Bench, size: int) -> Path:
+    """A generated JSONL portfolio of `size` accounts (made once, by this checkout)."""
+    path = bench.folder / f"accounts-{size}.jsonl"
+    if not path.exists():
+        subprocess.run([*CSM, "sample", "--accounts", str(size), "--seed", "7", "--as-of", AS_OF,
+                        "--out", str(path)], env=bench.env, check=True, capture_output=True,
+                       cwd=bench.folder)
+    return path
+
+
+def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[list[str]]:
     """The floors and the three formats of `csm score` on N generated accounts."""
-    portfolio = folder / f"accounts-{size}.jsonl"
-    subprocess.run([*CSM, "sample", "--accounts", str(size), "--out", str(portfolio)], env=env,
-                   check=True, capture_output=True)
-    rows = []
-    _, floor, floor_peak = median_run([sys.executable, "-c", PARSE, str(portfolio)], env, repeat)
-    rows.append([f"{size:,}", "parse (json.loads per line)", f"{floor:.2f}", "1.0",
-                 f"{size / floor:,.0f}", f"{floor_peak:.0f}"])
-    _, dump, dump_peak = median_run(
-        [sys.executable, "-c", PARSE_DUMP, str(portfolio)], env, repeat)
-    rows.append([f"{size:,}", "parse + json.dumps", f"{dump:.2f}", f"{dump / floor:.1f}",
-                 f"{size / dump:,.0f}", f"{dump_peak:.0f}"])
+    path = portfolio(benches[0], size)
+    _, floor, floor_peak = benches[0].median([sys.executable, "-c", PARSE, str(path)])
+    _, dump, dump_peak = benches[0].median([sys.executable, "-c", PARSE_DUMP, str(path)])
+    rows = [[f"{size:,}", "parse (json.loads per line)", f"{floor:.2f}", "1.0",
+             f"{size / floor:,.0f}", f"{floor_peak:.0f}"],
+            [f"{size:,}", "parse + json.dumps", f"{dump:.2f}", f"{dump / floor:.1f}",
+             f"{size / dump:,.0f}", f"{dump_peak:.0f}"]]
     for fmt in ("json", "csv", "table"):
-        _, cpu, peak = median_run([*CSM, "score", str(portfolio), "--format", fmt], env, repeat)
-        rows.append([f"{size:,}", f"csm score --format {fmt}", f"{cpu:.2f}", f"{cpu / floor:.1f}",
+        measured = [b.median([*CSM, "score", str(path), "--format", fmt]) for b in benches]
+        cpu, peak = measured[-1][1], measured[-1][2]
+        figures[f"score {fmt} {size}"] = cpu / floor
+        rows.append([f"{size:,}", f"csm score --format {fmt}",
+                     " / ".join(f"{m[1]:.2f}" for m in measured),
+                     " / ".join(f"{m[1] / floor:.1f}" for m in measured),
                      f"{size / cpu:,.0f}", f"{peak:.0f}"])
     return rows
 
 
-def startup_rows(env: dict[str, str], repeat: int, with_kb: bool) -> list[list[str]]:
+def sweeping(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[list[str]]:
+    """CPU per account and start-up of a one-process sweep with every report."""
+    big = portfolio(benches[0], size)
+    small = benches[0].folder / f"accounts-{SMALL}.jsonl"
+    small.write_text("".join(big.read_text(encoding="utf-8").splitlines(True)[:SMALL]),
+                     encoding="utf-8")
     rows = []
-    for label, command in [
-        ("csm --help", [*CSM, "--help"]),
-        ("csm score (bundled sample, table)", [*CSM, "score"]),
-    ] + ([("csm kb search, first answer (index built)", [*CSM, "kb", "search", QUESTION])]
-         if with_kb else []):
-        wall, cpu, _ = median_run(command, env, repeat)
-        rows.append([label, f"{wall:.2f}", f"{cpu:.2f}"])
+    per_account = []
+    for bench in benches:
+        costs = {}
+        for path, n in ((small, SMALL), (big, size)):
+            runs = [Run(sweep_command(bench, path), bench.env, bench.folder)
+                    for _ in range(bench.repeat)]
+            costs[n] = (statistics.median(r.cpu for r in runs), max(r.peak_mb for r in runs))
+        each = (costs[size][0] - costs[SMALL][0]) / (size - SMALL)
+        per_account.append(each)
+        start = costs[SMALL][0] - SMALL * each
+        rows.append([bench.label, f"{size:,}", f"{costs[size][0]:.1f}", f"{each * 1000:.2f}",
+                     f"{start:.2f}", f"{costs[size][1]:.0f}"])
+    figures["sweep ms"] = per_account[-1] * 1000
+    if len(per_account) > 1:
+        figures["sweep ratio"] = per_account[-1] / per_account[0]
     return rows
 
 
-def knowledge_rows(env: dict[str, str], repeat: int) -> list[list[str]]:
+def sweep_command(bench: Bench, path: Path) -> list[str]:
+    """`csm sweep` of a portfolio in one process, into a fresh store and reports folder."""
+    run = tempfile.mkdtemp(dir=bench.folder, prefix="sweep-")
+    return [*CSM, "sweep", str(path), "--as-of", AS_OF, "--workers", "1",
+            "--out", f"{run}/out", "--db", f"{run}/store.sqlite3"]
+
+
+def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
+    """CPU ms per account: the step functions in turn, the graph without and with an in-memory
+    checkpointer, and a graph of the same state whose steps do nothing."""
+    from datetime import date
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+
+    from agent.assessment.context import AssessmentContext, RunSettings
+    from agent.assessment.graph import STEPS, build_graph, checkpoint_serializer
+    from agent.assessment.nodes import (
+        analyze_expansion,
+        assess_health,
+        forecast_node,
+        map_stakeholders_node,
+        plan_risk_mitigation,
+        plan_success,
+        write_reports_node,
+    )
+    from agent.assessment.state import AssessmentInput, AssessmentState
+    from agent.sweeps.sweep import playbook_answers
+    from tools.playbook import load_playbook
+    from tools.portfolio.account import Account
+    from tools.portfolio.sample import generate_accounts
+
+    day = date.fromisoformat(AS_OF)
+    batch = [Account.model_validate(json.loads(json.dumps(a)))
+             for a in generate_accounts(accounts, seed=11, as_of=day)]
+    context = AssessmentContext(as_of=day, model="none",
+                                search=playbook_answers(load_playbook(), "en"))
+    nodes = (assess_health, map_stakeholders_node, plan_success, analyze_expansion,
+             plan_risk_mitigation, forecast_node, write_reports_node)
+
+    class Runtime:  # what a step reads of its runtime
+        def __init__(self) -> None:
+            self.context = context
+
+    def direct(account: Account) -> None:
+        state: dict[str, Any] = {"account": account, "citations": [], "steps": []}
+        for node in nodes:
+            for key, value in node(state, Runtime()).items():
+                state[key] = state[key] + value if key in ("citations", "steps") else value
+
+    skeleton = StateGraph(AssessmentState, context_schema=RunSettings,
+                          input_schema=AssessmentInput, output_schema=AssessmentState)
+    for step in STEPS:
+        skeleton.add_node(step, lambda state, step=step: {"steps": [step]})
+    for before, after in zip((START, *STEPS), (*STEPS, END), strict=True):
+        skeleton.add_edge(before, after)
+    nothing = skeleton.compile(checkpointer=None)
+    plain, saved = build_graph(checkpointer=None), build_graph(
+        checkpointer=InMemorySaver(serde=checkpoint_serializer()))
+    ways: dict[str, Callable[[Account, int], Any]] = {
+        "step functions called in turn": lambda a, i: direct(a),
+        "graph, no checkpointer (sweep workers)":
+            lambda a, i: plain.invoke({"account": a}, context=context),
+        "graph, in-memory checkpointer (csm assess)":
+            lambda a, i: saved.invoke({"account": a}, context=context,
+                                      config={"configurable": {"thread_id": str(i)}}),
+        "graph of the same state, steps doing nothing":
+            lambda a, i: nothing.invoke({"account_id": a.id}, context=context),
+    }
+    best: dict[str, float] = {}
+    for label, way in ways.items():
+        for i, account in enumerate(batch[:30]):  # warm caches
+            way(account, -i - 1)
+        times = []
+        for _ in range(passes):
+            started = time.process_time()
+            for i, account in enumerate(batch):
+                way(account, i)
+            times.append((time.process_time() - started) * 1000 / len(batch))
+        best[label] = min(times)
+    return best
+
+
+def startup(benches: list[Bench], with_kb: bool, figures: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for key, label, command in [
+        ("help", "csm --help", [*CSM, "--help"]),
+        ("score", "csm score (bundled sample, table)", [*CSM, "score"]),
+    ] + ([("kb", "csm kb search, first answer (index built)", [*CSM, "kb", "search", QUESTION])]
+         if with_kb else []):
+        measured = [b.median(command) for b in benches]
+        figures[f"start {key}"] = measured[-1]
+        rows.append([label, " / ".join(f"{m[0]:.2f}" for m in measured),
+                     " / ".join(f"{m[1]:.2f}" for m in measured)])
+    return rows
+
+
+def knowledge(bench: Bench, figures: dict[str, Any]) -> list[list[str]]:
     """`csm kb index` from scratch, then the query latency in this process."""
     builds = []
-    for _ in range(repeat):
+    for _ in range(bench.repeat):
         with tempfile.TemporaryDirectory(prefix="csm-perf-kb-") as fresh:
-            builds.append(Run([*CSM, "kb", "index"], {**env, "CSM_KNOWLEDGE_DIR": fresh}))
-    rows = [["csm kb index, from scratch",
-             f"{statistics.median(b.wall for b in builds):.1f} s wall, "
-             f"{statistics.median(b.cpu for b in builds):.1f} s CPU"]]
-    p50, p95, cpu_ms = query_latency(Path(env["CSM_KNOWLEDGE_DIR"]))
-    rows.append(["query (160 questions, k=10, in process)",
-                 f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {cpu_ms:.1f} ms CPU each"])
-    return rows
+            builds.append(Run([*CSM, "kb", "index"], {**bench.env, "CSM_KNOWLEDGE_DIR": fresh},
+                              bench.folder))
+    wall = statistics.median(b.wall for b in builds)
+    cpu = statistics.median(b.cpu for b in builds)
+    p50, p95, cpu_ms = query_latency(Path(bench.env["CSM_KNOWLEDGE_DIR"]))
+    figures.update({"kb index": cpu, "kb p50": p50, "kb p95": p95})
+    return [["csm kb index, from scratch", f"{wall:.1f} s wall, {cpu:.1f} s CPU"],
+            ["query (160 questions, k=10, in process)",
+             f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, {cpu_ms:.1f} ms CPU each"]]
 
 
 def query_latency(index: Path) -> tuple[float, float, float]:
@@ -149,6 +296,44 @@ def query_latency(index: Path) -> tuple[float, float, float]:
     return statistics.median(ordered), p95, cpu * 1000 / len(latencies)
 
 
+def goals(figures: dict[str, Any], sizes: list[int]) -> list[list[str]]:
+    """Each goal of issue 15 with its target and the figure measured here."""
+    rows = []
+
+    def add(goal: str, target: str, value: float | None, shown: str, limit: float) -> None:
+        if value is not None:
+            rows.append([goal, target, shown, "yes" if value <= limit else "no"])
+
+    for size in sizes:
+        for fmt, limit in (("json", 5.0), ("csv", 3.0), ("table", 3.0)):
+            ratio = figures.get(f"score {fmt} {size}")
+            add(f"csm score --format {fmt}, {size:,} accounts", f"<= {limit:.0f}x parse", ratio,
+                f"{ratio:.1f}x" if ratio else "", limit)
+    ratio = figures.get("sweep ratio")
+    if ratio is not None:
+        add("sweep CPU per account", "<= 0.5x before", ratio, f"{ratio:.2f}x "
+            f"({figures['sweep ms']:.2f} ms)", 0.5)
+    elif "sweep ms" in figures:
+        rows.append(["sweep CPU per account", "<= 0.5x before", f"{figures['sweep ms']:.2f} ms",
+                     "(no --baseline)"])
+    for key, goal, limit in (("kb p50", "knowledge query p50", 5.0),
+                             ("kb p95", "knowledge query p95", 10.0)):
+        value = figures.get(key)
+        add(goal, f"<= {limit:.0f} ms", value, f"{value:.1f} ms" if value else "", limit)
+    value = figures.get("kb index")
+    add("csm kb index from scratch", "<= 6 s CPU", value, f"{value:.1f} s CPU" if value else "",
+        6.0)
+    for key, goal, limit in (("start help", "csm --help", 0.15),
+                             ("start score", "csm score, bundled sample", 0.2),
+                             ("start kb", "csm kb search, first answer", 1.0)):
+        found = figures.get(key)
+        if found is not None:
+            wall, cpu, _ = found
+            add(goal, f"<= {limit} s wall, idle (judged by CPU here)", cpu,
+                f"{wall:.2f} s wall, {cpu:.2f} s CPU", limit)
+    return rows
+
+
 def table(
     title: str, header: list[str], rows: list[list[str]], write: Callable[[str], None]
 ) -> None:
@@ -162,26 +347,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--sweep-size", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="another checkout whose code runs every command too (before)")
     parser.add_argument("--skip-kb", action="store_true", help="leave out the knowledge base")
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the sweep")
+    parser.add_argument("--skip-score", action="store_true", help="leave out `csm score`")
     args = parser.parse_args(argv)
     write = sys.stdout.write
     write(f"{os.cpu_count()} cores; load average at the start {load()}; "
           f"CSM_EMBED_THREADS={os.environ.get('CSM_EMBED_THREADS', 'default')}\n")
+    both = " (before / this checkout)" if args.baseline else ""
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="csm-perf-") as tmp:
         folder = Path(tmp)
-        env = {**os.environ, "CSM_DATA_DIR": str(folder / "data"),
-               "CSM_KNOWLEDGE_DIR": str(folder / "knowledge-index")}
-        if not args.skip_kb:
-            subprocess.run([*CSM, "kb", "index"], env=env, check=True, capture_output=True)
-        rows = [row for size in args.sizes for row in scoring_rows(size, env, folder, args.repeat)]
-        table("Scoring (CPU seconds, median; ratio to the parse floor)",
-              ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows, write)
-        table("Start-up (median)", ["command", "wall s", "CPU s"],
-              startup_rows(env, args.repeat, not args.skip_kb), write)
+        benches = [Bench(folder, args.repeat)]
+        if args.baseline:
+            benches.insert(0, Bench(folder, args.repeat, str(args.baseline.resolve())))
+        subprocess.run([*CSM, "kb", "index"], env=benches[-1].env, check=True,
+                       capture_output=True, cwd=folder)
+        os.environ.update({k: benches[-1].env[k] for k in ("CSM_DATA_DIR", "CSM_KNOWLEDGE_DIR")})
+        if not args.skip_score:
+            rows = [row for size in args.sizes for row in scoring(benches, size, figures)]
+            table(f"Scoring (CPU seconds{both}, median; ratio to the parse floor)",
+                  ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows,
+                  write)
+        if not args.skip_sweep:
+            table("Sweep, every report, one process (CPU, median)",
+                  ["code", "accounts", "CPU s", "CPU ms per account", "start-up CPU s",
+                   "peak MB"], sweeping(benches, args.sweep_size, figures), write)
+            costs = graph_costs()
+            floor = costs["step functions called in turn"]
+            table("Assessment graph, in this process (CPU ms per account, best of 5)",
+                  ["how the seven steps run", "ms", "x steps alone"],
+                  [[k, f"{v:.2f}", f"{v / floor:.2f}"] for k, v in costs.items()], write)
+        table(f"Start-up (median{both})", ["command", "wall s", "CPU s"],
+              startup(benches, not args.skip_kb, figures), write)
         if not args.skip_kb:
             table("Knowledge base (median)", ["what", "figure"],
-                  knowledge_rows(env, args.repeat), write)
+                  knowledge(benches[-1], figures), write)
+        table("Goals (issue 15)", ["goal", "target", "measured", "met"],
+              goals(figures, args.sizes), write)
     write(f"\nload average at the end {load()}\n")
     return 0
 

@@ -308,6 +308,7 @@ def test_the_embedding_model_runs_on_the_configured_threads(setting, monkeypatch
     assert len(embedding(["when is the renewal?"])[0]) == 512
     wanted = 1 if setting is None else min(2, max(outside))
     assert inside and set(inside) == {wanted}
+    assert set(outside) == {wanted}  # the whole process, not only the model's calls (issue 15)
     assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == outside
 
 

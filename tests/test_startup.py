@@ -1,6 +1,7 @@
-"""Start-up (issue 15): a command builds only its own parser, and `csm --help` or `csm score`
-import nothing they do not use (no pydantic for --help; no rich, LangGraph, LangSmith, Chroma
-or learning code for a score without colours or a model file). Structural checks, not timings."""
+"""Start-up (issue 15): a command builds only its own parser, and `csm --help`, `csm score` and a
+sweep's main process import nothing they do not use (no pydantic for --help; no rich, LangGraph,
+LangSmith, Chroma or learning code for a score without colours or a model file; no LangGraph in
+a sweep's main process). Structural checks, not timings."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import pytest
 
 from agent.interfaces.cli import COMMANDS, build_parser
+from tools.portfolio.readers import sample_portfolio_path
 
 PROBE = (
     "import json, os, sys\n"
@@ -53,3 +55,24 @@ def test_score_imports_only_what_it_uses(fmt, tmp_path):
               "chromadb", "numpy", "sklearn", "sqlite3", "tools.learning.scoring",
               "agent.interfaces.commands.kb", "agent.interfaces.commands.sweep"}
     assert not modules & unused
+
+
+def test_a_sweeps_main_process_runs_no_graph(tmp_path, knowledge_index_dir):
+    """With workers, the main process streams, stores and reports: LangGraph (and LangSmith,
+    which LangChain's runnables import) load in the workers' forkserver only."""
+    probe = (
+        "import json, os, sys\n"
+        "from agent.interfaces.cli import main\n"
+        "out = sys.stdout\n"
+        "sys.stdout = open(os.devnull, 'w', encoding='utf-8')\n"
+        f"code = main(['sweep', '--as-of', '2026-11-20', '--workers', '2', '--out', "
+        f"{str(tmp_path / 'out')!r}, {str(sample_portfolio_path())!r}])\n"
+        "out.write(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, env={"PATH": "", "HOME": str(tmp_path),
+                                           "CSM_DATA_DIR": str(tmp_path),
+                                           "CSM_KNOWLEDGE_DIR": str(knowledge_index_dir)})
+    code, modules = json.loads(done.stdout)
+    assert code == 0 and len(list((tmp_path / "out").glob("*.md"))) == 41
+    assert not {m.split(".")[0] for m in modules} & {"langgraph", "langsmith", "langchain_core"}

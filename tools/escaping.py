@@ -16,6 +16,7 @@ Pure functions, no state."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # ESC sequences: CSI, then the string sequences (OSC, DCS, SOS, PM, APC) ended by BEL or ST,
 # then any other two-or-more character escape (charset selection, single shifts, resets).
@@ -134,6 +135,11 @@ def markdown_inline(value: object) -> str:
     """One value inside a line of Markdown: line breaks and control characters become spaces,
     whitespace at either end shrinks to one space (an indent could open a code block), and
     syntax characters are escaped."""
+    return _inline(value if type(value) is str else str(value))
+
+
+@lru_cache(maxsize=8192)  # reports print the same labels, dates and amounts for many accounts
+def _inline(value: str) -> str:
     text = terminal_line(value)
     if text[:2].isspace() or text[-2:].isspace():
         text = _OUTER_SPACE.sub(" ", text)

@@ -19,6 +19,7 @@ file name on Linux, macOS and Windows."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -71,7 +72,9 @@ def inside(folder: Path, name: str) -> Path:
     ):
         raise UnsafePath(f"{name!r} is not a plain file name.")
     base = folder.resolve()
-    target = (base / name).resolve()
+    target = base / name  # `base` has no link left in it and `name` no separator, so only
+    if os.path.islink(target):  # the entry itself may lead elsewhere (resolving all is slower)
+        target = target.resolve()
     if target.parent != base:
         raise UnsafePath(f"{name!r} would be written outside {base}.")
     return target

@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,6 +16,14 @@ from langgraph.runtime import Runtime
 from agent.accounts import current, run_day
 from agent.assessment.context import RunSettings, hook
 from agent.assessment.prose import ProseWriter
+from agent.assessment.questions import (
+    FORECAST_QUERIES,
+    expansion_queries,
+    health_queries,
+    risk_queries,
+    stakeholder_queries,
+    success_queries,
+)
 from agent.assessment.state import AssessmentState, Citation
 from agent.assessment.writer import write_reports
 from agent.models import report_model
@@ -82,6 +91,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _BLOCK_MARK = re.compile(r"^(?:[-*+]\s+|\d+[.)]\s+|>\s*|#+\s+)")
 
 
+@lru_cache(maxsize=1024)  # a sweep cites the same few passages for every account
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """The prose of a passage as plain text (no tables, code, list or quote markers, emphasis
     or link syntax), cut at a sentence end near `limit`."""
@@ -125,10 +135,7 @@ def assess_health(state: AssessmentState, runtime: Ctx) -> Update:
     ctx = runtime.context
     reviewed = review(_account(state, ctx), _as_of(ctx))
     score = score_reviewed(reviewed, _playbook(ctx), _as_of(ctx))
-    queries = [
-        ("health_score", f"what a {score.health.color or 'unknown'} health score calls for"),
-        ("churn_risk", f"what a {score.churn_risk.tier or 'unknown'} churn risk tier means"),
-    ]
+    queries = health_queries(score.health.color, score.churn_risk.tier)
     return {
         "account": reviewed.account,
         "score": score,
@@ -143,11 +150,10 @@ def map_stakeholders_node(
     """Step 2: who decides, who champions, who resists, and the gaps."""
     ctx = runtime.context
     result = map_stakeholders(state["account"], _playbook(ctx), _as_of(ctx))
-    gaps = ", ".join(sorted({g.id.replace("_", " ") for g in result.gaps})) or "stakeholder mapping"
     return {
         "stakeholders": result,
         "steps": ["map_stakeholders"],
-        "citations": cite(ctx, "map_stakeholders", [("stakeholders", gaps)]),
+        "citations": cite(ctx, "map_stakeholders", stakeholder_queries(g.id for g in result.gaps)),
     }
 
 
@@ -158,14 +164,9 @@ def plan_success(state: AssessmentState, runtime: Ctx) -> Update:
     plan = build_success_plan(
         account, state["score"], state["stakeholders"], _playbook(ctx), _as_of(ctx)
     )
-    queries = [
-        ("success_plan", "objectives milestones and KPIs of a success plan"),
-        ("qbr", "how to prepare and run the quarterly business review"),
-    ]
-    if plan.onboarding is not None:
-        queries.append(("onboarding", f"onboarding {plan.onboarding.phase or 'foundation'} phase"))
-    if account.industry in ("ecommerce", "saas"):
-        queries.append((f"industry_{account.industry}", f"{account.industry} client success"))
+    onboarding = plan.onboarding is not None
+    queries = success_queries(onboarding, plan.onboarding.phase if onboarding else None,
+                              account.industry)
     return {
         "success_plan": plan,
         "steps": ["plan_success"],
@@ -185,11 +186,11 @@ def analyze_expansion(
         _as_of(ctx),
         next_qbr=state["success_plan"].qbr.date,
     )
-    offers = ", ".join(sorted(o.offer for o in proposal.offers)) or "expansion readiness"
     return {
         "expansion": proposal,
         "steps": ["analyze_expansion"],
-        "citations": cite(ctx, "analyze_expansion", [("upsell", f"how to propose {offers}")]),
+        "citations": cite(ctx, "analyze_expansion",
+                          expansion_queries(o.offer for o in proposal.offers)),
     }
 
 
@@ -199,11 +200,7 @@ def plan_risk_mitigation(
     """Step 5: tier interventions, one mitigation per signal, escalation, renewal plan."""
     ctx = runtime.context
     plan = build_risk_plan(state["account"], state["score"], _playbook(ctx), _as_of(ctx))
-    queries = [("interventions", f"interventions for the {plan.tier or 'unknown'} risk tier")]
-    queries += [
-        ("early_warning", f"what to do about {m.signal.replace('_', ' ')}")
-        for m in plan.mitigations
-    ]
+    queries = risk_queries(plan.tier, [m.signal for m in plan.mitigations])
     return {
         "risk_plan": plan,
         "steps": ["plan_risk_mitigation"],
@@ -222,7 +219,7 @@ def forecast_node(state: AssessmentState, runtime: Ctx) -> Update:
     update: Update = {
         "forecast": result,
         "steps": ["forecast"],
-        "citations": cite(ctx, "forecast", [("forecasting", "renewal probability method")]),
+        "citations": cite(ctx, "forecast", FORECAST_QUERIES),
     }
     model = hook(ctx, "churn_model") or load_model_for(None, playbook, ctx.playbook)
     if model is not None:

@@ -51,6 +51,7 @@ class Escaped(str):
     """Text already escaped for Markdown (the output of the `paragraph` filter)."""
 
 
+@lru_cache(maxsize=256)
 def writes_plain_text(template: str | None) -> bool:
     """Whether a template writes plain text (macros, summary drafts), not Markdown."""
     name = (template or "").rsplit("/", 1)[-1]
@@ -79,6 +80,7 @@ def make_environment(lang: str, currency: str) -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
         finalize=_finalize,
+        auto_reload=False,  # the bundled templates do not change while a sweep runs
     )
     unknown = UNKNOWN[lang]
     # a space that keeps an amount and its currency on one line in Russian

