@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -391,22 +392,27 @@ def _batches(
     counted). The store's rows are not validated here: they were on import, and the workers
     validate every row (one that no longer passes is named by its worker)."""
     size = MODEL_BATCH if options.with_model else BATCH
-    batch: list[tuple[int, Any]] = []
     if options.source is None:  # validated on import, one row per id: the workers validate
-        for row, record in store.iter_accounts():
-            if record.get("id") in skip:
-                continue
-            if record.get("status") == "churned":
-                result.churned += 1
-                continue
-            batch.append((row, record))
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        return
-    top_level = options.source.suffix.lower() != ".csv"
+        return _chunks(_stored_rows(store, skip, result), size)
+    return _chunks(_file_rows(options, store, skip, result), size)
+
+
+def _stored_rows(
+    store: Store, skip: set[str], result: SweepResult
+) -> Iterator[tuple[int, Any]]:
+    for row, record in store.iter_accounts():
+        if record.get("id") in skip:
+            continue
+        if record.get("status") == "churned":
+            result.churned += 1
+            continue
+        yield row, record
+
+
+def _file_rows(
+    options: SweepOptions, store: Store, skip: set[str], result: SweepResult
+) -> Iterator[tuple[int, Any]]:
+    top_level = options.source is not None and options.source.suffix.lower() != ".csv"
     rows = _rows(options, store, result)
     for row, record, item in validated_rows(
         source_name(options), rows, result.rejected.warnings, top_level
@@ -420,11 +426,12 @@ def _batches(
         if item.status == "churned":
             result.churned += 1
             continue
-        batch.append((row, record))
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
+        yield row, record
+
+
+def _chunks(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    """`items` in lists of `size` (the last one shorter)."""
+    while batch := list(islice(items, size)):
         yield batch
 
 
