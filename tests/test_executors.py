@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,7 @@ from agent.interfaces.cli import main
 from agent.sweeps.store import open_store
 from agent.sweeps.store.base import TABLE_ORDER
 from tests.conftest import new_store
+from tools.portfolio.readers import sample_portfolio_path
 
 AS_OF = "2026-11-20"
 ACCOUNTS = 500
@@ -144,3 +146,70 @@ def test_executor_ray_without_ray_names_the_extra(tmp_path, capsys, monkeypatch)
     assert "--executor ray needs Ray, which is not installed; install it with pip install " \
            "'csm-agent[ray]', or use --executor local." in err
     assert "Traceback" not in err and not (tmp_path / "s.db").exists()
+
+
+# Ray workers and a model -------------------------------------------------------------------
+
+NOTE = "This summary is the deterministic one: "
+
+
+def with_model_on_ray(tmp_path: Path, name: str, server: Any, monkeypatch, *extra: str) -> int:
+    """`csm sweep --with-model --executor ray --workers 2` of four sample accounts, the model
+    being the fake OpenAI server on 127.0.0.1 (its settings reach the actors through the
+    environment the sweep passes them)."""
+    for key, value in {"CSM_MODEL": "openai:fake-model", "OPENAI_BASE_URL": server.base_url,
+                       "OPENAI_API_KEY": "test", "CSM_MODEL_TIMEOUT": "30",
+                       "NO_PROXY": "127.0.0.1,localhost"}.items():
+        monkeypatch.setenv(key, value)
+    sample = json.loads(sample_portfolio_path().read_text("utf-8"))
+    portfolio = tmp_path / "four.json"
+    portfolio.write_text(json.dumps({**sample, "accounts": sample["accounts"][:4]}), "utf-8")
+    return main(["sweep", str(portfolio), "--with-model", "--as-of", AS_OF, "--db",
+                 str(tmp_path / f"{name}.db"), "--out", str(tmp_path / name), "--workers", "2",
+                 "--executor", "ray", *extra])
+
+
+def test_ray_workers_write_the_models_prose_and_fall_back_on_their_own_budget(
+    ray_cluster, tmp_path, capsys, monkeypatch
+):
+    from tests.fake_openai import SUMMARY, FakeOpenAI, Reply, Status, always
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                 "all_proxy", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "CSM_MODEL_DEADLINE",
+                 "CSM_MODEL_RUN_DEADLINE", "CSM_MODEL_CONCURRENCY", "CSM_MODEL_MAX_FAILURES"):
+        monkeypatch.delenv(name, raising=False)
+    prose = json.loads(SUMMARY)["summary"]
+    with FakeOpenAI(always(Reply(SUMMARY)), lifetime=300) as server:
+        code = with_model_on_ray(tmp_path, "answered", server, monkeypatch)
+        asked = len(server.requests)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    reports = sorted((tmp_path / "answered").glob("acc-*.en.md"))
+    assert len(reports) == 4 and asked == 20  # five summaries per account, each from the model
+    for path in reports:
+        text = path.read_text("utf-8")
+        assert text.count(prose) == 5 and NOTE not in text, path.name
+    summaries = json.loads((tmp_path / "answered" / "portfolio.json").read_text("utf-8"))[
+        "model_summaries"]
+    assert (summaries["reports_asked"], summaries["reports_fell_back"]) == (20, 0)
+
+    # a key the server rejects: each actor's breaker opens at its own first answer (one call in
+    # flight per worker), every summary falls back and says why, as with local workers
+    with FakeOpenAI(always(Status(401, "no")), lifetime=300) as server:
+        code = with_model_on_ray(tmp_path, "rejected", server, monkeypatch,
+                                 "--model-concurrency", "1")
+        asked = len(server.requests)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert asked == 2  # one per actor: each has a budget of its own (a shared one: 1)
+    reports = sorted((tmp_path / "rejected").glob("acc-*.en.md"))
+    assert len(reports) == 4
+    for path in reports:
+        text = path.read_text("utf-8")
+        assert prose not in text and text.count(NOTE) == 5, path.name
+    report = json.loads((tmp_path / "rejected" / "portfolio.json").read_text("utf-8"))
+    assert (report["model_summaries"]["reports_asked"],
+            report["model_summaries"]["reports_fell_back"]) == (20, 20)
+    # the first summary of each actor was rejected, its others met that actor's open breaker
+    assert report["model_summaries"]["reasons"] == {"auth": 2, "breaker": 18}
+    assert "csm: 20 of 20 model summaries fell back" in err and "Traceback" not in err
