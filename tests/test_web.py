@@ -436,11 +436,3 @@ def test_csm_serve_serves_the_bundled_sample(tmp_path, knowledge_index_dir):
         server.terminate()
         server.wait(timeout=30)
     assert not (tmp_path / "data" / "csm.sqlite3").exists()  # read-only: no store made
-
-
-def test_serve_says_it_reads_a_sqlite_store_and_never_prints_the_password(monkeypatch, capsys):
-    monkeypatch.delenv("CSM_DB", raising=False)
-    assert main(["serve", "--db", "postgresql://csm:s3cret@db.example:5432/csm"]) == 1
-    err = capsys.readouterr().err
-    assert "reads a SQLite store file for now" in err and "s3cret" not in err
-    assert "Traceback" not in err

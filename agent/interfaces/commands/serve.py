@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
         "characters): browsers open /?token=SECRET once, scripts send "
         "`Authorization: Bearer SECRET`.\nExamples:\n  csm serve\n"
         "  csm serve clients.csv --port 8080\n"
-        "  CSM_WEB_TOKEN=... csm serve --host 0.0.0.0 --db /srv/csm/csm.sqlite3",
+        "  CSM_WEB_TOKEN=... csm serve --host 0.0.0.0 --db /srv/csm/csm.sqlite3\n"
+        "  csm serve --db postgresql://csm@db.internal:5432/csm",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("portfolio", nargs="?", type=Path, metavar="PORTFOLIO",
@@ -57,9 +58,9 @@ def register(sub: Any) -> None:
                        help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=port_number, default=8000, metavar="N",
                        help="port (default 8000)")
-    serve.add_argument("--db", metavar="PATH", type=str,
-                       help="the store (default: $CSM_DB, else csm.sqlite3 in the data "
-                       "directory)")
+    serve.add_argument("--db", metavar="PATH|URL", type=str,
+                       help="the store: a SQLite file or a postgresql:// URL (default: "
+                       "$CSM_DB, else csm.sqlite3 in the data directory)")
     serve.add_argument("--as-of", type=iso_date, metavar="DATE",
                        help="the day of the account pages (default: $CSM_AS_OF, else the "
                        "portfolio's as_of, else the latest sweep's day, else today)")
@@ -92,13 +93,15 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from agent.interfaces.web.app import create_app
-        from agent.interfaces.web.data import ServeSettings
+        from agent.interfaces.web.data import ServeError, ServeSettings
         from agent.interfaces.web.security import is_loopback
     except ImportError as error:
         raise CliError(f"csm serve needs the web extra ({error.name} is missing): "
                        "pip install 'csm-agent[web]'.") from None
+    from agent.accounts import SourceError
     from agent.interfaces.commands.kb import knowledge_ready
     from agent.interfaces.errors import load_checked_playbook, load_run_model
+    from agent.sweeps.store import open_store
     from tools.paths import store_location
 
     token = os.environ.get("CSM_WEB_TOKEN", "").strip() or None
@@ -118,10 +121,12 @@ def run(args: argparse.Namespace) -> int:
     if portfolio is not None and not portfolio.is_file():
         raise CliError(f"{portfolio}: file not found; check the path.")
     where = store_location(args.db)
-    if not isinstance(where, Path):
-        raise CliError("csm serve reads a SQLite store file for now, not a PostgreSQL server; "
-                       "pass --db PATH (or unset CSM_DB) and sweep into that file.")
-    db = where.expanduser().resolve()
+    db: Path | str
+    if isinstance(where, Path):
+        db = where.expanduser().resolve()
+    else:  # a server: reached now, so a wrong URL is one sentence before anything starts
+        open_store(where).close()
+        db = where
     _check_port(args.host, args.port)
     playbook = load_checked_playbook(args.playbook)
     churn_model = load_run_model(args.model_file, playbook, args.playbook)
@@ -139,7 +144,11 @@ def run(args: argparse.Namespace) -> int:
     )
     app = create_app(settings, loopback_only=local)
     _say("csm serve: reading the accounts and their latest sweep ...")
-    source = app.state.data.warm()
+    try:
+        source = app.state.data.warm()
+    except (ServeError, SourceError) as error:  # the store failed since it was reached
+        app.state.data.close()
+        raise CliError(str(error)) from None
     for note in source.notes:
         _say(f"csm serve: {note}")
     host = f"[{args.host}]" if ":" in args.host else args.host

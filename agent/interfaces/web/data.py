@@ -2,8 +2,9 @@
 format it.
 
 The source follows the rule of `agent.accounts`: a portfolio file when one is given, else the
-store when it holds accounts or sweeps, else the bundled sample. The portfolio figures are the
-portfolio report (`build_portfolio_report`) of the store's latest sweep. A file, the sample or
+store (a SQLite file or a PostgreSQL server, read through the store interface) when it holds
+accounts or sweeps, else the bundled sample. The portfolio figures are the portfolio report
+(`build_portfolio_report`) of the store's latest sweep. A file, the sample or
 a store that was never swept has no sweep: its accounts are swept once into a private store in a
 temporary folder (the same six-step graph as `csm sweep`, no report files), again when they
 change, and that store is deleted on exit. An account page is the six-step assessment of the
@@ -26,8 +27,8 @@ from typing import Any, Literal
 
 from agent.accounts import Accounts, churned_account, current, run_day
 from agent.sweeps.portfolio_report import build_portfolio_report
-from agent.sweeps.store import Store, open_store
-from tools.paths import store_path
+from agent.sweeps.store import Store, StoreError, open_store
+from tools.paths import masked_url, store_location, store_path
 from tools.playbook import Playbook, load_playbook
 from tools.portfolio.account import Account
 from tools.portfolio.readers import sample_portfolio_path
@@ -52,7 +53,8 @@ class ServeSettings:
     """What `csm serve` serves and how."""
 
     portfolio: Path | None = None  # a portfolio file; None: the store, else the sample
-    db: Path | None = None  # the store (default: csm.sqlite3 in the data directory)
+    db: Path | str | None = None  # a SQLite file or a postgresql:// URL (default: csm.sqlite3
+    # in the data directory)
     as_of: date | None = None  # the day (default: CSM_AS_OF, the file's, the sweep's, today)
     playbook: Path | None = None
     churn_model: Any = None  # a loaded churn model file (`--model-file`), or None
@@ -73,7 +75,7 @@ class SweepRef:
     finished_at: str | None
     accounts: int
     rejected: int
-    store: Path
+    store: Path | str  # a SQLite file or a PostgreSQL store's URL
     private: bool  # swept by csm serve into its own temporary store
 
     @property
@@ -104,7 +106,14 @@ class Source:
         }
 
 
-def _ref(row: Any, store: Path, private: bool) -> SweepRef:
+def same_store(a: Path | str, b: Path | str) -> bool:
+    """Whether two stores are one: the same SQLite file, or the same URL."""
+    if isinstance(a, Path) and isinstance(b, Path):
+        return a.resolve() == b.resolve()
+    return a == b
+
+
+def _ref(row: Any, store: Path | str, private: bool) -> SweepRef:
     found = dict(row)
     return SweepRef(
         id=int(found["id"]), as_of=str(found["as_of"]), routine=str(found["routine"]),
@@ -127,32 +136,56 @@ class Data:
         self._states: OrderedDict[Any, dict[str, Any]] = OrderedDict()
         self._calibration: tuple[Any, date, Any] | None = None
         self._graph: Any = None
+        self._server: Store | None = None  # the PostgreSQL store, opened once
 
     # the store -------------------------------------------------------------------------
 
     @property
-    def store_file(self) -> Path:
-        """The user's store."""
-        return store_path(self.settings.db)
+    def store_where(self) -> Path | str:
+        """The user's store: a SQLite file, or a postgresql:// URL as given (with its
+        password, if it has one: show `store_shown`)."""
+        db = self.settings.db
+        return store_location(db) if db else store_path(None)
+
+    @property
+    def store_shown(self) -> str:
+        """The user's store as the pages name it (a URL without its password)."""
+        where = self.store_where
+        return str(where) if isinstance(where, Path) else masked_url(where)
 
     @contextmanager
-    def open_store(self, path: Path) -> Iterator[Store]:
-        """One connection for one request (SQLite connections stay in their thread)."""
-        store = open_store(path)
+    def open_store(self, where: Path | str) -> Iterator[Store]:
+        """The store for one request: a SQLite connection of its own (SQLite connections stay
+        in their thread), or the PostgreSQL store's connection pool, which every request
+        shares and `close` closes. A store that fails is a ServeError of one sentence."""
         try:
-            yield store
-        finally:
-            store.close()
+            if isinstance(where, Path):
+                store = open_store(where)
+                try:
+                    yield store
+                finally:
+                    store.close()
+            else:
+                yield self._server_store(where)
+        except StoreError as error:
+            raise ServeError(str(error)) from None
+
+    def _server_store(self, url: str) -> Store:
+        with self._lock:
+            if self._server is None:
+                self._server = open_store(url)
+            return self._server
 
     def _store_state(self) -> tuple[int, bool]:
-        """How many accounts the user's store holds and whether it has any sweep; a store
-        that does not exist is not created."""
-        if not self.store_file.exists():
+        """How many accounts the user's store holds and whether it has any sweep; a SQLite
+        store that does not exist is not created."""
+        where = self.store_where
+        if isinstance(where, Path) and not where.exists():
             return 0, False
-        with self.open_store(self.store_file) as store:
+        with self.open_store(where) as store:
             return store.account_count(), store.history_span() is not None
 
-    def _stored_sweeps(self, store: Store, path: Path) -> list[SweepRef]:
+    def _stored_sweeps(self, store: Store, path: Path | str) -> list[SweepRef]:
         """The store's sweeps, newest first: the latest one (whatever its status) and every
         complete one before it."""
         span = store.history_span()
@@ -178,12 +211,13 @@ class Data:
             return self._with_sweep("file", str(settings.portfolio), accounts)
         count, swept = self._store_state()
         if count or swept:
-            found = current(None, self.store_file) if count else None
+            where = self.store_where
+            found = current(None, where) if count else None
             accounts = found if found is not None and found.kind == "store" else None
-            label = f"the store {self.store_file}"
+            label = f"the store {self.store_shown}"
             if swept:
-                with self.open_store(self.store_file) as store:
-                    sweeps = self._stored_sweeps(store, self.store_file)
+                with self.open_store(where) as store:
+                    sweeps = self._stored_sweeps(store, where)
                 latest = sweeps[0] if sweeps else None
                 return Source("store", label, accounts, latest, self._day(accounts, latest))
             return self._with_sweep("store", label, accounts)
@@ -227,7 +261,7 @@ class Data:
             store = open_store(path)
             try:
                 if kind == "store":
-                    with self.open_store(self.store_file) as real:
+                    with self.open_store(self.store_where) as real:
                         store.import_accounts(real.iter_accounts())
                 options = SweepOptions(
                     as_of=day, source=None if kind == "store" else accounts.path, out=None,
@@ -265,9 +299,12 @@ class Data:
             self._private = None
 
     def close(self) -> None:
-        """Delete the private store, if any."""
+        """Delete the private store, if any, and close the PostgreSQL store's pool."""
         with self._lock:
             self._drop_private()
+            if self._server is not None:
+                self._server.close()
+                self._server = None
 
     # sweeps and the portfolio ----------------------------------------------------------
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from agent.interfaces.web.data import Data, NotFound, Source, SweepRef
+from agent.interfaces.web.data import Data, NotFound, Source, SweepRef, same_store
 from agent.interfaces.web.frame import failure, page_globals
 from agent.interfaces.web.render import (
     churn_chart,
@@ -212,7 +212,7 @@ async def import_portfolio(
     from starlette.concurrency import run_in_threadpool
 
     from agent.chat.tool_surface import write_import_portfolio
-    from tools.paths import store_path
+    from tools.paths import store_location
 
     state = request.app.state
     if not state.settings.allow_writes:
@@ -221,11 +221,11 @@ async def import_portfolio(
     if not state.guard.csrf_ok(request, csrf):
         return failure(request, "the form's CSRF token is missing or wrong; reload the import "
                        "page and send it again.", 403)
-    target = _data(request).store_file
-    if store_path(os.environ.get("CSM_DB") or None).resolve() != target.resolve():
-        return failure(request, f"the import writes to the store of CSM_DB, not to {target} "
-                       "that this server reads; start `csm serve` with --db, which sets both.",
-                       409)
+    data = _data(request)
+    if not same_store(store_location(os.environ.get("CSM_DB") or None), data.store_where):
+        return failure(request, f"the import writes to the store of CSM_DB, not to "
+                       f"{data.store_shown} that this server reads; start `csm serve` with "
+                       "--db, which sets both.", 409)
     suffix = Path(portfolio.filename or "").suffix.lower()
     if suffix not in (".json", ".jsonl", ".csv"):
         return failure(request, f"'{portfolio.filename}': send a .json, .jsonl or .csv "
