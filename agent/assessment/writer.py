@@ -153,7 +153,10 @@ def write_reports(
     """Render every report; its summary from the model when valid, else deterministic (with a
     note under it when a model was asked)."""
     env = environment(lang, playbook.currency_in(lang))
-    values = {**state, "playbook": playbook, "as_of": as_of}
+    values: dict[str, Any] = {**state, "playbook": playbook, "as_of": as_of}
+    # the shared macros, made once for the account's ten templates (as an import "with context"
+    # on each would make them, from the same values)
+    values["fmt"] = env.get_template(f"{lang}/_macros.j2").make_module(values)
     jobs = [
         Job(
             report,
