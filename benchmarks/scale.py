@@ -6,7 +6,9 @@
 For each size, `csm sample` writes a JSONL portfolio; each {store} x {executor} sweeps it with
 every report written, as a separate process (`csm sweep ... --workers N --executor E`), and so
 does a sweep of BASE accounts of the same kind, so that the main process's fixed costs (imports,
-the knowledge index, the portfolio report's setup) drop out of its per-account figure:
+opening the knowledge index, the portfolio report's setup) drop out of its per-account figure
+(the index is built, and the playbook's questions answered, by a warm-up sweep before any of
+them):
 
 - accounts/s: accounts over the sweep's own time (as `csm sweep` prints it);
 - main ms/account: the main process's CPU time (all its threads) beyond the small sweep's,
@@ -193,6 +195,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "agent.interfaces.cli", "kb", "index"], cwd=args.code,
                        env=env, check=True, capture_output=True)  # built once, before any timing
         base = sample(folder, BASE, args.code, env)
+        # the playbook's questions answered once for this index (kept beside it), before timing
+        sweep(base, fresh_db("sqlite", folder, "warm-up", None, None), folder / "warm-up",
+              "local", 1, args.code, env)
         for size in sizes:
             portfolio = sample(folder, size, args.code, env)
             for store in stores:
