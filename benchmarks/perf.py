@@ -177,16 +177,7 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
     from langgraph.graph import END, START, StateGraph
 
     from agent.assessment.context import AssessmentContext, RunSettings
-    from agent.assessment.graph import STEPS, build_graph, checkpoint_serializer
-    from agent.assessment.nodes import (
-        analyze_expansion,
-        assess_health,
-        forecast_node,
-        map_stakeholders_node,
-        plan_risk_mitigation,
-        plan_success,
-        write_reports_node,
-    )
+    from agent.assessment.graph import NODES, STEPS, build_graph, checkpoint_serializer
     from agent.assessment.state import AssessmentInput, AssessmentState
     from agent.sweeps.sweep import playbook_answers
     from tools.playbook import load_playbook
@@ -198,8 +189,6 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
              for a in generate_accounts(accounts, seed=11, as_of=day)]
     context = AssessmentContext(as_of=day, model="none",
                                 search=playbook_answers(load_playbook(), "en"))
-    nodes = (assess_health, map_stakeholders_node, plan_success, analyze_expansion,
-             plan_risk_mitigation, forecast_node, write_reports_node)
 
     class Runtime:  # what a step reads of its runtime
         def __init__(self) -> None:
@@ -207,7 +196,7 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
 
     def direct(account: Account) -> None:
         state: dict[str, Any] = {"account": account, "citations": [], "steps": []}
-        for node in nodes:
+        for node in NODES:
             for key, value in node(state, Runtime()).items():
                 state[key] = state[key] + value if key in ("citations", "steps") else value
 

@@ -35,6 +35,17 @@ STEPS = (
     "write_reports",
 )
 
+# the function of each step, in the order of STEPS
+NODES = (
+    assess_health,
+    map_stakeholders_node,
+    plan_success,
+    analyze_expansion,
+    plan_risk_mitigation,
+    forecast_node,
+    write_reports_node,
+)
+
 
 def _state_models() -> list[type]:
     """Every pydantic class the state holds, so the checkpointer may restore them."""
@@ -68,16 +79,7 @@ def build_graph(checkpointer: Any = "memory") -> Any:
         input_schema=AssessmentInput,
         output_schema=AssessmentState,
     )
-    nodes = (
-        assess_health,
-        map_stakeholders_node,
-        plan_success,
-        analyze_expansion,
-        plan_risk_mitigation,
-        forecast_node,
-        write_reports_node,
-    )
-    for name, node in zip(STEPS, nodes, strict=True):
+    for name, node in zip(STEPS, NODES, strict=True):
         graph.add_node(name, node)
     graph.add_edge(START, STEPS[0])
     for before, after in zip(STEPS, STEPS[1:], strict=False):
