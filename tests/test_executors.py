@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,31 @@ def test_ray_workers_read_a_shipped_copy_of_the_knowledge_index(ray_cluster, tmp
     digest, _ = pack(index)
     shipped = Path(tempfile.gettempdir()) / f"csm-shipped-{digest}" / index.name
     assert sorted(p.name for p in shipped.rglob("*")) == sorted(p.name for p in index.rglob("*"))
+
+
+def test_a_node_keeps_one_copy_per_digest_and_drops_copies_unused_for_a_week(tmp_path):
+    from agent.sweeps.executors.ray import STALE_DAYS, pack, unpack
+
+    index = tmp_path / "index"
+    (index / "part").mkdir(parents=True)
+    (index / "part" / "vectors.bin").write_bytes(b"\x00\x01")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    old, recent = temp / "csm-shipped-0ld", temp / "csm-shipped-recent"
+    for folder, days in ((old, STALE_DAYS + 1), (recent, STALE_DAYS - 1)):
+        folder.mkdir()
+        when = time.time() - days * 86400
+        os.utime(folder, (when, when))
+    digest, data = pack(index)
+    path = Path(unpack(digest, data, "index", str(temp)))
+    assert (path / "part" / "vectors.bin").read_bytes() == b"\x00\x01"
+    assert not old.exists() and recent.exists()  # another sweep may still use the recent one
+    # a second actor of the node reuses the copy and marks it used
+    stamp = time.time() - 86400 * (STALE_DAYS + 2)
+    os.utime(path.parent, (stamp, stamp))
+    assert Path(unpack(digest, data, "index", str(temp))) == path
+    assert path.parent.stat().st_mtime > stamp + 86400
+    assert sorted(p.name for p in temp.iterdir()) == [path.parent.name, recent.name]
 
 
 def test_executor_ray_without_ray_names_the_extra(tmp_path, capsys, monkeypatch):

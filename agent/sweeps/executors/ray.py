@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,21 +41,38 @@ def pack(path: Path) -> tuple[str, bytes]:
     return hashlib.sha256(data).hexdigest()[:24], data
 
 
-def unpack(digest: str, data: bytes, name: str) -> str:
+STALE_DAYS = 7  # a shipped copy no sweep has used for this long is removed
+
+
+def unpack(digest: str, data: bytes, name: str, temp: str | None = None) -> str:
     """The archive unpacked once per node, under the temp folder by its digest: the local path
-    of the file or folder it holds (two actors of a node share one copy)."""
-    root = Path(tempfile.gettempdir()) / f"csm-shipped-{digest}"
+    of the file or folder it holds (two actors of a node share one copy). Each use marks the
+    copy as used; copies of other digests unused for STALE_DAYS are removed."""
+    base = Path(temp or tempfile.gettempdir())
+    root = base / f"csm-shipped-{digest}"
     if not root.exists():
-        partial = Path(tempfile.mkdtemp(prefix=f".csm-shipped-{digest}-"))
+        partial = Path(tempfile.mkdtemp(prefix=f".csm-shipped-{digest}-", dir=base))
         with tarfile.open(fileobj=io.BytesIO(data), mode="r") as archive:
             archive.extractall(partial, filter="data")
         try:
             os.replace(partial, root)
         except OSError:  # another actor of this node got there first
-            import shutil
-
             shutil.rmtree(partial, ignore_errors=True)
+    os.utime(root)  # in use: never stale while sweeps use it
+    remove_stale(base, keep=root)
     return str(root / name)
+
+
+def remove_stale(base: Path, keep: Path, days: float = STALE_DAYS) -> None:
+    """Remove the shipped copies under `base` but `keep` that no sweep has used for `days`
+    (a copy of an older index or playbook); one in use by another sweep is never that old."""
+    cutoff = time.time() - days * 86400
+    for folder in base.glob("csm-shipped-*"):
+        try:
+            if folder != keep and folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # gone already (another actor of this node)
+            continue
 
 
 class _Worker:
