@@ -152,6 +152,17 @@ def test_account_page_has_every_part(client):
     assert "renewal probability" in html.lower()
 
 
+def test_each_report_is_titled_once_in_its_own_language(client):
+    """The summary line of a report is the report's own heading, not a second copy above it."""
+    for lang, title in (("en", "Client Health Dashboard"), ("ru", "Панель здоровья клиента")):
+        html = client.get("/account", params={"id": "acc-037", "lang": lang}).text
+        start = html.index('id="reports"')
+        reports = html[start:html.rindex("</details>") + len("</details>")]
+        assert f"<summary>{title}</summary>" in reports
+        assert reports.count(title) == 1
+        assert reports.count("<summary>") == 5 and "<h2>" not in reports
+
+
 # the accounts table ---------------------------------------------------------------------
 
 

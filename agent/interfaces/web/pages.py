@@ -19,7 +19,7 @@ from agent.interfaces.web.render import (
     churn_chart,
     health_chart,
     history_charts,
-    markdown_html,
+    report_parts,
     templates,
 )
 from agent.interfaces.web.security import STANDALONE_CSP, user_of
@@ -129,11 +129,11 @@ def account(
     if state is not None:
         charts["health"] = health_chart(state["score"]["health"], num)
         charts["churn"] = churn_chart(state["score"]["churn_risk"], num)
-        reports = {k: markdown_html(state["reports"][k]) for k in REPORT_TITLES}
+        reports = {k: report_parts(state["reports"][k], t) for k, t in REPORT_TITLES.items()}
         mitigations = {m["signal"]: m for m in state["risk_plan"]["mitigations"]}
     html = _render(
         request, "account.html.j2", source, title=page["name"], page=page, state=state,
-        charts=charts, reports=reports, report_titles=REPORT_TITLES, mitigations=mitigations,
+        charts=charts, reports=reports, mitigations=mitigations,
         lang=lang, account_url=account_url, json_url="/api" + account_url(id),
         lang_url=account_url(id) + "&" + urlencode({"lang": "ru" if lang == "en" else "en"}),
         chat=_chat(request, {"id": page["id"], "name": page["name"]}),

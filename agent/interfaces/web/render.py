@@ -50,6 +50,16 @@ def markdown_html(text: str) -> Markup:
     return Markup(_markdown().render(text))
 
 
+def report_parts(text: str, fallback: str) -> tuple[Markup, Markup]:
+    """A report's title (its own first `##` heading, in the report's language; else
+    `fallback`) and the rest of it, each as HTML: the page shows the title once, as the
+    report's summary line."""
+    first, _, rest = text.partition("\n")
+    if first.startswith("## "):
+        return Markup(_markdown().renderInline(first[3:].strip())), markdown_html(rest)
+    return Markup.escape(fallback), markdown_html(text)
+
+
 def _score_color(value: float | None) -> str:
     if value is None:
         return COLORS["unknown"]
