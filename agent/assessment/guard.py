@@ -119,6 +119,10 @@ class Grounding:
         self.strings.append(folded)
         self.tokens |= {fold(w) for w in re.findall(r"[\w-]+", text)}
         self.ids |= {fold(i) for i in identifiers(text)}
+        self._add_mentions(text, concepts)
+
+    def _add_mentions(self, text: str, concepts: frozenset[str]) -> None:
+        """The numbers and dates written in a string of the tools, under `concepts`."""
         countable = vocabulary().countable
         for m in mentions(text):
             if m.date:
@@ -134,12 +138,7 @@ class Grounding:
 
     def add_quoted(self, text: str) -> None:
         """A text the tools wrote: its numbers (with their labels), dates, ids and words."""
-        countable = vocabulary().countable
-        for m in mentions(text):
-            if m.date:
-                self._add_date(m.date, frozenset())
-            else:
-                self.facts.append(Fact(m.value, m.label, count=bool(m.unit & countable)))
+        self._add_mentions(text, frozenset())
         self.ids |= {fold(i) for i in identifiers(text)}
         self.quoted.append(fold(text))
 
