@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agent.assessment.budget import Failed, ModelBudget
+from agent.assessment.budget import describe as describe_error
 from agent.assessment.guard import (  # noqa: F401 - read_numbers, stray_numbers: re-exported
     Grounding,
     check,
@@ -147,7 +148,7 @@ class ProseWriter:
         except Failed as failure:
             outcomes[i] = failure
         except BaseException as error:  # noqa: BLE001 - a thread must not die unrecorded
-            outcomes[i] = Failed("invalid", f"{type(error).__name__}: {str(error)[:160]}")
+            outcomes[i] = Failed("invalid", describe_error(error))
 
     def _judge(self, job: Job, outcome: Any, facts: Any, free_up_to: int) -> str:
         """The text kept for one report: the model's when it answered and the grounding guard
