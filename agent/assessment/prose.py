@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -52,6 +53,7 @@ class ProseRecord(BaseModel):
     )
 
 
+@lru_cache(maxsize=1)  # five calls per account: the bundled file is read once per process
 def system_prompt() -> str:
     """The writer's instructions (prompts/report_prose.md)."""
     return resources.files("prompts").joinpath("report_prose.md").read_text(encoding="utf-8")
