@@ -47,6 +47,12 @@ def _positive(name: str, default: float) -> float:
     return value
 
 
+def _named(name: str | None) -> str | None:
+    """The model `name` or CSM_MODEL names, stripped; None when neither names one ("none" too)."""
+    name = (name or os.environ.get("CSM_MODEL", "")).strip()
+    return None if not name or name.lower() == "none" else name
+
+
 def max_steps() -> int:
     """The tool-loop bound: graph steps per turn (CSM_CHAT_MAX_STEPS, default 24)."""
     return int(_positive("CSM_CHAT_MAX_STEPS", DEFAULT_MAX_STEPS))
@@ -85,8 +91,8 @@ def model_max_failures() -> int:
 def model_name(name: str | None = None) -> str:
     """The model a run uses, `none` when there is none: `name` or CSM_MODEL, with the
     OpenAI-compatible server it reaches when OPENAI_BASE_URL is set (a sweep's fingerprint)."""
-    name = (name or os.environ.get("CSM_MODEL", "")).strip()
-    if not name or name.lower() == "none":
+    name = _named(name)
+    if name is None:
         return "none"
     base = os.environ.get("OPENAI_BASE_URL", "").strip()
     return f"{name} at {base}" if base and name.startswith("openai:") else name
@@ -102,8 +108,8 @@ def chat_model(
     CSM_MODEL_TIMEOUT), retries and, when given, a cap on the tokens of each answer.
 
     Raises ValueError with one sentence when no model is configured or it cannot be built."""
-    name = (name or os.environ.get("CSM_MODEL", "")).strip()
-    if not name or name.lower() == "none":
+    name = _named(name)
+    if name is None:
         raise ValueError(NO_MODEL)
     from langchain.chat_models import init_chat_model
 
@@ -130,8 +136,8 @@ def configured_model(
     name: str | None = None, max_retries: int = MAX_RETRIES
 ) -> BaseChatModel | None:
     """The model named by `name` or CSM_MODEL, or None when neither names one ("none" too)."""
-    name = (name or os.environ.get("CSM_MODEL", "")).strip()
-    if not name or name.lower() == "none":
+    name = _named(name)
+    if name is None:
         return None
     return chat_model(name, max_retries)
 
@@ -140,8 +146,8 @@ def report_model(name: str | None = None, deadline: float | None = None) -> Base
     """The model that writes report prose (`name` or CSM_MODEL; None when there is none): no
     client retries (the prose writer retries within its deadlines), `max_tokens` on every call,
     and a request timeout no longer than the per-account deadline."""
-    name = (name or os.environ.get("CSM_MODEL", "")).strip()
-    if not name or name.lower() == "none":
+    name = _named(name)
+    if name is None:
         return None
     timeout = min(model_timeout(), deadline or model_deadline())
     return chat_model(name, max_retries=0, max_tokens=model_max_tokens(), timeout=timeout)
