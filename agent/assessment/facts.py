@@ -24,13 +24,21 @@ def _pick(item: Any, *keys: str) -> dict[str, Any]:
     return {key: to_jsonable_python(getattr(item, key)) for key in keys}
 
 
+def _health(score: Any) -> dict[str, Any]:
+    return _pick(score.health, "score", "color") | {"out_of": SCALE}
+
+
+def _churn_risk(score: Any) -> dict[str, Any]:
+    return _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE}
+
+
 def _standing(state: dict[str, Any]) -> dict[str, Any]:
     """Who the client is and where it stands: health, churn risk, the signals that fired."""
     score = state["score"]
     return {
         "client": state["account"].name,
-        "health": _pick(score.health, "score", "color") | {"out_of": SCALE},
-        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
+        "health": _health(score),
+        "churn_risk": _churn_risk(score),
         "signals": [_pick(s, "label", "severity", "evidence") for s in score.signals],
     }
 
@@ -79,8 +87,8 @@ def success_plan(state: dict[str, Any]) -> dict[str, Any]:
     plan, score = state["success_plan"], state["score"]
     return {
         "client": state["account"].name,
-        "health": _pick(score.health, "score", "color") | {"out_of": SCALE},
-        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
+        "health": _health(score),
+        "churn_risk": _churn_risk(score),
         **_pick(plan, "quarter", "horizon_end", "next_action_days"),
         "objectives": [_pick(o, "rank", "title", "criterion", "due")
                        for o in plan.objectives[:FIRST]],
@@ -102,7 +110,7 @@ def expansion_proposal(state: dict[str, Any]) -> dict[str, Any]:
     ]
     return {
         "client": state["account"].name,
-        "churn_risk": _pick(score.churn_risk, "score", "tier") | {"out_of": SCALE},
+        "churn_risk": _churn_risk(score),
         "mrr": expansion.current_state.mrr,
         "arr": expansion.current_state.arr,
         "offers": offers,
