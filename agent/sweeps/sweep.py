@@ -641,6 +641,6 @@ def _store_batch(
         except StoreUnavailable:
             raise
         except Exception as error:  # noqa: BLE001 - reported per row
-            if entry[2]:
-                (sink or FolderSink(Path())).remove(entry[2])  # no report for a row not stored
+            if entry[2] and sink is not None:
+                sink.remove(entry[2])  # no report for a row not stored
             result.rejected.reject([failed_row(source, entry[0], entry[1]["id"], error)])
