@@ -37,6 +37,15 @@ def _n(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _svg(width: int, height: int, title: str) -> str:
+    """The opening of a chart: its size, font and (escaped) title."""
+    return (
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>'
+        f"<title>{_t(title)}</title>"
+    )
+
+
 @dataclass(frozen=True)
 class Bar:
     """One bar: its label, its value on the chart's scale (None: unknown), the text shown
@@ -58,9 +67,7 @@ def bar_chart(
     plot = width - label_width - 130
     height = top + row * len(bars) + 6
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
         f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" '
         f'y2="{height - 4}" stroke="#bbb"/>',
     ]
@@ -104,9 +111,7 @@ def stacked_bar(parts: Sequence[Part], title: str, width: int = 560) -> str:
     total = sum(p.count for p in parts if p.count > 0)
     height = 30 + 22 * ((len(parts) + 2) // 3)
     out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
     ]
     x = 0.0
     for part in parts:
@@ -157,9 +162,7 @@ def line_chart(
     left, right, top, bottom = 78, 16, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
         f'stroke="#ddd"/>',
     ]
