@@ -204,15 +204,14 @@ def line_chart(
                 f'fill="#555">{_t(label)}</text>'
             )
     for s in series:
-        points = [(px(i), py(v), v) for i, v in enumerate(s.values) if v is not None]
+        points = [(px(i), py(v), v, x_labels[i]) for i, v in enumerate(s.values) if v is not None]
         if len(points) > 1:
-            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _ in points)
+            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _, _ in points)
             out.append(
                 f'<polyline points="{path}" fill="none" stroke="{_t(s.color)}" '
                 f'stroke-width="2"/>'
             )
-        for (x, y, v), label in zip(points, [x_labels[i] for i, v in enumerate(s.values)
-                                             if v is not None], strict=True):
+        for x, y, v, label in points:
             out.append(
                 f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3.5" fill="{_t(s.color)}">'
                 f"<title>{_t(s.name)}, {_t(label)}: {_t(y_text(v))}</title></circle>"
