@@ -40,6 +40,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from tests.procs import descendants
+
 AS_OF = "2026-11-20"
 BASE = 200
 PROJECTED = 10_000_000
@@ -64,7 +66,7 @@ class Peaks:
 
     def _watch(self) -> None:
         while not self.done.wait(0.5):
-            for pid in _descendants(self.pid):
+            for pid in descendants(self.pid):
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
@@ -86,24 +88,6 @@ class Peaks:
 
 def _is_worker(cmdline: str) -> bool:
     return "multiprocessing" in cmdline or "ray::" in cmdline or "default_worker" in cmdline
-
-
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def sweep(portfolio: Path, db: str, out: Path, executor: str, workers: int, code: Path,
@@ -178,7 +162,6 @@ def main() -> None:
     console = Console(width=180)
     server = None
     if not args.postgres and "postgres" in args.stores:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         try:
             from tests import pg
 

@@ -17,30 +17,11 @@ import pytest
 from agent.interfaces.cli import main
 from agent.sweeps.store import open_store
 from tests.fake_openai import SUMMARY, FakeOpenAI, Reply, always
+from tests.procs import descendants
 from tools.portfolio.readers import sample_portfolio_path
 
 AS_OF = "2026-11-20"
 ACCOUNTS = 12
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process below `pid` (workers, forkserver, resource tracker), from /proc."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # ended while we looked
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:

@@ -37,6 +37,15 @@ def _n(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
+def _svg(width: int, height: int, title: str) -> str:
+    """The opening of a chart: its size, font and (escaped) title."""
+    return (
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>'
+        f"<title>{_t(title)}</title>"
+    )
+
+
 @dataclass(frozen=True)
 class Bar:
     """One bar: its label, its value on the chart's scale (None: unknown), the text shown
@@ -58,9 +67,7 @@ def bar_chart(
     plot = width - label_width - 130
     height = top + row * len(bars) + 6
     parts = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
         f'<line x1="{label_width}" y1="{top - 4}" x2="{label_width}" '
         f'y2="{height - 4}" stroke="#bbb"/>',
     ]
@@ -104,9 +111,7 @@ def stacked_bar(parts: Sequence[Part], title: str, width: int = 560) -> str:
     total = sum(p.count for p in parts if p.count > 0)
     height = 30 + 22 * ((len(parts) + 2) // 3)
     out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
     ]
     x = 0.0
     for part in parts:
@@ -157,9 +162,7 @@ def line_chart(
     left, right, top, bottom = 78, 16, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg" {FONT}>',
-        f"<title>{_t(title)}</title>",
+        _svg(width, height, title),
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
         f'stroke="#ddd"/>',
     ]
@@ -201,15 +204,14 @@ def line_chart(
                 f'fill="#555">{_t(label)}</text>'
             )
     for s in series:
-        points = [(px(i), py(v), v) for i, v in enumerate(s.values) if v is not None]
+        points = [(px(i), py(v), v, x_labels[i]) for i, v in enumerate(s.values) if v is not None]
         if len(points) > 1:
-            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _ in points)
+            path = " ".join(f"{_n(x)},{_n(y)}" for x, y, _, _ in points)
             out.append(
                 f'<polyline points="{path}" fill="none" stroke="{_t(s.color)}" '
                 f'stroke-width="2"/>'
             )
-        for (x, y, v), label in zip(points, [x_labels[i] for i, v in enumerate(s.values)
-                                             if v is not None], strict=True):
+        for x, y, v, label in points:
             out.append(
                 f'<circle cx="{_n(x)}" cy="{_n(y)}" r="3.5" fill="{_t(s.color)}">'
                 f"<title>{_t(s.name)}, {_t(label)}: {_t(y_text(v))}</title></circle>"

@@ -378,12 +378,6 @@ def input_hash(options: SweepOptions, store: Store, playbook: Playbook) -> str:
     return digest.hexdigest()[:32]
 
 
-def _rows(options: SweepOptions, store: Store, result: SweepResult) -> Iterator[tuple[int, Any]]:
-    if options.source is not None:
-        return iter_rows(options.source, result.rejected.warnings)[1]
-    return store.iter_accounts()
-
-
 def _batches(
     options: SweepOptions, store: Store, skip: set[str], result: SweepResult
 ) -> Iterator[list[tuple[int, Any]]]:
@@ -394,7 +388,7 @@ def _batches(
     size = MODEL_BATCH if options.with_model else BATCH
     if options.source is None:  # validated on import, one row per id: the workers validate
         return _chunks(_stored_rows(store, skip, result), size)
-    return _chunks(_file_rows(options, store, skip, result), size)
+    return _chunks(_file_rows(options.source, skip, result), size)
 
 
 def _stored_rows(
@@ -410,12 +404,12 @@ def _stored_rows(
 
 
 def _file_rows(
-    options: SweepOptions, store: Store, skip: set[str], result: SweepResult
+    source: Path, skip: set[str], result: SweepResult
 ) -> Iterator[tuple[int, Any]]:
-    top_level = options.source is not None and options.source.suffix.lower() != ".csv"
-    rows = _rows(options, store, result)
+    rows = iter_rows(source, result.rejected.warnings)[1]
+    top_level = source.suffix.lower() != ".csv"
     for row, record, item in validated_rows(
-        source_name(options), rows, result.rejected.warnings, top_level
+        source.name, rows, result.rejected.warnings, top_level
     ):
         result.rejected.warn()
         if not isinstance(item, Account):
@@ -647,6 +641,6 @@ def _store_batch(
         except StoreUnavailable:
             raise
         except Exception as error:  # noqa: BLE001 - reported per row
-            if entry[2]:
-                (sink or FolderSink(Path())).remove(entry[2])  # no report for a row not stored
+            if entry[2] and sink is not None:
+                sink.remove(entry[2])  # no report for a row not stored
             result.rejected.reject([failed_row(source, entry[0], entry[1]["id"], error)])

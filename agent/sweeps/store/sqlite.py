@@ -83,9 +83,8 @@ class SQLiteStore(Store):
 
     def _step(self, version: int) -> None:
         """The next step after `version` (or, on a store an older csm-agent made, the
-        `schema_version` table with the steps it already has)."""
-        if version > len(MIGRATIONS):
-            raise StoreError(f"{self.path}: made by a newer csm-agent (schema {version}); upgrade.")
+        `schema_version` table with the steps it already has). A newer schema never gets here:
+        `_has_versions` refused it."""
         self.db.execute(SCHEMA_VERSION_TABLE)
         self.db.executemany(
             "INSERT OR IGNORE INTO schema_version (version) VALUES (?)",
