@@ -289,7 +289,7 @@ class Data:
             self.trend(source)
             rows = self.rows(source)
             if rows:
-                self.account(rows[0]["id"])
+                self.account(rows[0]["id"], source=source)
         return source
 
     def _drop_private(self) -> None:
@@ -384,10 +384,13 @@ class Data:
 
     # one account -----------------------------------------------------------------------
 
-    def account(self, account_id: str, lang: str = "en") -> dict[str, Any]:
+    def account(
+        self, account_id: str, lang: str = "en", source: Source | None = None
+    ) -> dict[str, Any]:
         """An account's page: the assessment (the graph's state as JSON), its history and its
-        source; a churned account has no assessment, only the sentence that says so."""
-        source = self.source()
+        source (`source`: as the caller read it, else read now); a churned account has no
+        assessment, only the sentence that says so."""
+        source = source or self.source()
         try:
             account, absent = self.find(source, account_id), None
         except NotFound:

@@ -118,8 +118,8 @@ def account(
     """One account: health and churn with their parts, signals and mitigations,
     opportunities, stakeholders, the five reports, history and forecast."""
     data = _data(request)
-    page = data.account(id, lang)
     source = data.source()
+    page = data.account(id, lang, source)
     state = page["assessment"]
     env = templates("en", data.playbook.currency)
     num, money = env.filters["num"], env.filters["money"]
