@@ -94,6 +94,7 @@ class Source:
     latest: SweepRef | None
     as_of: date
     notes: list[str] = field(default_factory=list)
+    stored: list[SweepRef] = field(default_factory=list)  # a store's sweeps, newest first
 
     def describe(self) -> dict[str, Any]:
         """The source in JSON."""
@@ -176,14 +177,14 @@ class Data:
                 self._server = open_store(url)
             return self._server
 
-    def _store_state(self) -> tuple[int, bool]:
-        """How many accounts the user's store holds and whether it has any sweep; a SQLite
-        store that does not exist is not created."""
+    def _store_state(self) -> tuple[int, list[SweepRef]]:
+        """How many accounts the user's store holds and its sweeps (`_stored_sweeps`), read
+        on one connection; a SQLite store that does not exist is not created."""
         where = self.store_where
         if isinstance(where, Path) and not where.exists():
-            return 0, False
+            return 0, []
         with self.open_store(where) as store:
-            return store.account_count(), store.history_span() is not None
+            return store.account_count(), self._stored_sweeps(store, where)
 
     def _stored_sweeps(self, store: Store, path: Path | str) -> list[SweepRef]:
         """The store's sweeps, newest first: the latest one (whatever its status) and every
@@ -209,17 +210,15 @@ class Data:
         if settings.portfolio is not None:
             accounts = current(settings.portfolio)
             return self._with_sweep("file", str(settings.portfolio), accounts)
-        count, swept = self._store_state()
-        if count or swept:
-            where = self.store_where
-            found = current(None, where) if count else None
+        count, sweeps = self._store_state()
+        if count or sweeps:
+            found = current(None, self.store_where) if count else None
             accounts = found if found is not None and found.kind == "store" else None
             label = f"the store {self.store_shown}"
-            if swept:
-                with self.open_store(where) as store:
-                    sweeps = self._stored_sweeps(store, where)
-                latest = sweeps[0] if sweeps else None
-                return Source("store", label, accounts, latest, self._day(accounts, latest))
+            if sweeps:
+                latest = sweeps[0]
+                return Source("store", label, accounts, latest, self._day(accounts, latest),
+                              stored=sweeps)
             return self._with_sweep("store", label, accounts)
         accounts = current(sample_portfolio_path())
         return self._with_sweep("sample", "the bundled sample portfolio", accounts)
@@ -290,7 +289,7 @@ class Data:
             self.trend(source)
             rows = self.rows(source)
             if rows:
-                self.account(rows[0]["id"])
+                self.account(rows[0]["id"], source=source)
         return source
 
     def _drop_private(self) -> None:
@@ -309,14 +308,14 @@ class Data:
     # sweeps and the portfolio ----------------------------------------------------------
 
     def sweeps(self, source: Source | None = None) -> list[SweepRef]:
-        """The sweeps being served, newest first (a private sweep alone, when it is one)."""
+        """The sweeps being served, newest first (a private sweep alone, when it is one), as
+        `source` read them."""
         source = source or self.source()
         if source.latest is None:
             return []
         if source.latest.private:
             return [source.latest]
-        with self.open_store(source.latest.store) as store:
-            return self._stored_sweeps(store, source.latest.store)
+        return source.stored
 
     def sweep(self, as_of: str, source: Source | None = None) -> SweepRef:
         """The sweep of a day."""
@@ -385,10 +384,13 @@ class Data:
 
     # one account -----------------------------------------------------------------------
 
-    def account(self, account_id: str, lang: str = "en") -> dict[str, Any]:
+    def account(
+        self, account_id: str, lang: str = "en", source: Source | None = None
+    ) -> dict[str, Any]:
         """An account's page: the assessment (the graph's state as JSON), its history and its
-        source; a churned account has no assessment, only the sentence that says so."""
-        source = self.source()
+        source (`source`: as the caller read it, else read now); a churned account has no
+        assessment, only the sentence that says so."""
+        source = source or self.source()
         try:
             account, absent = self.find(source, account_id), None
         except NotFound:

@@ -118,8 +118,8 @@ def account(
     """One account: health and churn with their parts, signals and mitigations,
     opportunities, stakeholders, the five reports, history and forecast."""
     data = _data(request)
-    page = data.account(id, lang)
     source = data.source()
+    page = data.account(id, lang, source)
     state = page["assessment"]
     env = templates("en", data.playbook.currency)
     num, money = env.filters["num"], env.filters["money"]
@@ -155,19 +155,19 @@ def sweeps(request: Request) -> Response:
     return HTMLResponse(html)
 
 
-def _sweep(request: Request, as_of: str) -> tuple[Data, SweepRef, dict[str, Any]]:
+def _sweep(request: Request, as_of: str) -> tuple[Data, Source, SweepRef, dict[str, Any]]:
     data = _data(request)
     source = data.source()
     ref = data.sweep(as_of, source)
-    return data, ref, data.report(ref)
+    return data, source, ref, data.report(ref)
 
 
 @router.get("/sweeps/{as_of}", response_class=HTMLResponse)
 def sweep_report(request: Request, as_of: str) -> Response:
     """A sweep's portfolio report: the same self-contained page `csm sweep` writes as
     portfolio.html, with the GRR/NRR trend up to that sweep."""
-    data, ref, report = _sweep(request, as_of)
-    trend = [t for t in data.trend() if t["as_of"] <= ref.as_of]
+    data, source, ref, report = _sweep(request, as_of)
+    trend = [t for t in data.trend(source) if t["as_of"] <= ref.as_of]
     response = HTMLResponse(render_portfolio_html(report, data.playbook, trend=trend))
     response.headers["content-security-policy"] = STANDALONE_CSP
     return response
@@ -176,7 +176,7 @@ def sweep_report(request: Request, as_of: str) -> Response:
 @router.get("/sweeps/{as_of}/portfolio.md")
 def sweep_markdown(request: Request, as_of: str) -> Response:
     """A sweep's portfolio report in Markdown (portfolio.md)."""
-    data, _, report = _sweep(request, as_of)
+    data, _, _, report = _sweep(request, as_of)
     return PlainTextResponse(render_portfolio_report(report, data.playbook),
                              media_type="text/markdown; charset=utf-8")
 
