@@ -61,7 +61,7 @@ class Accounts:
 
 
 _LOCK = threading.Lock()
-_FILES: dict[Path, tuple[tuple[int, int], Accounts]] = {}
+_FILES: dict[tuple[Path, Kind], tuple[tuple[int, int], Accounts]] = {}
 _STORES: dict[Path, tuple[tuple[int, int], sqlite3.Connection, int, Accounts | None]] = {}
 
 
@@ -71,10 +71,11 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _file(path: Path, kind: Kind) -> Accounts:
-    """The file's accounts, read again when its modification time or size changed."""
-    key = path.resolve()
+    """The file's accounts, read again when its modification time or size changed (one entry
+    per kind: the bundled sample named as a file is a file, and still the sample otherwise)."""
+    key = (path.resolve(), kind)
     try:
-        stamp = _stamp(key)
+        stamp = _stamp(key[0])
     except OSError:  # read_portfolio names the problem in one sentence
         stamp = (-1, -1)
     cached = _FILES.get(key)

@@ -197,6 +197,17 @@ def test_the_tools_read_the_store_csm_db_names_and_see_every_change(
     assert current().get("acc-001").name == "Renamed"
 
 
+def test_the_sample_read_as_a_file_is_still_the_sample_when_nothing_is_named(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CSM_PORTFOLIO", raising=False)
+    monkeypatch.setenv("CSM_DB", str(tmp_path / "none.sqlite3"))  # no store: the sample
+    named = current(sample_portfolio_path())
+    assert named.kind == "file" and named.label() == str(sample_portfolio_path())
+    assert current().kind == "sample" and current().label() == "the bundled sample portfolio"
+    assert current(sample_portfolio_path()).kind == "file"
+
+
 def test_a_reader_whose_connection_broke_reads_again(monkeypatch, pg_server):
     import psycopg
 
