@@ -25,7 +25,7 @@ from tools.portfolio.account import (
     nearest_field,
     parse_json,
 )
-from tools.portfolio.fast_accounts import fast_account
+from tools.portfolio.fast_accounts import account_from_json, fast_account
 
 FORMATS = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 
@@ -154,7 +154,7 @@ def _not_utf8(text: str) -> bool:
 NOT_UTF8 = "not UTF-8 text; save the file as UTF-8"
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
+def _jsonl_rows(path: Path, accounts: bool = False) -> Iterator[tuple[int, Any]]:
     with _open_text(path, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
@@ -162,6 +162,11 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, Any]]:
             if _not_utf8(line):
                 yield line_no, _Broken(NOT_UTF8)
                 continue
+            if accounts:
+                account = account_from_json(line)
+                if account is not None:
+                    yield line_no, account
+                    continue
             try:
                 yield line_no, parse_json(line)
             except json.JSONDecodeError as error:
@@ -251,19 +256,20 @@ class _Broken:
 
 
 def iter_rows(
-    path: Path, warnings: list[RowWarning] | None = None
+    path: Path, warnings: list[RowWarning] | None = None, accounts: bool = False
 ) -> tuple[date | None, Iterator[tuple[int, Any]]]:
     """The file's as-of date (JSON only) and its raw rows with their row numbers.
 
     Row numbers are where a person finds the row: the line for JSONL and CSV (header = line 1),
     the position in the list for JSON. `warnings`, when given, receives one warning per unknown
-    or repeated CSV column as the rows are read."""
+    or repeated CSV column as the rows are read. With `accounts`, a JSONL row that
+    `account_from_json` reads in one pass comes as its Account, ready for `validated_rows`."""
     kind = detect_format(path)
     if kind == "json":
         return _json_rows(path)
     if not path.exists():
         raise PortfolioError(f"{path}: file not found; check the path.")
-    return None, (_jsonl_rows(path) if kind == "jsonl" else _csv_rows(path, warnings))
+    return None, (_jsonl_rows(path, accounts) if kind == "jsonl" else _csv_rows(path, warnings))
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -297,7 +303,10 @@ def _shown(value: Any) -> str | None:
 
 
 def parse_row(source: str, row: int, record: Any) -> Account | list[RowError]:
-    """Validate one raw row into an Account, or explain every problem in it."""
+    """Validate one raw row into an Account, or explain every problem in it (a row that
+    `iter_rows` read as an Account already is only located)."""
+    if isinstance(record, Account):
+        return record.located(source, row)
     if isinstance(record, _Broken):
         return [RowError(source=source, row=row, id=None, field="(row)", reason=record.reason)]
     if not isinstance(record, dict):
@@ -434,7 +443,7 @@ def numbered_accounts(
     path: Path, warnings: list[RowWarning] | None = None
 ) -> tuple[date | None, Iterator[tuple[int, Account | list[RowError]]]]:
     """The file's as-of date and each row's account or errors with its row number."""
-    as_of, rows = iter_rows(path, warnings)
+    as_of, rows = iter_rows(path, warnings, accounts=True)
     results = validated_rows(path.name, rows, warnings, detect_format(path) != "csv")
     return as_of, ((row, result) for row, _, result in results)
 
