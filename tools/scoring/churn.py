@@ -63,7 +63,7 @@ FactorRule = tuple[str, str, bool, float, float, float]
 
 
 @per_playbook
-def _factor_rules(playbook: Playbook) -> tuple[float, list[FactorRule]]:
+def factor_rules(playbook: Playbook) -> tuple[float, list[FactorRule]]:
     factors = playbook.churn_risk.factors
     rules = [
         (factor_id, f.input, f.transform == "days_since", f.ok, f.bad, f.weight)
@@ -78,7 +78,7 @@ def _risks(
     """Each known factor's (input, risk), the unknown factors, and the weighted score, known
     weight and coverage. `factor_input` and `linear` (tools/numbers.py) are written out here,
     for speed."""
-    total, rules = _factor_rules(playbook)
+    total, rules = factor_rules(playbook)
     risks: dict[str, tuple[float | int, float]] = {}
     missing: list[str] = []
     parts: list[tuple[float, float]] = []
@@ -98,7 +98,7 @@ def _risks(
     return risks, missing, score, known_weight, coverage
 
 
-def _tier(playbook: Playbook, printed: float | None) -> str | None:
+def tier_of(playbook: Playbook, printed: float | None) -> str | None:
     if printed is None:
         return None
     whole = half_up(printed)
@@ -110,7 +110,7 @@ def churn_summary(account: Account, playbook: Playbook, as_of: date) -> ChurnSum
     explanation (for tables and CSV)."""
     _, _, score, _, coverage = _risks(account, playbook, as_of)
     printed = r2(score) if score is not None else None
-    return ChurnSummary(printed, _tier(playbook, printed), coverage)
+    return ChurnSummary(printed, tier_of(playbook, printed), coverage)
 
 
 def churn_dict(account: Account, playbook: Playbook, as_of: date) -> dict[str, Any]:
@@ -142,7 +142,7 @@ def churn_dict(account: Account, playbook: Playbook, as_of: date) -> dict[str, A
     ]
     return {
         "score": printed,
-        "tier": _tier(playbook, printed),
+        "tier": tier_of(playbook, printed),
         "coverage": coverage,
         "factors": factors,
         "missing": missing,

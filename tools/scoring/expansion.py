@@ -55,7 +55,7 @@ ClauseRule = tuple[str, bool, float]
 
 
 @per_playbook
-def _offer_rules(playbook: Playbook) -> list[tuple[str, Opportunity, list[ClauseRule]]]:
+def offer_rules(playbook: Playbook) -> list[tuple[str, Opportunity, list[ClauseRule]]]:
     """Every offer with its clauses as (input, whether the input must be less, bound)."""
     return [
         (opp_id, rule, [(c.input, c.op == "lt", c.value) for c in rule.when])
@@ -91,7 +91,7 @@ def matched_offers(
     Three-valued: one known-false condition settles a rule."""
     matched: list[dict[str, Any]] = []
     unknown: list[str] = []
-    for opp_id, rule, clauses in _offer_rules(playbook):
+    for opp_id, rule, clauses in offer_rules(playbook):
         outcome = _outcome(account, clauses)
         if outcome is False:
             continue

@@ -54,7 +54,7 @@ class Health(BaseModel):
 
 Mapped = tuple[float | int | bool | None, float | None, str | None]
 
-# A metric's rule as plain values, read once per playbook (`_rules`): id, input, kind, zero,
+# A metric's rule as plain values, read once per playbook (`metric_rules`): id, input, kind, zero,
 # full, window, per, start, per_unit, and the input and bound of its zero_if guard.
 MetricRule = tuple[
     str, str, str, float | None, float | None, int | None, str | None, float | None,
@@ -72,7 +72,7 @@ def _rule(metric_id: str, metric: Metric) -> MetricRule:
 
 
 @per_playbook
-def _rules(playbook: Playbook) -> tuple[float, list[tuple[str, list[MetricRule]]]]:
+def metric_rules(playbook: Playbook) -> tuple[float, list[tuple[str, list[MetricRule]]]]:
     """The total component weight and every component's metric rules."""
     components = playbook.health.components
     rules = [
@@ -154,15 +154,15 @@ def _components(
 ) -> tuple[list[Scored], list[str], float | None, float, float]:
     """Every component's mean of its known metrics, the unknown components, and the weighted
     score, known weight and coverage; with `explain`, each known metric's explanation too."""
-    total, rules = _rules(playbook)
+    total, rules = metric_rules(playbook)
     weights = playbook.health.components
     scored: list[Scored] = []
     missing: list[str] = []
-    for component_id, metric_rules in rules:
+    for component_id, component_rules in rules:
         metrics: list[dict[str, Any]] | None = [] if explain else None
         raw: list[float] = []
         unknown: list[str] = []
-        for rule in metric_rules:
+        for rule in component_rules:
             value, mapped, note = _map(account, rule)
             if mapped is None:
                 unknown.append(rule[0])
@@ -183,7 +183,7 @@ def _components(
     return scored, missing, score, known_weight, coverage
 
 
-def _color(playbook: Playbook, printed: float | None) -> str | None:
+def color_of(playbook: Playbook, printed: float | None) -> str | None:
     if printed is None:
         return None
     whole = half_up(printed)
@@ -195,7 +195,7 @@ def health_summary(account: Account, playbook: Playbook) -> HealthSummary:
     explanation (for tables and CSV)."""
     _, _, score, _, coverage = _components(account, playbook, explain=False)
     printed = r2(score) if score is not None else None
-    return HealthSummary(printed, _color(playbook, printed), coverage)
+    return HealthSummary(printed, color_of(playbook, printed), coverage)
 
 
 def health_dict(account: Account, playbook: Playbook) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def health_dict(account: Account, playbook: Playbook) -> dict[str, Any]:
     ]
     return {
         "score": printed,
-        "color": _color(playbook, printed),
+        "color": color_of(playbook, printed),
         "coverage": coverage,
         "components": components,
         "missing": missing,

@@ -7,6 +7,7 @@ be written as JSON without building the models."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -93,17 +94,58 @@ def score_dict(reviewed: Reviewed, playbook: Playbook, as_of: date) -> dict[str,
     }
 
 
-def score_summary(reviewed: Reviewed, playbook: Playbook, as_of: date) -> ScoreSummary:
-    """The figures of `score_reviewed` that a table or CSV row shows, without the explanations."""
+def score_summary(
+    reviewed: Reviewed,
+    playbook: Playbook,
+    as_of: date,
+    health: HealthSummary | None = None,
+    churn: ChurnSummary | None = None,
+) -> ScoreSummary:
+    """The figures of `score_reviewed` that a table or CSV row shows, without the explanations
+    (with `health` or `churn`: those, already computed for this account)."""
     account = reviewed.account
     signals, _ = fired_signals(account, playbook, as_of)
     opportunities, _ = matched_offers(account, playbook, explain=False)
     return ScoreSummary(
         id=account.id,
         name=account.name,
-        health=health_summary(account, playbook),
-        churn_risk=churn_summary(account, playbook, as_of),
+        health=health or health_summary(account, playbook),
+        churn_risk=churn or churn_summary(account, playbook, as_of),
         signals=[Brief(s["id"]) for s in signals],
         opportunities=[Brief(o["id"], o["price"], o["probability"]) for o in opportunities],
         warnings=reviewed.warnings,
     )
+
+
+def score_summaries(
+    batch: Sequence[Reviewed], playbook: Playbook, as_of: date
+) -> list[ScoreSummary]:
+    """`score_summary` of every account of a batch, health and churn risk taken column by
+    column (tools/scoring/bulk.py, which imports numpy: for batches of some hundreds)."""
+    from tools.scoring import bulk
+
+    columns = bulk.Columns([reviewed.account for reviewed in batch], bulk.input_names(playbook))
+    none: list[None] = [None] * len(batch)
+    healths = bulk.health_summaries(columns, playbook) or none
+    churns = bulk.churn_summaries(columns, playbook, as_of) or none
+    signals = bulk.fired_signal_ids(columns, playbook, as_of)
+    offers = bulk.matched_offer_rows(columns, playbook)
+    if signals is None or offers is None:
+        return [
+            score_summary(reviewed, playbook, as_of, h, c)
+            for reviewed, h, c in zip(batch, healths, churns, strict=True)
+        ]
+    return [
+        ScoreSummary(
+            id=reviewed.account.id,
+            name=reviewed.account.name,
+            health=h or health_summary(reviewed.account, playbook),
+            churn_risk=c or churn_summary(reviewed.account, playbook, as_of),
+            signals=[Brief(s) for s in fired],
+            opportunities=[Brief(*o) for o in matched],
+            warnings=reviewed.warnings,
+        )
+        for reviewed, h, c, fired, matched in zip(
+            batch, healths, churns, signals, offers, strict=True
+        )
+    ]

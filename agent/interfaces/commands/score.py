@@ -84,6 +84,10 @@ def register(sub: Any) -> None:
     score.set_defaults(run=run)
 
 
+BATCH = 512  # accounts scored together for a table or CSV (tools/scoring/bulk.py)
+SMALL_BATCH = 64  # fewer are scored one by one: numpy is not worth importing for them
+
+
 def _scores(
     accounts: Iterator[Account | list[RowError]],
     playbook: Playbook,
@@ -91,10 +95,12 @@ def _scores(
     warnings: list[RowWarning],
     shape: Callable[[Reviewed, Playbook, date], Scored],
     model: Any = None,
+    batch: Callable[[list[Reviewed], Playbook, date], list[Scored]] | None = None,
 ) -> Iterator[Scored | list[RowError]]:
     """Score each account in the given shape (with a churn model, the full score with the
-    model's forecast); print rejected rows and warnings on stderr as they come. The reader adds
-    its warnings (unknown columns, keys) to `warnings`; this adds each account's."""
+    model's forecast; with `batch`, BATCH accounts at a time in that shape); print rejected
+    rows and warnings on stderr as they come. The reader adds its warnings (unknown columns,
+    keys) to `warnings`; this adds each account's. Scores keep the portfolio's order."""
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import review
     from tools.portfolio.readers import RowWarning
@@ -103,15 +109,22 @@ def _scores(
         from tools.learning.scoring import with_model
         from tools.scoring.score import score_reviewed
 
+    def scored(waiting: list[Reviewed]) -> list[Scored]:
+        if model is not None:
+            return [
+                with_model(model, r.account, score_reviewed(r, playbook, as_of), playbook, as_of)
+                for r in waiting
+            ]
+        if batch is not None and len(waiting) >= SMALL_BATCH:
+            return batch(waiting, playbook, as_of)
+        return [shape(r, playbook, as_of) for r in waiting]
+
     printed = 0
+    waiting: list[Reviewed] = []
     for item in accounts:
         if isinstance(item, Account):
             reviewed = review(item, as_of)
-            if model is None:
-                score = shape(reviewed, playbook, as_of)
-            else:
-                full = score_reviewed(reviewed, playbook, as_of)
-                score = with_model(model, item, full, playbook, as_of)
+            waiting.append(reviewed)
             if reviewed.warnings:
                 source, row = item.origin or ("", 0)
                 warnings.extend(
@@ -121,11 +134,15 @@ def _scores(
         else:
             for error in item:
                 print(terminal_line(f"csm: rejected {error.sentence()}"), file=sys.stderr)
+            yield item
         if len(warnings) > printed:
             for warning in warnings[printed:]:
                 print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
             printed = len(warnings)
-        yield score if isinstance(item, Account) else item
+        if len(waiting) >= (BATCH if batch is not None and model is None else 1):
+            yield from scored(waiting)
+            waiting = []
+    yield from scored(waiting)
 
 
 def _active(
@@ -146,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
     """`csm score`."""
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
-    from tools.scoring.score import score_dict, score_summary
+    from tools.scoring.score import score_dict, score_summaries, score_summary
 
     if args.format != "table" and (args.sort or args.wide):
         raise CliError(f"--sort and --wide shape the table; --format {args.format} keeps every "
@@ -161,8 +178,10 @@ def run(args: argparse.Namespace) -> int:
     churned: list[str] = []
     # JSON shows every explanation, as plain data; a table or CSV row only the figures
     shape = score_dict if args.format == "json" else score_summary
+    batch = None if args.format == "json" else score_summaries
     scores = only_scores(
-        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model), errors
+        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model, batch),
+        errors,
     )
     out = sys.stdout
     summary = None

@@ -1,0 +1,150 @@
+"""The column-by-column scorer (tools/scoring/bulk.py, issue 15) gives every account the summary
+the per-account scorer gives it: printed health and churn scores, colour, tier, coverage, fired
+signals and matched offers. Checked on generated portfolios, on arbitrary accounts (the property
+tests' rows) and under playbooks with other weights, bands and bounds."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.test_properties import SETTINGS, as_of_dates, clean_rows
+from tools.playbook import Playbook, default_playbook_path, load_playbook, parse_playbook
+from tools.portfolio.account import Account
+from tools.portfolio.plausibility import review
+from tools.portfolio.readers import parse_row
+from tools.portfolio.sample import generate_accounts
+from tools.scoring import bulk, health
+from tools.scoring.score import score_summaries, score_summary
+
+AS_OF = date(2026, 11, 20)
+PLAYBOOK = load_playbook()
+
+
+def _accounts(records: list[dict[str, Any]]) -> list[Account]:
+    parsed = [parse_row("rows", n, r) for n, r in enumerate(records, start=1)]
+    return [a for a in parsed if isinstance(a, Account)]
+
+
+def _agree(accounts: list[Account], playbook: Playbook, as_of: date) -> None:
+    reviewed = [review(a, as_of) for a in accounts]
+    assert score_summaries(reviewed, playbook, as_of) == [
+        score_summary(r, playbook, as_of) for r in reviewed
+    ]
+
+
+def test_generated_portfolios_score_as_account_by_account():
+    accounts = _accounts(list(generate_accounts(3000, 21, date(2026, 12, 10))))
+    _agree(accounts, PLAYBOOK, AS_OF)
+    # the rows near a rounding tie went to the per-account scorer, and the others did not
+    columns = bulk.Columns(accounts, bulk.input_names(PLAYBOOK))
+    healths = bulk.health_summaries(columns, PLAYBOOK)
+    churns = bulk.churn_summaries(columns, PLAYBOOK, AS_OF)
+    assert healths is not None and churns is not None
+    assert 0 < sum(h is None for h in healths) < 100
+    assert 0 < sum(c is None for c in churns) < 100
+
+
+@settings(max_examples=150, **SETTINGS)
+@given(records=st.lists(clean_rows, min_size=1, max_size=30), as_of=as_of_dates)
+def test_any_accounts_score_as_account_by_account(records, as_of):
+    _agree(_accounts(records), PLAYBOOK, as_of)
+
+
+def _playbook(**changes: Any) -> Playbook:
+    """The bundled playbook with some values replaced (dotted paths)."""
+    data = yaml.safe_load(default_playbook_path().read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        *path, last = dotted.split("__")
+        node = data
+        for key in path:
+            node = node[key]
+        node[last] = value
+    return parse_playbook(data, "test")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # weights that are not whole numbers, and a component that weighs nothing
+        {"health__components__financial__weight": 12.345,
+         "health__components__engagement__weight": 0,
+         "churn_risk__factors__contract_value__weight": 0.1},
+        # a penalty without its guard, bounds the other way round
+        {"health__components__financial__metrics__payment_timeliness__zero_if": None,
+         "health__components__engagement__metrics__email_response__zero": 10,
+         "health__components__engagement__metrics__email_response__full": 200},
+        # longer windows and other signal bounds
+        {"health__components__engagement__metrics__logins__window": 8,
+         "signals__engagement_drop__weeks": 4, "signals__support_spike__above": 3,
+         "signals__stakeholder_change__within_days": 400},
+    ],
+)
+def test_other_playbooks_score_as_account_by_account(changes):
+    playbook = _playbook(**changes)
+    accounts = _accounts(list(generate_accounts(600, 5, date(2026, 12, 10))))
+    _agree(accounts, playbook, AS_OF)
+
+
+def test_a_rule_of_another_kind_is_scored_account_by_account(monkeypatch):
+    """A rule the columns do not take (here a penalty read from a flag) turns the column path
+    off for that score; the summaries are still the per-account ones."""
+    total, rules = health.metric_rules(PLAYBOOK)
+    (component, metrics), *others = rules
+    odd = ("odd", "auto_pay", "penalty", None, None, None, None, 100.0, 40.0, None, None)
+    changed = [(component, [*metrics, odd]), *others]
+    monkeypatch.setattr(health, "metric_rules", lambda _: (total, changed))
+    accounts = _accounts(list(generate_accounts(200, 2, date(2026, 12, 10))))
+    columns = bulk.Columns(accounts, bulk.input_names(PLAYBOOK))
+    assert bulk.health_summaries(columns, PLAYBOOK) is None
+    _agree(accounts, PLAYBOOK, AS_OF)
+
+
+def test_an_empty_batch_scores_nothing():
+    assert score_summaries([], PLAYBOOK, AS_OF) == []
+
+
+def _boundary_records(playbook: Playbook, as_of: date) -> list[dict[str, Any]]:
+    """Accounts on and beside every bound of the signal and offer rules."""
+    day = as_of.toordinal()
+    records: list[dict[str, Any]] = []
+    within = playbook.signals["stakeholder_change"].within_days or 0
+    for offset in (-1, 0, 1, within - 1, within, within + 1):
+        for primary in (True, False, None):
+            person = {"name": "P", "since": date.fromordinal(day - offset).isoformat()}
+            if primary is not None:
+                person["primary"] = primary
+            records.append({"stakeholders": [person, {"name": "Q", "primary": True}]})
+    ahead = playbook.signals["renewal_window"].within_days or 0
+    for offset in (-1, 0, 1, ahead - 1, ahead, ahead + 1):
+        for started in (True, False, None):
+            record = {"renewal_date": date.fromordinal(day + offset).isoformat()}
+            if started is not None:
+                record["renewal_conversation_started"] = started
+            records.append(record)
+    for signal in playbook.signals.values():
+        bound = signal.below if signal.below is not None else signal.above
+        if bound is None:
+            continue
+        for value in (bound - 1, bound, bound + 1):
+            value = max(int(value), 0)
+            records.append({signal.input: [value] * (signal.weeks or 1)}
+                           if signal.weeks else {signal.input: value})
+    for offer in playbook.opportunities.values():
+        for clause in offer.when:
+            for step in (-1, 0, 1):
+                records.append({c.input: c.value for c in offer.when}
+                               | {clause.input: max(clause.value + step, 0)})
+    return [{"id": f"b{i}", "name": "B", **r} for i, r in enumerate(records)]
+
+
+def test_accounts_on_every_bound_score_as_account_by_account():
+    records = _boundary_records(PLAYBOOK, AS_OF)
+    accounts = _accounts(records)
+    assert len(accounts) == len(records) > 60
+    _agree(accounts, PLAYBOOK, AS_OF)
