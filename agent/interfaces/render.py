@@ -144,19 +144,21 @@ def write_csv(
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS + (MODEL_COLUMNS if model else []))
     count = 0
+    cell = csv_cell  # on text cells: numbers and None pass it unchanged
     for s in scores:
         count += 1
+        health, churn = s.health, s.churn_risk
         row = [
-            s.id,
-            s.name,
-            s.health.score,
-            s.health.color,
-            s.health.coverage,
-            s.churn_risk.score,
-            s.churn_risk.tier,
-            s.churn_risk.coverage,
-            ";".join(sig.id for sig in s.signals),
-            ";".join(o.id for o in s.opportunities),
+            cell(s.id),
+            cell(s.name),
+            health.score,
+            cell(health.color),
+            health.coverage,
+            churn.score,
+            cell(churn.tier),
+            churn.coverage,
+            cell(";".join([sig.id for sig in s.signals])),
+            cell(";".join([o.id for o in s.opportunities])),
             expected_expansion(s.opportunities),
         ]
         if model:
@@ -165,7 +167,7 @@ def write_csv(
                 None,
                 None,
             ]
-        writer.writerow([csv_cell(cell) for cell in row])
+        writer.writerow(row)
     return count
 
 
