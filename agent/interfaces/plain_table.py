@@ -107,25 +107,40 @@ def table_lines(
     tall as its tallest cell)."""
     out = _row_lines(columns, widths, [c.header for c in columns], bottom=True)
     out.append(RULE * (sum(widths) + len(GAP) * (len(widths) - 1)))
+    # a column's cells often repeat (tiers, signal labels, amounts): each is laid out once
+    laid: list[dict[str, list[str]]] = [{} for _ in columns]
     for row in rows:
-        out.extend(_row_lines(columns, widths, row))
+        out.extend(_row_lines(columns, widths, row, laid=laid))
     return out
 
 
 def _row_lines(
-    columns: Sequence[Column], widths: Sequence[int], row: Sequence[str], bottom: bool = False
+    columns: Sequence[Column],
+    widths: Sequence[int],
+    row: Sequence[str],
+    bottom: bool = False,
+    laid: list[dict[str, list[str]]] | None = None,
 ) -> list[str]:
     """A row's lines; its shorter cells padded below (above for the header, as rich aligns a
-    header to the bottom)."""
-    cells = [cell_lines(text, width, column.right)
-             for text, width, column in zip(row, widths, columns, strict=True)]
+    header to the bottom). `laid` keeps each column's cells already laid out, by text."""
+    cells = []
+    for i, (text, width, column) in enumerate(zip(row, widths, columns, strict=True)):
+        known = laid[i] if laid is not None else None
+        lines = known.get(text) if known is not None else None
+        if lines is None:
+            lines = cell_lines(text, width, column.right)
+            if known is not None:
+                known[text] = lines
+        cells.append(lines)
     if all(len(cell) == 1 for cell in cells):
-        return [GAP.join(cell[0] for cell in cells)]
+        return [GAP.join([cell[0] for cell in cells])]
     height = max(map(len, cells))
-    for cell, width in zip(cells, widths, strict=True):
-        at = 0 if bottom else len(cell)
-        cell[at:at] = [" " * width] * (height - len(cell))
-    return [GAP.join(line) for line in zip(*cells, strict=True)]
+    padded = [
+        (pad + cell if bottom else cell + pad) if (pad := [" " * width] * (height - len(cell)))
+        else cell
+        for cell, width in zip(cells, widths, strict=True)
+    ]
+    return [GAP.join(line) for line in zip(*padded, strict=True)]
 
 
 def fit_widths(
