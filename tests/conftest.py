@@ -1,6 +1,9 @@
 """Shared fixtures: the bundled playbook, a fixed as-of date, a fresh data directory per test and
 one knowledge index per session."""
 
+import os
+import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -10,6 +13,27 @@ from tools.playbook import Playbook, load_playbook
 from tools.portfolio.account import Account
 
 AS_OF = date(2026, 11, 20)
+
+
+_SESSION_DATA = pytest.StashKey[tuple[str, str | None]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Some test modules load the playbook when they are collected, before any fixture runs,
+    and loading the bundled one caches it in the data directory: from the start of the
+    session, that is a temporary one (each test then gets its own, below)."""
+    folder = tempfile.mkdtemp(prefix="csm-test-data-")
+    config.stash[_SESSION_DATA] = (folder, os.environ.get("CSM_DATA_DIR"))
+    os.environ["CSM_DATA_DIR"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder, before = config.stash[_SESSION_DATA]
+    shutil.rmtree(folder, ignore_errors=True)
+    if before is None:
+        os.environ.pop("CSM_DATA_DIR", None)
+    else:
+        os.environ["CSM_DATA_DIR"] = before
 
 
 @pytest.fixture(scope="session")

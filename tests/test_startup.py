@@ -57,6 +57,17 @@ def test_score_imports_only_what_it_uses(fmt, tmp_path):
     assert not modules & unused
 
 
+def test_score_takes_the_validated_playbook_from_its_cache(tmp_path):
+    """The first `csm score` parses and validates the bundled playbook and caches it; the next
+    one reads no YAML and builds no validator (so pydantic never looks for its plugins)."""
+    first = _modules("score", tmp_path=tmp_path)[1]
+    assert {"yaml", "importlib.metadata"} <= first
+    assert (tmp_path / "cache" / "playbook.pickle").is_file()
+    code, modules = _modules("score", tmp_path=tmp_path)
+    assert code == 0
+    assert not modules & {"yaml", "importlib.metadata", "pydantic.plugin._loader"}
+
+
 def test_a_sweeps_main_process_runs_no_graph(tmp_path, knowledge_index_dir):
     """With workers, the main process streams, stores and reports: LangGraph (and LangSmith,
     which LangChain's runnables import) load in the workers' forkserver only."""

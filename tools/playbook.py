@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -514,7 +513,7 @@ class ExpansionRules(_Strict):
     hold_tiers: list[str]
     budget_planning_month: int = Field(ge=1, le=12)
     renewal_bundle_days: int = Field(ge=0)
-    recommend: RecommendRules = RecommendRules()
+    recommend: RecommendRules = Field(default_factory=RecommendRules)
     offers: dict[str, OfferPlan]
 
 
@@ -546,7 +545,7 @@ class ForecastRules(_Strict):
     min_history_points: int = Field(gt=0)
     horizon_days: int = Field(gt=0)
     model_file: str | None = None
-    backtest: BacktestRules = BacktestRules()
+    backtest: BacktestRules = Field(default_factory=BacktestRules)
 
 
 class ReportRules(_Strict):
@@ -629,7 +628,9 @@ class Playbook(_Strict):
 
 def default_playbook_path() -> Path:
     """The playbook bundled with the package."""
-    return Path(str(resources.files("knowledge").joinpath("playbook.yaml")))
+    import knowledge
+
+    return Path(knowledge.__path__[0]) / "playbook.yaml"
 
 
 def _describe(error: ValidationError, source: str) -> str:
@@ -672,6 +673,8 @@ def _load_yaml(text: str) -> object:
     """`yaml.safe_load`, through libyaml when PyYAML has it (seven times faster: most of the
     start-up of `csm score`); text libyaml refuses is read again by the pure-Python loader, so
     that an error names the same place."""
+    import yaml  # only when a playbook is parsed (not when the bundled one comes from the cache)
+
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is not None:
         try:
@@ -681,17 +684,27 @@ def _load_yaml(text: str) -> object:
     return yaml.safe_load(text)
 
 
-@lru_cache(maxsize=8)
-def load_playbook(path: str | Path | None = None) -> Playbook:
-    """Read and validate a playbook YAML file (the bundled one by default)."""
-    file = Path(path) if path else default_playbook_path()
+def _read(file: Path) -> bytes:
     try:
-        data = _load_yaml(file.read_text(encoding="utf-8"))
+        return file.read_bytes()
     except FileNotFoundError:
         raise PlaybookError(
             f"playbook {file}: file not found; pass an existing YAML file to --playbook."
         ) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise PlaybookError(f"playbook {file}: cannot be read ({error}).") from None
+
+
+def _parse(file: Path, raw: bytes) -> Playbook:
+    """Parse and validate the bytes of a playbook file."""
+    import yaml
+
+    try:
+        text = raw.decode("utf-8")
+        if "\r" in text:  # line ends as a file read as text has them
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        data = _load_yaml(text)
+    except UnicodeDecodeError as error:
         raise PlaybookError(f"playbook {file}: cannot be read ({error}).") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -700,3 +713,34 @@ def load_playbook(path: str | Path | None = None) -> Playbook:
             f"playbook {file}: not valid YAML{where}; fix the syntax there."
         ) from None
     return parse_playbook(data, str(file))
+
+
+def _cached(raw: bytes, file: Path) -> Playbook:
+    """The bundled playbook from its bytes: as last validated when the cache in the data
+    directory holds it for these bytes and this code (`tools.model_cache`), else parsed,
+    validated and cached."""
+    from tools import texts
+    from tools.model_cache import cache_key, read_cached, write_cache
+    from tools.paths import data_dir
+    from tools.portfolio import account
+
+    try:
+        key = cache_key(raw, (sys.modules[__name__], texts, account))
+        path = data_dir() / "cache" / "playbook.pickle"
+    except (OSError, ValueError):  # no source to key by, or no usable data directory
+        return _parse(file, raw)
+    classes = [texts.Text, *(c for c in globals().values()
+                             if isinstance(c, type) and issubclass(c, _Strict))]
+    playbook = read_cached(path, key, Playbook, classes)
+    if playbook is None:
+        playbook = _parse(file, raw)
+        write_cache(path, key, playbook)
+    return playbook
+
+
+@lru_cache(maxsize=8)
+def load_playbook(path: str | Path | None = None) -> Playbook:
+    """Read and validate a playbook YAML file (the bundled one by default, which is cached)."""
+    file = Path(path) if path else default_playbook_path()
+    raw = _read(file)
+    return _parse(file, raw) if path else _cached(raw, file)

@@ -9,7 +9,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,9 @@ class Portfolio:
 
 def sample_portfolio_path() -> Path:
     """The sample portfolio bundled with the package."""
-    return Path(str(resources.files("knowledge").joinpath("sample_portfolio.json")))
+    import knowledge
+
+    return Path(knowledge.__path__[0]) / "sample_portfolio.json"
 
 
 def detect_format(path: Path) -> str:
