@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import tools.knowledge.index as knowledge
+import tools.knowledge.layout as layout
 import tools.knowledge.quick as quick
 from agent.interfaces.cli import main
 from tests.test_knowledge import copy_root
@@ -124,3 +125,23 @@ def test_a_new_process_answers_without_importing_chroma(tmp_path, knowledge_inde
     assert code == 0 and done.stderr == ""
     assert not {m.split(".")[0] for m in modules} & {"chromadb", "onnxruntime", "httpx"}
     assert json.loads(out)["results"] == [p.model_dump() for p in expected]
+
+
+def test_a_copy_that_cannot_be_written_is_left_out(private_index, monkeypatch):
+    """A full disk or a read-only shared index: the search answers through Chroma, and no copy
+    or piece of one is left behind."""
+    root, path = private_index
+    kb = KnowledgeBase(path=path, root=root)
+    kb.index()
+    [copy] = corpus_copies(path)
+    (path / copy).unlink()
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(layout.os, "fsync", full)
+    fresh = KnowledgeBase(path=path, root=root)
+    assert fresh.search("renewal", k=3) == kb.search("renewal", k=3) != []
+    assert sorted(p.name for p in path.iterdir() if p.is_file()) == [
+        "build.lock", "chroma.sqlite3", kb.manifest_path.name]
+    assert quick_search("renewal") is None

@@ -50,16 +50,22 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 def write_json(path: Path, content: dict[str, Any], compact: bool = False) -> None:
     """Write a JSON file (the manifest, the answers, a corpus) whole or not at all: a temporary
-    file, flushed, then renamed. `compact`: no indentation, keys in their own order."""
+    file, flushed, then renamed (removed if the write fails). `compact`: no indentation, keys in
+    their own order."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        if compact:
-            json.dump(content, handle, ensure_ascii=False, separators=(",", ":"))
-        else:
-            json.dump(content, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            if compact:
+                json.dump(content, handle, ensure_ascii=False, separators=(",", ":"))
+            else:
+                json.dump(content, handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
 
 
 def chroma_count(path: Path, collection: str) -> int | None:
