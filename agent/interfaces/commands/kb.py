@@ -52,11 +52,12 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """`csm kb index|search`."""
     from agent.interfaces.render import write_passages
-    from tools.knowledge.index import KnowledgeBase, TerminalProgress, open_knowledge_base
 
     if args.kb_command is None:
         raise CliError("say what to do: `csm kb index` or `csm kb search QUERY`.")
     if args.kb_command == "index":
+        from tools.knowledge.index import KnowledgeBase, TerminalProgress
+
         kb = KnowledgeBase()
         report = kb.index(rebuild=args.rebuild, progress=TerminalProgress(where=kb.path))
         if not report.embedded_docs and not report.removed_docs and not args.rebuild:
@@ -73,8 +74,15 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.k < 1:
         raise CliError("--k must be at least 1.")
-    passages = open_knowledge_base().search(args.query, k=args.k, topic=args.topic,
-                                            lang=args.lang)
+    from tools.knowledge.quick import quick_search
+
+    # a built, current index is searched from its copy, without importing Chroma (quick.py)
+    passages = quick_search(args.query, k=args.k, topic=args.topic, lang=args.lang)
+    if passages is None:
+        from tools.knowledge.index import open_knowledge_base
+
+        passages = open_knowledge_base().search(args.query, k=args.k, topic=args.topic,
+                                                lang=args.lang)
     write_passages(passages, args.format, sys.stdout)
     return EXIT_OK
 
