@@ -114,7 +114,9 @@ def test_numbers_read_in_one_pass_are_the_numbers_python_reads(number):
         '{"id": "a", "name": "A", "extra": 1}',  # an unknown key: the reader warns of it
         '{"id": "a", "name": "A", "stakeholders": [{"name": "B", "x": 1}]}',
         '{"id": "a", "name": "A", "history": [{"date": "2026-01-01", "x": 1}]}',
-        '{"id": "a", "name": "A\\u00e9"}',  # escapes: a lone surrogate is the full path's
+        '{"id": "a", "name": "A\\ud800"}',  # a lone surrogate: the full path refuses it
+        '{"id": "a", "name": "A\\udc00\\u0041"}',
+        '{"id": "a", "name": "A", "stakeholders": [{"name": "\\ud83d"}]}',
         '{"id": "a", "name": "A", "status": "Churned"}',  # lower-cased by the full path
         '{"id": "a", "name": "A", "status": "churned"}',  # no churned_on: refused there
         '{"id": 7, "name": "A"}',  # a number as id: text on the full path
@@ -140,6 +142,7 @@ def test_rows_that_need_the_full_path_are_given_back(text):
         '{"id": "a", "name": "Ärger 全", "mrr": -0.0, "csat": 10, "weekly_logins": []}',
         '{"id": "a", "name": "A", "status": "churned", "churned_on": "2026-01-31"}',
         '{"id": "a", "name": "A", "stakeholders": null, "history": [{"date": "2026-01-01"}]}',
+        '{"id": "a", "name": "A\\u00e9\\ud83d\\ude00\\n\\t\\"\\\\\\/\\u0000"}',  # escapes
     ],
 )
 def test_rows_the_one_pass_reads_are_the_full_paths_accounts(text):

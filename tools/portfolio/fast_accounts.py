@@ -385,9 +385,10 @@ _PRIVATE = {name: attr.get_default() for name, attr in Account.__private_attribu
 def account_from_json(text: str) -> Account | None:
     """The Account of one JSON object's text, exactly as `Account.model_validate(parse_json(
     text))` makes it, read and checked by pydantic-core in one pass (twice as fast as parsing
-    and `fast_account`); None for text that may need more than that (escapes, unknown keys,
-    values of other types or out of bounds): read it with `parse_json` and validate it."""
-    if _JSON is None or "\\u" in text:  # an escape may be a lone surrogate: parse_json decides
+    and `fast_account`); None for text that may need more than that (unknown keys, values of
+    other types or out of bounds, a lone surrogate escaped, which pydantic-core refuses as
+    JSON): read it with `parse_json` and validate it."""
+    if _JSON is None:
         return None
     try:
         account = _JSON.validate_json(text)

@@ -135,15 +135,23 @@ def score_summaries(
             score_summary(reviewed, playbook, as_of, h, c)
             for reviewed, h, c in zip(batch, healths, churns, strict=True)
         ]
+    briefs: dict[Any, Brief] = {}  # one (immutable) Brief per signal or offer
+
+    def brief(key: str | tuple[str, float, float]) -> Brief:
+        found = briefs.get(key)
+        if found is None:
+            found = briefs[key] = Brief(key) if isinstance(key, str) else Brief(*key)
+        return found
+
     return [
         ScoreSummary(
-            id=reviewed.account.id,
-            name=reviewed.account.name,
-            health=h or health_summary(reviewed.account, playbook),
-            churn_risk=c or churn_summary(reviewed.account, playbook, as_of),
-            signals=[Brief(s) for s in fired],
-            opportunities=[Brief(*o) for o in matched],
-            warnings=reviewed.warnings,
+            reviewed.account.id,
+            reviewed.account.name,
+            h or health_summary(reviewed.account, playbook),
+            c or churn_summary(reviewed.account, playbook, as_of),
+            [brief(s) for s in fired],
+            [brief(o) for o in matched],
+            reviewed.warnings,
         )
         for reviewed, h, c, fired, matched in zip(
             batch, healths, churns, signals, offers, strict=True
