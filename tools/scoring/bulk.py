@@ -216,6 +216,25 @@ def _weighted(
     return score, weight_of, coverage_of, patterns != 0
 
 
+def _summaries(
+    parts: list[Array],
+    weights: list[float],
+    total: float,
+    make: Callable[[float | None, Any, float], Any],
+    label: Callable[[float], Any],
+    labels: dict[float, Any],
+) -> list[Any]:
+    """Each row's summary (`make(printed, label, coverage)`) of the weighted mean of its known
+    parts, None for a row to score one by one."""
+    with np.errstate(all="ignore"):
+        score, known_weight, coverage, has_score = _weighted(parts, weights, total)
+    shown = _printed(score, known_weight, has_score, label, labels)
+    return [
+        None if s is None else make(s[0], s[1], c)
+        for s, c in zip(shown, coverage, strict=True)
+    ]
+
+
 def health_summaries(
     columns: Columns, playbook: Playbook
 ) -> list[HealthSummary | None] | None:
@@ -236,13 +255,8 @@ def health_summaries(
             summed = np.where(np.isnan(stack), 0.0, stack).sum(axis=0)
             means.append(np.where(count > 0, summed / np.where(count > 0, count, 1), nan))
             component_weights.append(weights[component_id].weight)
-        score, known_weight, coverage, has_score = _weighted(means, component_weights, total)
-    shown = _printed(score, known_weight, has_score, lambda p: health.color_of(playbook, p),
-                     _labels(playbook)["color"])
-    return [
-        None if s is None else HealthSummary(s[0], s[1], c)
-        for s, c in zip(shown, coverage, strict=True)
-    ]
+    return _summaries(means, component_weights, total, HealthSummary,
+                      lambda p: health.color_of(playbook, p), _labels(playbook)["color"])
 
 
 def churn_summaries(
@@ -267,13 +281,8 @@ def churn_summaries(
                 return None
             risks.append(_linear(value, ok, bad))
             factor_weights.append(weight)
-        score, known_weight, coverage, has_score = _weighted(risks, factor_weights, total)
-    shown = _printed(score, known_weight, has_score, lambda p: churn.tier_of(playbook, p),
-                     _labels(playbook)["tier"])
-    return [
-        None if s is None else ChurnSummary(s[0], s[1], c)
-        for s, c in zip(shown, coverage, strict=True)
-    ]
+    return _summaries(risks, factor_weights, total, ChurnSummary,
+                      lambda p: churn.tier_of(playbook, p), _labels(playbook)["tier"])
 
 
 def _series_fires(values: list[Any], weeks: int, bound: float, below: bool) -> list[bool]:
