@@ -294,21 +294,25 @@ def test_unknown_csv_columns_warn_once_per_file(tmp_path, capsys):
     assert "p.csv: row 1: MRR: unknown column 'MRR'; did you mean 'mrr'? (ignored)" in err
 
 
-def test_unknown_json_keys_warn_once_per_key_nested_too(tmp_path):
-    path = tmp_path / "p.json"
+@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
+def test_unknown_json_keys_warn_once_per_key_nested_too(tmp_path, suffix):
+    path = tmp_path / f"p{suffix}"
     rows = [
         {"id": "a", "name": "A", "csat_score": 1, "stakeholders": [{"name": "X", "titel": "CEO"}]},
         {"id": "b", "name": "B", "csat_score": 2, "stakeholders": [{"name": "Y", "titel": "CTO"}]},
+        {"id": "c", "name": "C", "mrr_total": 5},  # an unknown key and nothing else to doubt
     ]
-    path.write_text(json.dumps(rows), encoding="utf-8")
+    text = json.dumps(rows) if suffix == ".json" else "".join(json.dumps(r) + "\n" for r in rows)
+    path.write_text(text, encoding="utf-8")
     portfolio = read_portfolio(path)
     assert [(w.row, w.id, w.field) for w in portfolio.warnings] == [
         (1, "a", "csat_score"),
         (1, "a", "stakeholders[0].titel"),
+        (3, "c", "mrr_total"),
     ]
     assert "did you mean 'title'?" in portfolio.warnings[1].reason
     _, rows_read = stream_accounts(path)  # the old signature still works
-    assert len(list(rows_read)) == 2
+    assert len(list(rows_read)) == 3
 
 
 def _playbook_with(tmp_path, old, new):

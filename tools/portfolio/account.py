@@ -283,7 +283,11 @@ class Account(BaseModel):
 
     def located(self, source: str, row: int) -> Account:
         """Remember where the account was read from (for warnings); returns the account."""
-        self._origin = (source, row)
+        private = self.__pydantic_private__
+        if private is None:
+            self._origin = (source, row)
+        else:
+            private["_origin"] = (source, row)  # what `self._origin = ...` does, for every row
         return self
 
     @field_validator("id", "name", mode="before")
