@@ -6,11 +6,13 @@ assess_health -> map_stakeholders -> plan_success -> analyze_expansion -> plan_r
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, get_type_hints
 
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
 from agent.assessment.context import RunSettings
@@ -23,7 +25,7 @@ from agent.assessment.nodes import (
     plan_success,
     write_reports_node,
 )
-from agent.assessment.state import AssessmentInput, AssessmentState
+from agent.assessment.state import FAILED, AssessmentInput, AssessmentState, BatchState, applied
 
 STEPS = (
     "assess_health",
@@ -71,6 +73,16 @@ def checkpoint_serializer() -> JsonPlusSerializer:
     )
 
 
+def _chain(graph: StateGraph, nodes: Sequence[Callable[..., Any]]) -> None:
+    """The steps as nodes named by STEPS, one after the other from START to END."""
+    for name, node in zip(STEPS, nodes, strict=True):
+        graph.add_node(name, node)
+    graph.add_edge(START, STEPS[0])
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        graph.add_edge(before, after)
+    graph.add_edge(STEPS[-1], END)
+
+
 def build_graph(checkpointer: Any = "memory") -> Any:
     """The compiled six-step graph. `checkpointer`: "memory" (default), None, or a saver."""
     graph = StateGraph(
@@ -79,12 +91,7 @@ def build_graph(checkpointer: Any = "memory") -> Any:
         input_schema=AssessmentInput,
         output_schema=AssessmentState,
     )
-    for name, node in zip(STEPS, NODES, strict=True):
-        graph.add_node(name, node)
-    graph.add_edge(START, STEPS[0])
-    for before, after in zip(STEPS, STEPS[1:], strict=False):
-        graph.add_edge(before, after)
-    graph.add_edge(STEPS[-1], END)
+    _chain(graph, NODES)
     if checkpointer == "memory":
         checkpointer = InMemorySaver(serde=checkpoint_serializer())
     return graph.compile(checkpointer=checkpointer, name="csm-assessment")
@@ -93,3 +100,36 @@ def build_graph(checkpointer: Any = "memory") -> Any:
 def server_graph() -> Any:
     """The graph for `langgraph dev` (the server brings its own checkpointer)."""
     return build_graph(checkpointer=None)
+
+
+# A sweep's workers assess their accounts a batch at a time: one graph run per batch, its nodes
+# the same seven steps, each applied to every account of the batch in turn. LangGraph's own cost
+# per run (about 1.4 ms for seven steps, more than a third of the steps' own work) is then paid
+# once per batch instead of once per account. The items' state: `state.py` (BatchState).
+
+
+def _each(step: Callable[..., Any]) -> Callable[[BatchState, Runtime[RunSettings]], BatchState]:
+    """A node that applies one step to every item still going; a step that raises stops only
+    its own account's assessment."""
+
+    def node(state: BatchState, runtime: Runtime[RunSettings]) -> BatchState:
+        items = []
+        for item in state["items"]:
+            if FAILED not in item:
+                try:
+                    item = applied(item, step(item, runtime))
+                except Exception as error:  # noqa: BLE001 - one account never stops the batch
+                    item = {**item, FAILED: error}
+            items.append(item)
+        return {"items": items}
+
+    return node
+
+
+def build_batch_graph() -> Any:
+    """The seven steps over a batch of accounts (`{"items": [start_item(account), ...]}`), for
+    a sweep's workers: no checkpointer; each item comes out as the one-account graph returns
+    its state."""
+    graph = StateGraph(BatchState, context_schema=RunSettings)
+    _chain(graph, [_each(node) for node in NODES])
+    return graph.compile(name="csm-assessment-batch")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, get_origin, get_type_hints
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only from 3.12
@@ -54,3 +55,47 @@ class AssessmentState(TypedDict, total=False):
     reports: Reports
     citations: Annotated[list[Citation], operator.add]
     steps: Annotated[list[str], operator.add]
+
+
+# A batch of accounts through the graph in one run (a sweep's workers, `build_batch_graph`): each
+# item is one account's state, the steps' updates applied to it as the graph's channels apply
+# them. Kept here, without LangGraph, for the sweep's main process.
+
+FAILED = "failed"  # an item's key for the exception that stopped its assessment
+
+
+class BatchState(TypedDict):
+    """A batch of assessments: each item is one account's `AssessmentState` (what a run of the
+    one-account graph returns), or that state so far and, under FAILED, the step's exception."""
+
+    items: list[dict[str, Any]]
+
+
+def _reducers() -> dict[str, Callable[[Any, Any], Any]]:
+    """The state's keys that add up their updates (`Annotated[..., reducer]`) and how."""
+    hints = get_type_hints(AssessmentState, include_extras=True)
+    return {
+        key: hint.__metadata__[0]
+        for key, hint in hints.items()
+        if get_origin(hint) is Annotated and callable(hint.__metadata__[0])
+    }
+
+
+REDUCERS = _reducers()
+STATE_KEYS = tuple(get_type_hints(AssessmentState))
+
+
+def start_item(account: Account) -> dict[str, Any]:
+    """One account's state before the steps, as the graph's channels start it: the keys that
+    add up their updates start empty."""
+    return {key: [] for key in REDUCERS} | {"account": account}
+
+
+def applied(item: dict[str, Any], update: dict[str, Any] | None) -> dict[str, Any]:
+    """The item after a step's update, as the graph's channels apply it, its keys in the
+    state's order (as the graph returns them)."""
+    merged = dict(item)
+    for key, value in (update or {}).items():
+        reducer = REDUCERS.get(key)
+        merged[key] = reducer(merged[key], value) if reducer is not None else value
+    return {key: merged[key] for key in STATE_KEYS if key in merged}

@@ -36,6 +36,7 @@ from typing import Any
 from agent.assessment.budget import FALLBACKS, ModelBudget
 from agent.assessment.context import AssessmentContext
 from agent.assessment.questions import Answers
+from agent.assessment.state import FAILED, start_item
 from agent.assessment.writer import markdown
 from agent.sweeps.executors import THREAD_CAPS, Executor, open_executor
 from agent.sweeps.sinks import FolderSink, ReportSink
@@ -270,7 +271,7 @@ def _start_worker(
     environ: dict[str, str] | None = None,
     search: Any = None,
 ) -> None:
-    from agent.assessment.graph import build_graph  # LangGraph: in the workers (forkserver)
+    from agent.assessment.graph import build_batch_graph  # LangGraph: in the workers
 
     if pooled:  # Ctrl-C reaches the whole process group: the main process ends the workers
         signals.signal(signals.SIGINT, signals.SIG_IGN)
@@ -281,7 +282,7 @@ def _start_worker(
         budget = ModelBudget.local(options.model_deadline, options.run_deadline,
                                    options.model_concurrency, options.max_failures)
     _WORKER.update(
-        graph=build_graph(checkpointer=None),
+        graph=build_batch_graph(),
         options=options,
         context=AssessmentContext(
             as_of=options.as_of,
@@ -324,19 +325,31 @@ def _parent_gone(options: SweepOptions) -> bool:
 
 def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
     """Assess a batch of rows the main process found valid: (row, snapshot or row errors,
-    report path, or with `return_reports` the report's (name, text)). The raw rows travel (a
-    validated model costs four times more to pickle) and are validated again here. A row that
-    fails (graph, snapshot, report file) comes back as its error; the batch goes on."""
+    report path, or with `return_reports` the report's (name, text)), in the rows' order. The
+    raw rows travel (a validated model costs four times more to pickle) and are validated again
+    here; the batch goes through the graph in one run (`build_batch_graph`). A row that fails
+    (validation, a step, snapshot, report file) comes back as its error; the batch goes on."""
     options: SweepOptions = _WORKER["options"]
-    out: list[tuple[int, Any, Any]] = []
-    for row, record in rows:
-        if _parent_gone(options):  # the main process was killed: nobody stores this
-            os._exit(1)
-        account_id = None
+    if _parent_gone(options):  # the main process was killed: nobody stores this
+        os._exit(1)
+    source = source_name(options)
+    done: dict[int, tuple[int, Any, Any]] = {}
+    valid: list[tuple[int, int, Account]] = []
+    for position, (row, record) in enumerate(rows):
         try:
-            account = fast_account(record) or Account.model_validate(record)
-            account_id = account.id
-            state = _WORKER["graph"].invoke({"account": account}, context=_WORKER["context"])
+            valid.append((position, row, fast_account(record) or Account.model_validate(record)))
+        except Exception as error:  # noqa: BLE001 - one row never stops the others
+            done[position] = (row, [failed_row(source, row, None, error)], None)
+    items: list[dict[str, Any]] = [start_item(account) for _, _, account in valid]
+    if items:
+        try:
+            items = _WORKER["graph"].invoke({"items": items}, context=_WORKER["context"])["items"]
+        except Exception as error:  # noqa: BLE001 - the graph itself failed: every row says so
+            items = [{**item, FAILED: error} for item in items]
+    for (position, row, account), state in zip(valid, items, strict=True):
+        try:
+            if FAILED in state:
+                raise state[FAILED]
             result = snapshot(state)
             report: Any = None
             if options.out is not None:
@@ -344,10 +357,10 @@ def assess_batch(rows: list[tuple[int, Any]]) -> list[tuple[int, Any, Any]]:
                 text = markdown(state)
                 report = ((name, text) if options.return_reports
                           else FolderSink(options.out).write(name, text))
-            out.append((row, result, report))
+            done[position] = (row, result, report)
         except Exception as error:  # noqa: BLE001 - one row never stops the others
-            out.append((row, [failed_row(source_name(options), row, account_id, error)], None))
-    return out
+            done[position] = (row, [failed_row(source, row, account.id, error)], None)
+    return [done[position] for position in range(len(rows))]
 
 
 def source_name(options: SweepOptions) -> str:
