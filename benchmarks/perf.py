@@ -18,9 +18,10 @@ of an older commit: PYTHONPATH=DIR) and shows both figures side by side.
   (`--workers 1`, so that all its CPU is counted), and of the first 40 of them: the difference
   over the difference in accounts is the CPU per account, the rest the start-up.
 - Graph: in this process, the assessment of 300 generated accounts through the seven step
-  functions called in turn, through the graph (no checkpointer, as a sweep's workers run it;
-  an in-memory checkpointer, as `csm assess`), and a graph of the same state with seven steps
-  that do nothing (LangGraph's own floor): CPU ms per account, the best of five passes.
+  functions called in turn, through the graph over batches of 100 accounts (as a sweep's
+  workers run it), one account a run (no checkpointer; an in-memory checkpointer, as `csm
+  assess`), and a graph of the same state with seven steps that do nothing (LangGraph's own
+  floor, per run): CPU ms per account, the best of five passes.
 - Start-up: `csm --help` and `csm score` on the bundled sample (wall and CPU seconds), and the
   first answer of `csm kb search` in a new process (the index already built, and the embedding
   model's cache written by that build: the figure of every run after a user's first).
@@ -178,8 +179,15 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
     from langgraph.graph import END, START, StateGraph
 
     from agent.assessment.context import AssessmentContext, RunSettings
-    from agent.assessment.graph import NODES, STEPS, build_graph, checkpoint_serializer
-    from agent.assessment.state import AssessmentInput, AssessmentState
+    from agent.assessment.graph import (
+        NODES,
+        STEPS,
+        build_batch_graph,
+        build_graph,
+        checkpoint_serializer,
+    )
+    from agent.assessment.state import AssessmentInput, AssessmentState, applied, start_item
+    from agent.sweeps.sweep import BATCH as SWEEP_BATCH
     from agent.sweeps.sweep import playbook_answers
     from tools.playbook import load_playbook
     from tools.portfolio.account import Account
@@ -196,10 +204,9 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
             self.context = context
 
     def direct(account: Account) -> None:
-        state: dict[str, Any] = {"account": account, "citations": [], "steps": []}
+        state = start_item(account)
         for node in NODES:
-            for key, value in node(state, Runtime()).items():
-                state[key] = state[key] + value if key in ("citations", "steps") else value
+            state = applied(state, node(state, Runtime()))
 
     skeleton = StateGraph(AssessmentState, context_schema=RunSettings,
                           input_schema=AssessmentInput, output_schema=AssessmentState)
@@ -210,25 +217,34 @@ def graph_costs(accounts: int = 300, passes: int = 5) -> dict[str, float]:
     nothing = skeleton.compile(checkpointer=None)
     plain, saved = build_graph(checkpointer=None), build_graph(
         checkpointer=InMemorySaver(serde=checkpoint_serializer()))
-    ways: dict[str, Callable[[Account, int], Any]] = {
-        "step functions called in turn": lambda a, i: direct(a),
-        "graph, no checkpointer (sweep workers)":
-            lambda a, i: plain.invoke({"account": a}, context=context),
+    batched = build_batch_graph()
+
+    def each(run: Callable[[Account, int], Any]) -> Callable[[list[Account], int], Any]:
+        return lambda accounts, first: [run(a, first + i) for i, a in enumerate(accounts)]
+
+    def in_batches(accounts: list[Account], _: int) -> None:
+        for start in range(0, len(accounts), SWEEP_BATCH):
+            items = [start_item(a) for a in accounts[start:start + SWEEP_BATCH]]
+            batched.invoke({"items": items}, context=context)
+
+    ways: dict[str, Callable[[list[Account], int], Any]] = {
+        "step functions called in turn": each(lambda a, i: direct(a)),
+        f"graph over batches of {SWEEP_BATCH} (sweep workers)": in_batches,
+        "graph, no checkpointer (one account a run)":
+            each(lambda a, i: plain.invoke({"account": a}, context=context)),
         "graph, in-memory checkpointer (csm assess)":
-            lambda a, i: saved.invoke({"account": a}, context=context,
-                                      config={"configurable": {"thread_id": str(i)}}),
+            each(lambda a, i: saved.invoke({"account": a}, context=context,
+                                           config={"configurable": {"thread_id": str(i)}})),
         "graph of the same state, steps doing nothing":
-            lambda a, i: nothing.invoke({"account_id": a.id}, context=context),
+            each(lambda a, i: nothing.invoke({"account_id": a.id}, context=context)),
     }
     best: dict[str, float] = {}
     for label, way in ways.items():
-        for i, account in enumerate(batch[:30]):  # warm caches
-            way(account, -i - 1)
+        way(batch[:30], -1000)  # warm caches
         times = []
         for _ in range(passes):
             started = time.process_time()
-            for i, account in enumerate(batch):
-                way(account, i)
+            way(batch, 0)
             times.append((time.process_time() - started) * 1000 / len(batch))
         best[label] = min(times)
     return best
