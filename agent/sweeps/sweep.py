@@ -2,7 +2,8 @@
 
 Accounts stream from a file or the store; the main process validates each row and rejects
 duplicate ids (the first row wins), then sends batches to workers (processes) that run the
-graph and write each account's reports under a file name derived from its id
+graph once per batch (`build_batch_graph`: the six steps over every account of the batch) and
+write each account's reports under a file name derived from its id
 (`tools.filenames`); the main process stores every finished batch in one transaction with the
 alerts it raises against the previous sweep. A row that cannot be processed, for any reason,
 is named and skipped; the others go on. A churned account (SPEC 14) is not swept: no assessment,
