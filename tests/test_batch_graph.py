@@ -13,6 +13,7 @@ from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_batch_graph, build_graph
 from agent.assessment.state import FAILED, REDUCERS, start_item
 from agent.sweeps.sweep import playbook_answers
+from tests.test_hostile_ids import crash_for
 from tools.playbook import load_playbook
 from tools.portfolio.account import Account
 from tools.portfolio.readers import parse_row
@@ -48,13 +49,7 @@ def test_each_account_comes_out_as_the_one_account_graph_returns_it(accounts, co
 def test_a_step_that_raises_for_one_account_stops_only_that_one(accounts, context, monkeypatch):
     broken = accounts[7].id
     real = nodes.score_reviewed
-
-    def flaky(reviewed, *args, **kwargs):
-        if reviewed.account.id == broken:
-            raise RuntimeError("disk on fire")
-        return real(reviewed, *args, **kwargs)
-
-    monkeypatch.setattr(nodes, "score_reviewed", flaky)
+    crash_for(broken, monkeypatch)  # the scoring step raises "disk on fire" for that account
     items = build_batch_graph().invoke({"items": [start_item(a) for a in accounts]},
                                        context=context)["items"]
     failed = [item for item in items if FAILED in item]
