@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+from abc import ABC, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ def matrix(rows: Any) -> np.ndarray:
     return array.reshape(1, -1) if array.ndim == 1 else array
 
 
-class LocalModel:
+class LocalModel(ABC):
     """An embedding model shipped in a package, its native thread pools (BLAS, OpenMP) limited
     to `threads` for the whole process when it is made, and again around every call."""
 
@@ -68,9 +69,9 @@ class LocalModel:
         threadpool_limits(limits=threads)
 
     @property
+    @abstractmethod
     def model(self) -> Any:
         """The package's model object."""
-        raise NotImplementedError
 
     def limited(self) -> Any:
         """A context in which the model's native thread pools use `threads` threads."""
@@ -81,9 +82,9 @@ class LocalModel:
             self._pools = ThreadpoolController()
         return self._pools.limit(limits=self.threads)
 
+    @abstractmethod
     def passages(self, texts: list[str]) -> np.ndarray:
         """The embeddings of texts to be searched."""
-        raise NotImplementedError
 
     def queries(self, texts: list[str]) -> np.ndarray:
         """The embeddings of questions."""
