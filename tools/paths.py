@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 class DataDirError(ValueError):
@@ -99,3 +103,21 @@ def without_secrets(text: str, url: str) -> str:
     for secret in sorted({s for f in found for s in (f, unquote(f)) if s}, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write a file whole or not at all: `write` fills a temporary file in the same folder
+    (created if missing), which is flushed to disk and renamed over `path`. On any failure the
+    temporary file is removed and the error raised."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tools.paths import data_dir
+from tools.paths import data_dir, write_atomically
 
 CHUNKER_VERSION = "1"
 MANIFEST_FORMAT = 1
@@ -52,20 +52,11 @@ def write_json(path: Path, content: dict[str, Any], compact: bool = False) -> No
     """Write a JSON file (the manifest, the answers, a corpus) whole or not at all: a temporary
     file, flushed, then renamed (removed if the write fails). `compact`: no indentation, keys in
     their own order."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            if compact:
-                json.dump(content, handle, ensure_ascii=False, separators=(",", ":"))
-            else:
-                json.dump(content, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    if compact:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(content, indent=1, sort_keys=True)
+    write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 
 def chroma_count(path: Path, collection: str) -> int | None:

