@@ -404,8 +404,7 @@ def validated_rows(
             raw = record.get("id") if isinstance(record, dict) else None
             result = [failed_row(source, row, None if raw is None else str(raw), error)]
         if isinstance(result, Account):
-            # a row read in one pass has no unknown key (`account_from_json` gives those back)
-            if warnings is not None and result is not record:
+            if warnings is not None:
                 warnings.extend(_unknown_keys(result, row, source, top_level, unknown))
             if result.id in first_seen:
                 result = [
