@@ -20,7 +20,8 @@ from tools.portfolio.plausibility import review
 from tools.portfolio.readers import parse_row
 from tools.portfolio.sample import generate_accounts
 from tools.scoring import bulk, health
-from tools.scoring.score import score_summaries, score_summary
+from tools.scoring.inputs import input_names
+from tools.scoring.score import SMALL_BATCH, score_summaries, score_summary, waiting
 
 AS_OF = date(2026, 11, 20)
 PLAYBOOK = load_playbook()
@@ -32,17 +33,25 @@ def _accounts(records: list[dict[str, Any]]) -> list[Account]:
 
 
 def _agree(accounts: list[Account], playbook: Playbook, as_of: date) -> None:
+    """The batch's summaries, from the values its accounts wait with, are the per-account
+    summaries of the whole accounts."""
     reviewed = [review(a, as_of) for a in accounts]
-    assert score_summaries(reviewed, playbook, as_of) == [
+    batch = [waiting(r, playbook) for r in reviewed]
+    assert score_summaries(batch, playbook, as_of) == [
         score_summary(r, playbook, as_of) for r in reviewed
     ]
+
+
+def _columns(accounts: list[Account], playbook: Playbook = PLAYBOOK) -> bulk.Columns:
+    inputs = [waiting(review(a, AS_OF), playbook).inputs for a in accounts]
+    return bulk.Columns(inputs, input_names(playbook))
 
 
 def test_generated_portfolios_score_as_account_by_account():
     accounts = _accounts(list(generate_accounts(3000, 21, date(2026, 12, 10))))
     _agree(accounts, PLAYBOOK, AS_OF)
     # the rows near a rounding tie went to the per-account scorer, and the others did not
-    columns = bulk.Columns(accounts, bulk.input_names(PLAYBOOK))
+    columns = _columns(accounts)
     healths = bulk.health_summaries(columns, PLAYBOOK)
     churns = bulk.churn_summaries(columns, PLAYBOOK, AS_OF)
     assert healths is not None and churns is not None
@@ -100,13 +109,31 @@ def test_a_rule_of_another_kind_is_scored_account_by_account(monkeypatch):
     changed = [(component, [*metrics, odd]), *others]
     monkeypatch.setattr(health, "metric_rules", lambda _: (total, changed))
     accounts = _accounts(list(generate_accounts(200, 2, date(2026, 12, 10))))
-    columns = bulk.Columns(accounts, bulk.input_names(PLAYBOOK))
-    assert bulk.health_summaries(columns, PLAYBOOK) is None
+    assert bulk.health_summaries(_columns(accounts), PLAYBOOK) is None
     _agree(accounts, PLAYBOOK, AS_OF)
 
 
 def test_an_empty_batch_scores_nothing():
     assert score_summaries([], PLAYBOOK, AS_OF) == []
+
+
+def test_accounts_scored_one_by_one_from_their_inputs_score_as_the_whole_accounts(monkeypatch):
+    """Every account the columns leave to the per-account scorer is rebuilt from the values it
+    waited with (tools/scoring/inputs.py): here all of them, as no printed score counts as far
+    enough from a tie, so a rule reading a field outside `input_names` would show."""
+    monkeypatch.setattr(bulk, "SAFE", -1.0)
+    accounts = _accounts(list(generate_accounts(400, 8, date(2026, 12, 10))))
+    columns = _columns(accounts)
+    assert set(bulk.health_summaries(columns, PLAYBOOK) or [0]) == {None}
+    _agree(accounts, PLAYBOOK, AS_OF)
+    _agree(_accounts(_boundary_records(PLAYBOOK, AS_OF)), PLAYBOOK, AS_OF)
+
+
+def test_a_batch_below_the_columns_threshold_is_scored_one_by_one(monkeypatch):
+    """Under SMALL_BATCH accounts the columns (and numpy) are not used at all."""
+    monkeypatch.setattr(bulk, "Columns", None)
+    accounts = _accounts(list(generate_accounts(SMALL_BATCH - 1, 3, date(2026, 12, 10))))
+    _agree(accounts, PLAYBOOK, AS_OF)
 
 
 def _boundary_records(playbook: Playbook, as_of: date) -> list[dict[str, Any]]:

@@ -158,7 +158,7 @@ NOT_UTF8 = "not UTF-8 text; save the file as UTF-8"
 def _jsonl_rows(path: Path, accounts: bool = False) -> Iterator[tuple[int, Any]]:
     with _open_text(path, errors="surrogateescape") as handle:
         for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
+            if line.isspace():  # as `not line.strip()`, without copying the line
                 continue
             if _not_utf8(line):
                 yield line_no, _Broken(NOT_UTF8)
@@ -349,26 +349,31 @@ def _shown_id(raw: Any) -> str | None:
 
 def _unknown_keys(
     account: Account, row: int, source: str, top_level: bool, seen: set[str]
-) -> Iterator[RowWarning]:
+) -> list[RowWarning]:
     """One warning per unknown key of a row, a stakeholder or a history point, per file."""
     places: list[tuple[str, str, BaseModel]] = (
         [("", "", account)] if top_level and account.__pydantic_extra__ else []
     )
     for group in ("stakeholders", "history"):
-        items = enumerate(getattr(account, group) or [])
-        places += [(group, f"{group}[{i}].", item) for i, item in items if item.__pydantic_extra__]
+        items = getattr(account, group)
+        if items:  # a plain loop: this runs for every row, and almost no row has any
+            for i, item in enumerate(items):
+                if item.__pydantic_extra__:
+                    places.append((group, f"{group}[{i}].", item))
+    found: list[RowWarning] = []
     for group, prefix, item in places:
         for name in item.model_extra or {}:
             if f"{group}.{name}" in seen:
                 continue
             seen.add(f"{group}.{name}")
-            yield RowWarning(
+            found.append(RowWarning(
                 source=source,
                 row=row,
                 id=account.id,
                 field=f"{prefix}{name}",
                 reason=unknown_field_reason(name, "key", KNOWN[group]),
-            )
+            ))
+    return found
 
 
 def failed_row(source: str, row: int, account_id: str | None, error: BaseException) -> RowError:
@@ -405,7 +410,7 @@ def validated_rows(
             result = [failed_row(source, row, None if raw is None else str(raw), error)]
         if isinstance(result, Account):
             if warnings is not None:
-                warnings.extend(_unknown_keys(result, row, source, top_level, unknown))
+                warnings += _unknown_keys(result, row, source, top_level, unknown)
             if result.id in first_seen:
                 result = [
                     RowError(

@@ -19,21 +19,21 @@ by the per-account functions. tests/test_bulk_scoring.py compares both."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from math import fsum, nan
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
 from tools.numbers import weighted
 from tools.playbook import Playbook
-from tools.portfolio.account import FIELD_KINDS, Account
+from tools.portfolio.account import FIELD_KINDS
 from tools.scoring import churn, health
 from tools.scoring.churn import ChurnSummary
 from tools.scoring.expansion import offer_rules
 from tools.scoring.health import HealthSummary
+from tools.scoring.inputs import FIXED_INPUTS
 from tools.scoring.rules import per_playbook
 
 # r2 rounds in binary when x * 100 is more than 1e-4 from a half (tools/numbers.py); a summed
@@ -43,25 +43,19 @@ SAFE = 0.5 - 1e-4 - 1e-6
 MAX_PARTS = 62  # components or factors: which of them are known is kept as the bits of an int64
 
 Array = np.ndarray
-# the stakeholder and renewal checks read these fields whatever the rule's input names
-FIXED_INPUTS = {"stakeholder_change": "stakeholders", "renewal_window": "renewal_date"}
 
 
 class Columns:
-    """The inputs of a batch of accounts, one list per field, read from the accounts' fields in
-    one pass; `numbers` gives a number or flag field as floats (NaN: unknown), made once."""
+    """The inputs of a batch of accounts, one list per field (`input_names` order), taken from
+    each account's `inputs` tuple; `numbers` gives a number or flag field as floats (NaN:
+    unknown), made once."""
 
-    def __init__(self, accounts: Sequence[Account], names: Iterable[str]) -> None:
-        wanted = list(dict.fromkeys(names))
-        self.rows = len(accounts)
-        if not accounts or not wanted:
-            self._lists: dict[str, list[Any]] = {name: [] for name in wanted}
-        elif len(wanted) == 1:
-            self._lists = {wanted[0]: [vars(a)[wanted[0]] for a in accounts]}
+    def __init__(self, rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> None:
+        self.rows = len(rows)
+        if rows and names:
+            self._lists = dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
         else:
-            get = itemgetter(*wanted)
-            values = zip(*[get(vars(account)) for account in accounts], strict=True)
-            self._lists = dict(zip(wanted, map(list, values), strict=True))
+            self._lists = {name: [] for name in names}
         self._numbers: dict[str, Array] = {}
 
     def __getitem__(self, name: str) -> list[Any]:
@@ -75,18 +69,6 @@ class Columns:
                 [nan if v is None else v for v in values], dtype=float
             )
         return found
-
-
-@per_playbook
-def input_names(playbook: Playbook) -> list[str]:
-    """Every account field the playbook's health, churn, signal and offer rules read."""
-    _, rules = health.metric_rules(playbook)
-    names = [n for _, metrics in rules for r in metrics for n in (r[1], r[6], r[9]) if n]
-    names += [rule[1] for rule in churn.factor_rules(playbook)[1]]
-    names += [FIXED_INPUTS.get(s, rule.input) for s, rule in playbook.signals.items()]
-    names.append("renewal_conversation_started")
-    names += [name for _, _, clauses in offer_rules(playbook) for name, _, _ in clauses]
-    return [name for name in dict.fromkeys(names) if name in FIELD_KINDS]
 
 
 def _window_means(values: list[Any], window: int) -> Array:

@@ -19,6 +19,7 @@ from tools.portfolio.plausibility import FieldWarning, Reviewed, review
 from tools.scoring.churn import ChurnRisk, ChurnSummary, churn_dict, churn_summary
 from tools.scoring.expansion import OpportunityResult, matched_offers
 from tools.scoring.health import Health, HealthSummary, health_dict, health_summary
+from tools.scoring.inputs import input_names, inputs_getter, stand_in
 from tools.scoring.signals import SignalResult, fired_signals
 
 
@@ -117,24 +118,50 @@ def score_summary(
     )
 
 
+SMALL_BATCH = 64  # fewer accounts are scored one by one: numpy is not worth importing for them
+
+
+class Waiting(NamedTuple):
+    """An account waiting for `score_summaries`: what its summary shows and the values its
+    rules read (tools/scoring/inputs.py); the account itself is let go."""
+
+    id: str
+    name: str
+    warnings: list[FieldWarning]
+    inputs: tuple[Any, ...]
+
+
+def waiting(reviewed: Reviewed, playbook: Playbook) -> Waiting:
+    """The reviewed account as it waits for its batch."""
+    account = reviewed.account
+    return Waiting(account.id, account.name, reviewed.warnings,
+                   inputs_getter(playbook)(account))
+
+
 def score_summaries(
-    batch: Sequence[Reviewed], playbook: Playbook, as_of: date
+    batch: Sequence[Waiting], playbook: Playbook, as_of: date
 ) -> list[ScoreSummary]:
-    """`score_summary` of every account of a batch, health and churn risk taken column by
-    column (tools/scoring/bulk.py, which imports numpy: for batches of some hundreds)."""
+    """`score_summary` of every account of a batch; from SMALL_BATCH accounts on, health and
+    churn risk are taken column by column (tools/scoring/bulk.py, which imports numpy)."""
+    names = input_names(playbook)
+
+    def one(item: Waiting, h: HealthSummary | None = None,
+            c: ChurnSummary | None = None) -> ScoreSummary:
+        account = stand_in(item.id, item.name, names, item.inputs)
+        return score_summary(Reviewed(account, item.warnings), playbook, as_of, h, c)
+
+    if len(batch) < SMALL_BATCH:
+        return [one(item) for item in batch]
     from tools.scoring import bulk
 
-    columns = bulk.Columns([reviewed.account for reviewed in batch], bulk.input_names(playbook))
+    columns = bulk.Columns([item.inputs for item in batch], names)
     none: list[None] = [None] * len(batch)
     healths = bulk.health_summaries(columns, playbook) or none
     churns = bulk.churn_summaries(columns, playbook, as_of) or none
     signals = bulk.fired_signal_ids(columns, playbook, as_of)
     offers = bulk.matched_offer_rows(columns, playbook)
     if signals is None or offers is None:
-        return [
-            score_summary(reviewed, playbook, as_of, h, c)
-            for reviewed, h, c in zip(batch, healths, churns, strict=True)
-        ]
+        return [one(item, h, c) for item, h, c in zip(batch, healths, churns, strict=True)]
     briefs: dict[Any, Brief] = {}  # one (immutable) Brief per signal or offer
 
     def brief(key: str | tuple[str, float, float]) -> Brief:
@@ -144,16 +171,9 @@ def score_summaries(
         return found
 
     return [
-        ScoreSummary(
-            reviewed.account.id,
-            reviewed.account.name,
-            h or health_summary(reviewed.account, playbook),
-            c or churn_summary(reviewed.account, playbook, as_of),
-            [brief(s) for s in fired],
-            [brief(o) for o in matched],
-            reviewed.warnings,
-        )
-        for reviewed, h, c, fired, matched in zip(
-            batch, healths, churns, signals, offers, strict=True
-        )
+        ScoreSummary(item.id, item.name, h, c, [brief(s) for s in fired],
+                     [brief(o) for o in matched], item.warnings)
+        if h is not None and c is not None
+        else one(item, h, c)
+        for item, h, c, fired, matched in zip(batch, healths, churns, signals, offers, strict=True)
     ]

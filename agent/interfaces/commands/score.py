@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import Reviewed
     from tools.portfolio.readers import RowError, RowWarning
+    from tools.scoring.score import ScoreSummary
 
 Scored = TypeVar("Scored")
 
@@ -84,8 +85,7 @@ def register(sub: Any) -> None:
     score.set_defaults(run=run)
 
 
-BATCH = 512  # accounts scored together for a table or CSV (tools/scoring/bulk.py)
-SMALL_BATCH = 64  # fewer are scored one by one: numpy is not worth importing for them
+BATCH = 512  # accounts summarised together for a table or CSV (tools/scoring/score.py)
 
 
 def _scores(
@@ -93,38 +93,36 @@ def _scores(
     playbook: Playbook,
     as_of: date,
     warnings: list[RowWarning],
-    shape: Callable[[Reviewed, Playbook, date], Scored],
+    shape: Callable[[Reviewed, Playbook, date], Scored] | None,
     model: Any = None,
-    batch: Callable[[list[Reviewed], Playbook, date], list[Scored]] | None = None,
-) -> Iterator[Scored | list[RowError]]:
+) -> Iterator[Scored | ScoreSummary | list[RowError]]:
     """Score each account in the given shape (with a churn model, the full score with the
-    model's forecast; with `batch`, BATCH accounts at a time in that shape); print rejected
-    rows and warnings on stderr as they come. The reader adds its warnings (unknown columns,
-    keys) to `warnings`; this adds each account's. Scores keep the portfolio's order."""
+    model's forecast; without a shape, `score_summaries` of BATCH accounts at a time); print
+    rejected rows and warnings on stderr as they come. The reader adds its warnings (unknown
+    columns, keys) to `warnings`; this adds each account's. Scores keep the portfolio's order."""
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import review
     from tools.portfolio.readers import RowWarning
+    from tools.scoring.score import score_summaries, waiting
 
     if model is not None:
         from tools.learning.scoring import with_model
         from tools.scoring.score import score_reviewed
 
-    def scored(waiting: list[Reviewed]) -> list[Scored]:
-        if model is not None:
-            return [
-                with_model(model, r.account, score_reviewed(r, playbook, as_of), playbook, as_of)
-                for r in waiting
-            ]
-        if batch is not None and len(waiting) >= SMALL_BATCH:
-            return batch(waiting, playbook, as_of)
-        return [shape(r, playbook, as_of) for r in waiting]
+        def one(reviewed: Reviewed) -> Any:
+            account = reviewed.account
+            score = score_reviewed(reviewed, playbook, as_of)
+            return with_model(model, account, score, playbook, as_of)
+    elif shape is not None:
+        def one(reviewed: Reviewed) -> Any:
+            return shape(reviewed, playbook, as_of)
 
+    batched = model is None and shape is None
     printed = 0
-    waiting: list[Reviewed] = []
+    batch: list[Any] = []
     for item in accounts:
         if isinstance(item, Account):
             reviewed = review(item, as_of)
-            waiting.append(reviewed)
             if reviewed.warnings:
                 source, row = item.origin or ("", 0)
                 warnings.extend(
@@ -139,10 +137,18 @@ def _scores(
             for warning in warnings[printed:]:
                 print(terminal_line(f"csm: warning: {warning.sentence()}"), file=sys.stderr)
             printed = len(warnings)
-        if len(waiting) >= (BATCH if batch is not None and model is None else 1):
-            yield from scored(waiting)
-            waiting = []
-    yield from scored(waiting)
+        if not isinstance(item, Account):
+            continue
+        if not batched:
+            yield one(reviewed)
+            continue
+        # only the values the rules read wait for the batch: whole accounts outgrow the caches
+        batch.append(waiting(reviewed, playbook))
+        if len(batch) >= BATCH:
+            yield from score_summaries(batch, playbook, as_of)
+            batch = []
+    if batch:
+        yield from score_summaries(batch, playbook, as_of)
 
 
 def _active(
@@ -175,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
     """`csm score`."""
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
-    from tools.scoring.score import score_dict, score_summaries, score_summary
+    from tools.scoring.score import score_dict
 
     if args.format != "table" and (args.sort or args.wide):
         raise CliError(f"--sort and --wide shape the table; --format {args.format} keeps every "
@@ -190,11 +196,9 @@ def run(args: argparse.Namespace) -> int:
     errors: list[RowError] = []
     churned: list[str] = []
     # JSON shows every explanation, as plain data; a table or CSV row only the figures
-    shape = score_dict if args.format == "json" else score_summary
-    batch = None if args.format == "json" else score_summaries
+    shape = score_dict if args.format == "json" else None
     scores = only_scores(
-        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model, batch),
-        errors,
+        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model), errors
     )
     out = sys.stdout
     summary = None
