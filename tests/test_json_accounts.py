@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from tests.test_properties import SETTINGS, rows
 from tools.portfolio.account import Account, parse_json
 from tools.portfolio.fast_accounts import account_from_json
-from tools.portfolio.readers import read_portfolio, write_portfolio
+from tools.portfolio.readers import _jsonl_lines, read_portfolio, write_portfolio
 from tools.portfolio.sample import generate_accounts
 
 
@@ -47,12 +47,17 @@ def _slow(text: str) -> Account | None:
 
 
 def _check(text: str) -> Account | None:
-    """The one-pass account of `text`, checked against the full path's."""
+    """The one-pass account of `text`, checked against the full path's; read from the text's
+    UTF-8 bytes (as the JSONL reader passes an ASCII line), it is the same."""
     fast = account_from_json(text)
     if fast is not None:
         slow = _slow(text)
         assert slow is not None, text
         assert _same(fast, slow), text
+    from_bytes = account_from_json(text.encode("utf-8", "surrogatepass"))
+    assert (from_bytes is None) == (fast is None), text
+    if fast is not None:
+        assert _same(from_bytes, fast), text
     return fast
 
 
@@ -147,3 +152,22 @@ def test_rows_that_need_the_full_path_are_given_back(text):
 )
 def test_rows_the_one_pass_reads_are_the_full_paths_accounts(text):
     assert _check(text) is not None
+
+
+_PIECES = [b"\r", b"\n", b"\r\n", b" ", b"\t", b"\x1c", b"\x0b", b"a", b"{}", b"\xd0", b"\xd0\x96",
+           b"\xe2\x80\xa8", b"\xc2\x85", b"\xef\xbb\xbf", b'{"id": "x", "name": "y"}']
+
+
+@settings(max_examples=400, **SETTINGS)
+@given(parts=st.lists(st.sampled_from(_PIECES), max_size=14))
+def test_jsonl_lines_are_the_lines_text_mode_reads(tmp_path_factory, parts):
+    """The binary line reader numbers and splits a file exactly as the text mode it replaced:
+    line ends \n, \r\n and a lone \r, a leading byte-order mark dropped, bytes that are not
+    UTF-8 escaped, other Unicode line breaks (NEL, U+2028) and separators left in the line."""
+    path = tmp_path_factory.mktemp("lines") / "a.jsonl"
+    path.write_bytes(b"".join(parts))
+    with open(path, encoding="utf-8-sig", newline="", errors="surrogateescape") as handle:
+        expected = list(enumerate(handle, start=1))
+    read = [(n, line.decode("ascii") if isinstance(line, bytes) else line)
+            for n, line in _jsonl_lines(path)]
+    assert read == expected

@@ -382,7 +382,7 @@ _JSON = SchemaValidator(_CORE) if _CORE is not None else None
 _PRIVATE = {name: attr.get_default() for name, attr in Account.__private_attributes__.items()}
 
 
-def account_from_json(text: str) -> Account | None:
+def account_from_json(text: str | bytes) -> Account | None:
     """The Account of one JSON object's text, exactly as `Account.model_validate(parse_json(
     text))` makes it, read and checked by pydantic-core in one pass (twice as fast as parsing
     and `fast_account`); None for text that may need more than that (unknown keys, values of
