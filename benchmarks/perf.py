@@ -13,7 +13,10 @@ of an older commit: PYTHONPATH=DIR) and shows both figures side by side.
 - Scoring: `csm sample --accounts N` writes a JSONL portfolio; the floors are a Python process
   that only parses it (`json.loads` per line) and one that parses and writes it back
   (`json.dumps` per account); `csm score --format json|csv|table` (to /dev/null) is compared
-  with the parse floor (the ratio column), with its peak memory.
+  with the parse floor (the ratio column), with its peak memory. They run in rounds, each
+  process once per round, and a ratio is the median of the rounds' ratios: this machine's speed
+  drifts by 10-30% over minutes, which medians taken one command after another mistake for
+  differences between the commands.
 - Sweep: `csm sweep` of `--sweep-size` generated accounts with every report, in one process
   (`--workers 1`, so that all its CPU is counted), and of the first 40 of them: the difference
   over the difference in accounts is the CPU per account, the rest the start-up.
@@ -119,21 +122,41 @@ def portfolio(bench: Bench, size: int) -> Path:
 
 
 def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[list[str]]:
-    """The floors and the three formats of `csm score` on N generated accounts."""
+    """The floors and the three formats of `csm score` on N generated accounts, run in rounds
+    (every process once per round, in turn) so that a machine whose speed drifts over minutes
+    slows the floor and the commands alike; each ratio is the median of the rounds' ratios."""
     path = portfolio(benches[0], size)
-    _, floor, floor_peak = benches[0].median([sys.executable, "-c", PARSE, str(path)])
-    _, dump, dump_peak = benches[0].median([sys.executable, "-c", PARSE_DUMP, str(path)])
-    rows = [[f"{size:,}", "parse (json.loads per line)", f"{floor:.2f}", "1.0",
-             f"{size / floor:,.0f}", f"{floor_peak:.0f}"],
-            [f"{size:,}", "parse + json.dumps", f"{dump:.2f}", f"{dump / floor:.1f}",
-             f"{size / dump:,.0f}", f"{dump_peak:.0f}"]]
+    floors = {"parse (json.loads per line)": PARSE, "parse + json.dumps": PARSE_DUMP}
+    commands = {name: (benches[0], [sys.executable, "-c", code, str(path)])
+                for name, code in floors.items()}
     for fmt in ("json", "csv", "table"):
-        measured = [b.median([*CSM, "score", str(path), "--format", fmt]) for b in benches]
-        cpu, peak = measured[-1][1], measured[-1][2]
-        figures[f"score {fmt} {size}"] = cpu / floor
+        for bench in benches:
+            commands[f"csm score --format {fmt}|{bench.label}"] = (
+                bench, [*CSM, "score", str(path), "--format", fmt])
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(benches[0].repeat):
+        for name, (bench, command) in commands.items():
+            runs[name].append(Run(command, bench.env, bench.folder))
+    parse = runs["parse (json.loads per line)"]
+
+    def figures_of(name: str) -> tuple[float, float, float]:
+        """Median CPU, median ratio to the same round's parse, largest peak."""
+        cpu = statistics.median(r.cpu for r in runs[name])
+        ratio = statistics.median(r.cpu / f.cpu for r, f in zip(runs[name], parse, strict=True))
+        return cpu, ratio, max(r.peak_mb for r in runs[name])
+
+    rows = []
+    for name in floors:
+        cpu, ratio, peak = figures_of(name)
+        rows.append([f"{size:,}", name, f"{cpu:.2f}", f"{ratio:.1f}", f"{size / cpu:,.0f}",
+                     f"{peak:.0f}"])
+    for fmt in ("json", "csv", "table"):
+        measured = [figures_of(f"csm score --format {fmt}|{b.label}") for b in benches]
+        cpu, ratio, peak = measured[-1]
+        figures[f"score {fmt} {size}"] = ratio
         rows.append([f"{size:,}", f"csm score --format {fmt}",
-                     " / ".join(f"{m[1]:.2f}" for m in measured),
-                     " / ".join(f"{m[1] / floor:.1f}" for m in measured),
+                     " / ".join(f"{m[0]:.2f}" for m in measured),
+                     " / ".join(f"{m[1]:.1f}" for m in measured),
                      f"{size / cpu:,.0f}", f"{peak:.0f}"])
     return rows
 
@@ -376,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.update({k: benches[-1].env[k] for k in ("CSM_DATA_DIR", "CSM_KNOWLEDGE_DIR")})
         if not args.skip_score:
             rows = [row for size in args.sizes for row in scoring(benches, size, figures)]
-            table(f"Scoring (CPU seconds{both}, median; ratio to the parse floor)",
+            table(f"Scoring (CPU seconds{both}, median; x parse: median of the rounds' ratios)",
                   ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows,
                   write)
         if not args.skip_sweep:

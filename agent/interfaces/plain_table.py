@@ -39,6 +39,8 @@ def _width(text: str) -> int:
 
 def natural_width(text: str) -> int:
     """The width a text takes unwrapped: its longest line."""
+    if text.isascii() and "\n" not in text:  # the common case
+        return len(text)
     return max(map(_width, text.split("\n")))
 
 
@@ -105,12 +107,12 @@ def table_lines(
 ) -> list[str]:
     """The table's lines: the header (aligned to its last line), a rule, then each row (as
     tall as its tallest cell)."""
-    out = _row_lines(columns, widths, [c.header for c in columns], bottom=True)
+    out = _row_lines(columns, widths, [c.header for c in columns], [{} for _ in columns], True)
     out.append(RULE * (sum(widths) + len(GAP) * (len(widths) - 1)))
     # a column's cells often repeat (tiers, signal labels, amounts): each is laid out once
     laid: list[dict[str, list[str]]] = [{} for _ in columns]
     for row in rows:
-        out.extend(_row_lines(columns, widths, row, laid=laid))
+        out += _row_lines(columns, widths, row, laid)
     return out
 
 
@@ -118,26 +120,26 @@ def _row_lines(
     columns: Sequence[Column],
     widths: Sequence[int],
     row: Sequence[str],
+    laid: list[dict[str, list[str]]],
     bottom: bool = False,
-    laid: list[dict[str, list[str]]] | None = None,
 ) -> list[str]:
     """A row's lines; its shorter cells padded below (above for the header, as rich aligns a
     header to the bottom). `laid` keeps each column's cells already laid out, by text."""
     cells = []
-    for i, (text, width, column) in enumerate(zip(row, widths, columns, strict=True)):
-        known = laid[i] if laid is not None else None
-        lines = known.get(text) if known is not None else None
+    height = 1
+    for text, width, column, known in zip(row, widths, columns, laid, strict=True):
+        lines = known.get(text)
         if lines is None:
-            lines = cell_lines(text, width, column.right)
-            if known is not None:
-                known[text] = lines
+            lines = known[text] = cell_lines(text, width, column.right)
+        if len(lines) > height:
+            height = len(lines)
         cells.append(lines)
-    if all(len(cell) == 1 for cell in cells):
+    if height == 1:
         return [GAP.join([cell[0] for cell in cells])]
-    height = max(map(len, cells))
     padded = [
-        (pad + cell if bottom else cell + pad) if (pad := [" " * width] * (height - len(cell)))
-        else cell
+        cell if len(cell) == height
+        else (([" " * width] * (height - len(cell)) + cell) if bottom
+              else cell + [" " * width] * (height - len(cell)))
         for cell, width in zip(cells, widths, strict=True)
     ]
     return [GAP.join(line) for line in zip(*padded, strict=True)]
