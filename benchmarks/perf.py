@@ -68,6 +68,44 @@ PARSE_DUMP = (
     "    for line in handle:\n"
     "        json.dumps(json.loads(line))\n"
 )
+# `csm score` cut short after each of its stages, on its own functions (the ladder of costs)
+STAGE = (
+    "import sys\n"
+    "from datetime import date\n"
+    "from pathlib import Path\n"
+    "from agent.interfaces.commands.score import _active, _scores, quiet_collector\n"
+    "from agent.interfaces.render import only_scores\n"
+    "from tools.playbook import load_playbook\n"
+    "from tools.portfolio.account import Account\n"
+    "from tools.portfolio.plausibility import review\n"
+    "from tools.portfolio.readers import stream_accounts\n"
+    "from tools.scoring.score import score_dict\n"
+    "stage = sys.argv[2]\n"
+    "playbook = load_playbook(None)\n"
+    "quiet_collector()\n"
+    "file_as_of, rows = stream_accounts(Path(sys.argv[1]), [])\n"
+    "as_of = file_as_of or date.today()\n"
+    "if stage == 'start':\n"
+    "    pass\n"
+    "elif stage == 'read':\n"
+    "    for row in rows:\n"
+    "        pass\n"
+    "elif stage == 'review':\n"
+    "    for row in rows:\n"
+    "        if isinstance(row, Account):\n"
+    "            review(row, as_of)\n"
+    "else:\n"
+    "    shape = score_dict if stage == 'explain' else None\n"
+    "    for score in only_scores(_scores(_active(rows, []), playbook, as_of, [], shape), []):\n"
+    "        pass\n"
+)
+STAGES = {
+    "start": "start-up: imports, the playbook (no row read)",
+    "read": "read and validate every row (the accounts dropped)",
+    "review": "... and review each account's plausibility",
+    "summaries": "... and score it as a table or CSV row shows it (no output)",
+    "explain": "... or with every explanation, as JSON shows it (no output)",
+}
 CSM = [sys.executable, "-m", "agent.interfaces.cli"]
 QUESTION = "what do we do when a client stops logging in?"
 AS_OF = "2026-11-20"
@@ -133,6 +171,8 @@ def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[li
         for bench in benches:
             commands[f"csm score --format {fmt}|{bench.label}"] = (
                 bench, [*CSM, "score", str(path), "--format", fmt])
+    for stage in STAGES:
+        commands[stage] = (benches[-1], [sys.executable, "-c", STAGE, str(path), stage])
     runs: dict[str, list[Run]] = {name: [] for name in commands}
     for _ in range(benches[0].repeat):
         for name, (bench, command) in commands.items():
@@ -158,6 +198,12 @@ def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[li
                      " / ".join(f"{m[0]:.2f}" for m in measured),
                      " / ".join(f"{m[1]:.1f}" for m in measured),
                      f"{size / cpu:,.0f}", f"{peak:.0f}"])
+    start = figures_of("start")[0]
+    for stage, what in STAGES.items():
+        cpu, ratio, _ = figures_of(stage)
+        each = "" if stage == "start" else f"{(cpu - start) * 1e6 / size:.1f}"
+        figures.setdefault("stages", []).append([f"{size:,}", what, f"{cpu:.2f}", f"{ratio:.1f}",
+                                                 each])
     return rows
 
 
@@ -402,6 +448,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             table(f"Scoring (CPU seconds{both}, median; x parse: median of the rounds' ratios)",
                   ["accounts", "process", "CPU s", "x parse", "accounts/s", "peak MB"], rows,
                   write)
+            table("Where `csm score` spends it: its own functions stopped after each stage, in "
+                  "the same rounds (CPU, median)",
+                  ["accounts", "stage", "CPU s", "x parse", "CPU us per account after start-up"],
+                  figures["stages"], write)
         if not args.skip_sweep:
             table("Sweep, every report, one process (CPU, median)",
                   ["code", "accounts", "CPU s", "CPU ms per account", "start-up CPU s",
