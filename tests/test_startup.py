@@ -87,3 +87,44 @@ def test_a_sweeps_main_process_runs_no_graph(tmp_path, knowledge_index_dir):
     code, modules = json.loads(done.stdout)
     assert code == 0 and len(list((tmp_path / "out").glob("*.md"))) == 41
     assert not {m.split(".")[0] for m in modules} & {"langgraph", "langsmith", "langchain_core"}
+
+
+THREADS = (
+    "import json, os, sys\n"
+    "from agent.interfaces.cli import main\n"
+    "out = sys.stdout\n"
+    "sys.stdout = open(os.devnull, 'w', encoding='utf-8')\n"
+    "code = main(sys.argv[1:])\n"
+    "from threadpoolctl import threadpool_info\n"
+    "blas = [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+    "if os.environ.get('EMBED'):\n"
+    "    from tools.knowledge.encoders import LocalModel\n"
+    "    class Probe(LocalModel):\n"
+    "        model = passages = None\n"
+    "    Probe(int(os.environ['EMBED']))\n"
+    "    blas += [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+    "out.write(json.dumps([code, 'numpy' in sys.modules, blas]))\n"
+)
+
+
+@pytest.mark.parametrize(("preset", "embed", "expected"),
+                         [(None, None, [1]), ("2", None, [2]), (None, "2", [1, 2])])
+def test_numpy_starts_with_one_math_thread_unless_told(preset, embed, expected, tmp_path):
+    """A command's numpy starts OpenBLAS on one thread (its pool of one per core spins at import:
+    some 0.1 s of CPU for element-wise math); a value the user set wins, and the embedding model
+    still raises its pools to CSM_EMBED_THREADS."""
+    portfolio = tmp_path / "a.jsonl"
+    lines = sample_portfolio_path().read_text(encoding="utf-8")
+    records = json.loads(lines)["accounts"] if lines.lstrip().startswith("{") else None
+    assert records, "the bundled sample is a JSON portfolio"
+    rows = [{**r, "id": f"{r['id']}-{n}"} for n in range(2) for r in records]
+    portfolio.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    env = {"PATH": "", "CSM_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}
+    env |= {"OPENBLAS_NUM_THREADS": preset} if preset else {}
+    env |= {"EMBED": embed} if embed else {}
+    done = subprocess.run([sys.executable, "-c", THREADS, "score", str(portfolio), "--format",
+                           "csv", "--as-of", "2026-11-20"], capture_output=True, text=True,
+                          check=True, env=env)
+    code, numpy_loaded, blas = json.loads(done.stdout)
+    assert code == 0 and numpy_loaded  # 80 accounts: scored column by column
+    assert blas == expected

@@ -50,8 +50,16 @@ def build_parser(command: str | None = None) -> Parser:
     return parser
 
 
+# OpenBLAS starts a thread per core as numpy is imported, and they spin for a while: some 0.1 s
+# of CPU a command on two cores, for math that is element-wise (no BLAS call). The embedding
+# model raises its own pools to CSM_EMBED_THREADS (threadpoolctl); a value already set wins.
+MATH_THREADS = {"OPENBLAS_NUM_THREADS": "1"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `csm` console script."""
+    for name, value in MATH_THREADS.items():
+        os.environ.setdefault(name, value)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv[0] if argv else None)
     try:
