@@ -70,7 +70,10 @@ PARSE_DUMP = (
 )
 # `csm score` cut short after each of its stages, on its own functions (the ladder of costs)
 STAGE = (
-    "import sys\n"
+    "import os, sys\n"
+    "from agent.interfaces.cli import MATH_THREADS\n"
+    "for name, value in MATH_THREADS.items():\n"
+    "    os.environ.setdefault(name, value)\n"
     "from datetime import date\n"
     "from pathlib import Path\n"
     "from agent.interfaces.commands.score import _active, _scores, quiet_collector\n"

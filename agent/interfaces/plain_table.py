@@ -10,7 +10,7 @@ use as the reference. Widths count terminal cells (`rich.cells`: wide characters
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from rich.cells import cell_len, chop_cells, set_cell_size
@@ -103,17 +103,17 @@ def cell_lines(text: str, width: int, right: bool = False) -> list[str]:
 
 
 def table_lines(
-    columns: Sequence[Column], widths: Sequence[int], rows: Sequence[Sequence[str]]
-) -> list[str]:
-    """The table's lines: the header (aligned to its last line), a rule, then each row (as
-    tall as its tallest cell)."""
-    out = _row_lines(columns, widths, [c.header for c in columns], [{} for _ in columns], True)
-    out.append(RULE * (sum(widths) + len(GAP) * (len(widths) - 1)))
+    columns: Sequence[Column], widths: Sequence[int], rows: Iterable[Sequence[str]]
+) -> Iterator[str]:
+    """The table's lines, one row's at a time: the header (aligned to its last line), a rule,
+    then each row (as tall as its tallest cell)."""
+    yield from _row_lines(columns, widths, [c.header for c in columns], [{} for _ in columns],
+                          True)
+    yield RULE * (sum(widths) + len(GAP) * (len(widths) - 1))
     # a column's cells often repeat (tiers, signal labels, amounts): each is laid out once
     laid: list[dict[str, list[str]]] = [{} for _ in columns]
     for row in rows:
-        out += _row_lines(columns, widths, row, laid)
-    return out
+        yield from _row_lines(columns, widths, row, laid)
 
 
 def _row_lines(
@@ -124,10 +124,14 @@ def _row_lines(
     bottom: bool = False,
 ) -> list[str]:
     """A row's lines; its shorter cells padded below (above for the header, as rich aligns a
-    header to the bottom). `laid` keeps each column's cells already laid out, by text."""
+    header to the bottom). `laid` keeps each column's cells already laid out, by text (but
+    the one-line ones, quicker to lay out again than to keep: ids, names)."""
     cells = []
     height = 1
     for text, width, column, known in zip(row, widths, columns, laid, strict=True):
+        if text.isascii() and text.isprintable() and len(text) <= width:  # as cell_lines
+            cells.append([text.rstrip().rjust(width) if column.right else text.ljust(width)])
+            continue
         lines = known.get(text)
         if lines is None:
             lines = known[text] = cell_lines(text, width, column.right)

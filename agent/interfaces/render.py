@@ -110,8 +110,14 @@ def write_table(
             table.add_row(*(Text(c, style=st) for c, st in zip(row.cells, row.styles, strict=True)))
         _console_class()(file=out, width=text_width).print(table)
     else:
-        out.write("".join(line + "\n" for line in table_lines(header, widths,
-                                                                [row.cells for row in rows])))
+        lines: list[str] = []  # written some thousand at a time, not kept
+        for line in table_lines(header, widths, (row.cells for row in rows)):
+            lines.append(line)
+            if len(lines) == 4096:
+                out.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            out.write("\n".join(lines) + "\n")
     for line in footer(rows, playbook, model):
         say(line)
     return len(rows)
