@@ -16,11 +16,12 @@ import itertools
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.procs import free_port
 
 PASSWORD = "s3cret-Pa55"  # the superuser's password over TCP (the socket needs none)
 INSTALL_HINT = (
@@ -45,12 +46,6 @@ def tool(name: str) -> str:
     if not candidates:
         raise ServerError(f"PostgreSQL's {name} was not found; {INSTALL_HINT}.")
     return candidates[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -141,7 +136,7 @@ def start() -> Server:
         _run([initdb, "-N", "-D", str(folder / "data"), "-U", "postgres", "-E", "UTF8",
               "--no-locale", "--auth-local=trust", "--auth-host=scram-sha-256",
               f"--pwfile={secret}"], user)
-        port = _free_port()
+        port = free_port()
         options = (f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         started = _run([pg_ctl, "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",

@@ -1,8 +1,17 @@
-"""The processes below a pid, read from /proc (the sweep's signal tests and benchmarks.scale)."""
+"""The tests' processes: those below a pid, read from /proc (the sweep's signal tests and
+benchmarks.scale), and a free local port for a server a test starts."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (free when asked: start the server soon)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def descendants(pid: int) -> set[int]:

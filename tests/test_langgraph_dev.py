@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +19,11 @@ from langgraph_sdk import get_sync_client
 
 from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import STEPS, build_graph
+from tests.procs import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AS_OF = date(2026, 11, 20)  # the bundled sample portfolio's own as_of
 PUBLIC_CONTEXT = {"as_of", "lang", "playbook", "portfolio", "model", "max_model_calls"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -55,7 +49,7 @@ def server(
     env.update(CSM_DATA_DIR=str(work / "data"), CSM_KNOWLEDGE_DIR=str(knowledge_index_dir),
                LANGSMITH_TRACING="false",
                LANGGRAPH_CLI_NO_ANALYTICS="1")
-    port = _free_port()
+    port = free_port()
     log = work / "server.log"
     with open(log, "wb") as output:
         process = subprocess.Popen(

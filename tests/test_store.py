@@ -21,6 +21,7 @@ from agent.interfaces.options import Parser
 from agent.sweeps.store import MIGRATIONS, StoreError, open_store
 from tests.conftest import new_store
 from tests.pg import PASSWORD
+from tests.procs import free_port
 from tools.paths import data_dir, masked_url, store_location, without_secrets
 from tools.portfolio.readers import sample_portfolio_path
 
@@ -242,14 +243,6 @@ def test_mcp_takes_db_for_its_tools(monkeypatch):
 
 
 # a wrong --db or CSM_DB: one sentence, exit 1, never the password ----------------------------
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 SECRET = "Hunter2-secret"

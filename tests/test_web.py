@@ -19,6 +19,7 @@ from agent.interfaces.web.app import create_app
 from agent.interfaces.web.data import ServeSettings
 from agent.interfaces.web.security import CSRF_HEADER
 from agent.interfaces.web.table import Filters, select
+from tests.procs import free_port
 from tests.scripted_model import ScriptedChatModel
 from tools.portfolio.readers import sample_portfolio_path
 
@@ -415,9 +416,7 @@ def test_csm_serve_serves_the_bundled_sample(tmp_path, knowledge_index_dir):
 
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "CSM_DATA_DIR": str(tmp_path / "data"),
            "CSM_KNOWLEDGE_DIR": str(knowledge_index_dir)}
     for name in ("CSM_MODEL", "CSM_PORTFOLIO", "CSM_DB", "CSM_AS_OF", "CSM_WEB_TOKEN"):

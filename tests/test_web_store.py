@@ -18,6 +18,7 @@ from agent.interfaces.web.app import create_app
 from agent.interfaces.web.data import ServeSettings
 from tests.conftest import new_store
 from tests.pg import PASSWORD
+from tests.procs import free_port
 from tools.paths import masked_url
 from tools.portfolio.readers import sample_portfolio_path
 
@@ -136,7 +137,7 @@ def test_csm_serve_db_url_serves_the_postgresql_store(pg_server, tmp_path, capsy
         monkeypatch.delenv(name)
     monkeypatch.setattr(uvicorn, "run", one_request)
     try:
-        assert main(["serve", "--db", url, "--port", str(_free_port())]) == 0
+        assert main(["serve", "--db", url, "--port", str(free_port())]) == 0
     finally:
         pg_server.drop_database(url)
     err = capsys.readouterr().err
@@ -146,25 +147,17 @@ def test_csm_serve_db_url_serves_the_postgresql_store(pg_server, tmp_path, capsy
     assert report["as_of"] == "2026-11-20" and report["accounts"] == 39
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("given", ["--db", "CSM_DB"])
 def test_serve_says_a_bad_store_url_in_one_sentence_without_the_password(
     given, pg_server, capsys, monkeypatch
 ):
     for url, says in (
         (pg_server.tcp_url(password=SECRET), "password authentication failed"),
-        (f"postgresql://csm:{SECRET}@127.0.0.1:{_free_port()}/csm", "Connection refused"),
+        (f"postgresql://csm:{SECRET}@127.0.0.1:{free_port()}/csm", "Connection refused"),
         (f"mysql://csm:{SECRET}@db.example/csm", "mysql://...: not a store csm-agent can open"),
     ):
         monkeypatch.setenv("CSM_DB", url if given == "CSM_DB" else "")
-        code = main(["serve", "--port", str(_free_port()), *(
+        code = main(["serve", "--port", str(free_port()), *(
             ["--db", url] if given == "--db" else [])])
         out, err = capsys.readouterr()
         assert code == 1, err
