@@ -446,3 +446,35 @@ def test_csm_serve_serves_the_bundled_sample(tmp_path, knowledge_index_dir):
         server.terminate()
         server.wait(timeout=30)
     assert not (tmp_path / "data" / "csm.sqlite3").exists()  # read-only: no store made
+
+
+def test_component_and_factor_bars_take_the_playbooks_bands():
+    """A health component's bar has the colour of the playbook's health band its score falls in,
+    a churn factor's the colour of its churn tier: a playbook with other bands colours them
+    otherwise (the bands are the playbook's numbers, not the page's)."""
+    import yaml
+
+    from agent.interfaces.web.render import churn_chart, health_chart
+    from agent.sweeps.charts import COLORS
+    from tools.playbook import default_playbook_path, load_playbook, parse_playbook
+
+    data = yaml.safe_load(default_playbook_path().read_text(encoding="utf-8"))
+    data["health"]["colors"] = [{"id": "green", "min": 90, "max": 100},
+                                {"id": "yellow", "min": 60, "max": 89},
+                                {"id": "red", "min": 0, "max": 59}]
+    for tier, (low, high) in zip(data["churn_risk"]["tiers"],
+                                 [(0, 9), (10, 19), (20, 29), (30, 100)], strict=True):
+        tier.update(min=low, max=high)
+    strict = parse_playbook(data, "test")
+    health = {"components": [{"label": "Engagement", "score": 80.0, "contribution": 20.0}],
+              "missing": []}
+    churn = {"factors": [{"label": "Payments", "risk": 25.0, "contribution": 5.0}],
+             "missing": []}
+
+    def fills(svg: str) -> set[str]:
+        return set(re.findall(r"#[0-9a-f]{6}", svg))
+
+    assert fills(health_chart(health, str, load_playbook())) == {COLORS["green"]}
+    assert fills(health_chart(health, str, strict)) == {COLORS["yellow"]}
+    assert fills(churn_chart(churn, str, load_playbook())) == {COLORS["low"]}
+    assert fills(churn_chart(churn, str, strict)) == {COLORS["high"]}

@@ -127,8 +127,8 @@ def account(
     reports: dict[str, Any] = {}
     mitigations: dict[str, Any] = {}
     if state is not None:
-        charts["health"] = health_chart(state["score"]["health"], num)
-        charts["churn"] = churn_chart(state["score"]["churn_risk"], num)
+        charts["health"] = health_chart(state["score"]["health"], num, data.playbook)
+        charts["churn"] = churn_chart(state["score"]["churn_risk"], num, data.playbook)
         reports = {k: report_parts(state["reports"][k], t) for k, t in REPORT_TITLES.items()}
         mitigations = {m["signal"]: m for m in state["risk_plan"]["mitigations"]}
     html = _render(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
@@ -15,6 +15,11 @@ from markupsafe import Markup
 from agent.sweeps.charts import COLORS, Bar, Series, bar_chart, line_chart
 from agent.sweeps.portfolio_html import html_environment
 from tools.escaping import terminal_text
+from tools.scoring.churn import tier_of
+from tools.scoring.health import color_of
+
+if TYPE_CHECKING:
+    from tools.playbook import Playbook
 
 
 @lru_cache(maxsize=4)
@@ -60,31 +65,27 @@ def report_parts(text: str, fallback: str) -> tuple[Markup, Markup]:
     return Markup.escape(fallback), markdown_html(text)
 
 
-def _score_color(value: float | None) -> str:
-    if value is None:
-        return COLORS["unknown"]
-    return COLORS["green"] if value >= 70 else COLORS["yellow"] if value >= 40 else COLORS["red"]
-
-
-def health_chart(health: Mapping[str, Any], num: Any) -> Markup:
-    """Each health component's score (0-100), with its weight and what it adds to the score;
-    the components whose inputs are all unknown as empty outlines."""
+def health_chart(health: Mapping[str, Any], num: Any, playbook: Playbook) -> Markup:
+    """Each health component's score (0-100), with its weight and what it adds to the score,
+    in the colour of the playbook's health band it falls in; the components whose inputs are
+    all unknown as empty outlines."""
     bars = [
         Bar(c["label"], c["score"],
             f"{num(c['score'])} · adds {num(c['contribution'])}",
-            _score_color(c["score"]))
+            COLORS[color_of(playbook, c["score"]) or "unknown"])
         for c in health["components"]
     ]
     bars += [Bar(m.replace("_", " "), None, "unknown") for m in health["missing"]]
     return Markup(bar_chart(bars, "Health components", label_width=170))
 
 
-def churn_chart(churn: Mapping[str, Any], num: Any) -> Markup:
-    """Each churn factor's risk (0-100), with its weight and what it adds to the score."""
+def churn_chart(churn: Mapping[str, Any], num: Any, playbook: Playbook) -> Markup:
+    """Each churn factor's risk (0-100), with its weight and what it adds to the score, in the
+    colour of the playbook's churn tier it falls in."""
     bars = [
         Bar(f["label"], f["risk"],
             f"{num(f['risk'])} · adds {num(f['contribution'])}",
-            _score_color(100 - f["risk"]))
+            COLORS[tier_of(playbook, f["risk"]) or "unknown"])
         for f in churn["factors"]
     ]
     bars += [Bar(m.replace("_", " "), None, "unknown") for m in churn["missing"]]
