@@ -24,7 +24,7 @@ from agent.assessment.context import AssessmentContext
 from agent.assessment.graph import build_graph
 from agent.interfaces.cli import main
 from agent.interfaces.commands.chat import chat_turn
-from agent.interfaces.render import write_passages
+from agent.interfaces.passages import write_passages
 from tests.scripted_model import ScriptedChatModel, prose_answer
 from tools.escaping import csv_cell, markdown_block, markdown_inline, terminal_line, terminal_text
 from tools.knowledge.index import Passage

@@ -124,6 +124,9 @@ def test_a_new_process_answers_without_importing_chroma(tmp_path, knowledge_inde
     code, modules, out = json.loads(done.stdout)
     assert code == 0 and done.stderr == ""
     assert not {m.split(".")[0] for m in modules} & {"chromadb", "onnxruntime", "httpx"}
+    # nor the scores' code: the account model, the readers, the scorers (some 0.1 s)
+    assert not set(modules) & {"tools.portfolio.readers", "tools.scoring.score",
+                               "agent.interfaces.render"}
     assert json.loads(out)["results"] == [p.model_dump() for p in expected]
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import date
-from functools import cache
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from tools.escaping import csv_cell, terminal_line, terminal_text
+from agent.interfaces.console import console_class
+from tools.escaping import csv_cell
 from tools.portfolio.readers import RowError, RowWarning
 from tools.scoring.expansion import expected_expansion
 from tools.scoring.score import AccountScore, ScoreSummary
@@ -23,10 +22,6 @@ from tools.scoring.score import AccountScore, ScoreSummary
 Scored = TypeVar("Scored")
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.text import Text
-
-    from tools.knowledge.index import Passage
     from tools.playbook import Playbook
 
 PLAIN_WIDTH = 80  # the table's width when the output is no terminal (more with --wide)
@@ -44,28 +39,6 @@ CSV_COLUMNS = [
     "expected_expansion",
 ]
 MODEL_COLUMNS = ["churn_probability", "model_renewal_probability"]
-
-
-@cache
-def _console_class() -> type[Console]:
-    """A rich console that lets a closed pipe (`csm score | head`) reach the CLI, which ends
-    quietly, instead of rich's own exit with status 1 (rich is imported when a table or a
-    passage is printed, not for CSV or JSON)."""
-    from rich.console import Console
-
-    class _Console(Console):
-        def on_broken_pipe(self) -> None:
-            raise BrokenPipeError
-
-    return _Console
-
-
-def _plain(value: object, style: str = "") -> Text:
-    """Account (or playbook) text for rich: a `Text`, so no markup or emoji code is read in
-    it, with terminal escape sequences and control characters removed."""
-    from rich.text import Text
-
-    return Text(terminal_line(value), style=style)
 
 
 def write_table(
@@ -108,7 +81,7 @@ def write_table(
         table = rich_table(header, widths)
         for row in rows:
             table.add_row(*(Text(c, style=st) for c, st in zip(row.cells, row.styles, strict=True)))
-        _console_class()(file=out, width=text_width).print(table)
+        console_class()(file=out, width=text_width).print(table)
     else:
         lines: list[str] = []  # written some thousand at a time, not kept
         for line in table_lines(header, widths, (row.cells for row in rows)):
@@ -217,41 +190,3 @@ def only_scores(
             errors.extend(item)
         else:
             yield item
-
-
-def write_passages(passages: list[Passage], fmt: str, out: IO[str]) -> None:
-    """Knowledge-base search results as a readable list or `{"results": [...]}`."""
-    if fmt == "json":
-        results = [p.model_dump() for p in passages]
-        out.write(json.dumps({"results": results}, ensure_ascii=False, indent=2) + "\n")
-        return
-    from rich.text import Text
-
-    console = _console_class()(file=out)
-    if not passages:
-        console.print("no passages found")
-    for rank, p in enumerate(passages, start=1):
-        console.print(
-            Text.assemble(
-                _plain(f"{rank}. {p.heading}", "bold"),
-                "  ",
-                _plain(f"{p.topic} · {p.lang} · {p.source} · score {p.score:.3f}", "dim"),
-            )
-        )
-        console.print(Text(terminal_text(unwrap(p.text))), highlight=False)
-        console.print()
-
-
-_BLOCK_START = re.compile(r"^\s*([|#>*-]|\d+\.|```)")
-
-
-def unwrap(text: str) -> str:
-    """Join the hard-wrapped lines of Markdown paragraphs (lists, tables and headings stay)."""
-    lines: list[str] = []
-    for line in text.strip().splitlines():
-        joinable = lines and lines[-1].strip() and line.strip()
-        if joinable and not _BLOCK_START.match(line) and not lines[-1].lstrip().startswith("|"):
-            lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
-        else:
-            lines.append(line)
-    return "\n".join(lines)

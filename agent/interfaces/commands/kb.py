@@ -51,7 +51,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """`csm kb index|search`."""
-    from agent.interfaces.render import write_passages
+    from agent.interfaces.passages import write_passages
 
     if args.kb_command is None:
         raise CliError("say what to do: `csm kb index` or `csm kb search QUERY`.")
