@@ -3,6 +3,7 @@ the assessment graph's own cost, start-up and knowledge search, side by side wit
 
     python -m benchmarks.perf [--sizes 20000 100000] [--sweep-size 10000] [--repeat 3]
                               [--baseline DIR] [--skip-score] [--skip-sweep] [--skip-kb]
+                              [--instructions]
 
 Every command runs as a child process in a fresh data directory; its cost is the CPU seconds
 (user + system) of that process and its children, from `resource.getrusage`, so that other jobs
@@ -16,7 +17,9 @@ of an older commit: PYTHONPATH=DIR) and shows both figures side by side.
   with the parse floor (the ratio column), with its peak memory. They run in rounds, each
   process once per round, and a ratio is the median of the rounds' ratios: this machine's speed
   drifts by 10-30% over minutes, which medians taken one command after another mistake for
-  differences between the commands.
+  differences between the commands. `--instructions` also counts each stage's instructions and
+  first-level data-cache misses per account under valgrind's cachegrind, figures that do not
+  drift (500 and 1,500 accounts; the difference over 1,000).
 - Sweep: `csm sweep` of `--sweep-size` generated accounts with every report, in one process
   (`--workers 1`, so that all its CPU is counted), and of the first 40 of them: the difference
   over the difference in accounts is the CPU per account, the rest the start-up.
@@ -39,6 +42,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -208,6 +213,45 @@ def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[li
         figures.setdefault("stages", []).append([f"{size:,}", what, f"{cpu:.2f}", f"{ratio:.1f}",
                                                  each])
     return rows
+
+
+def instructions(bench: Bench, sizes: tuple[int, int] = (500, 1_500)) -> list[list[str]]:
+    """Instructions and first-level data-cache misses per account of the parse floor, each
+    stage and each format, counted by cachegrind (valgrind's simulator of this processor: the
+    same count on every run, where CPU time drifts with the machine): the difference between
+    two portfolio sizes over the difference in accounts, so start-up drops out."""
+    paths = [str(portfolio(bench, n)) for n in sizes]
+    processes: dict[str, Callable[[str], list[str]]] = {
+        "parse (json.loads per line)": lambda p: [sys.executable, "-c", PARSE, p],
+        **{what: (lambda p, s=stage: [sys.executable, "-c", STAGE, p, s])
+           for stage, what in STAGES.items() if stage != "start"},
+        **{f"csm score --format {fmt}": (lambda p, f=fmt: [*CSM, "score", p, "--format", f])
+           for fmt in ("csv", "table", "json")},
+    }
+    # the caches a first run writes (the playbook's) are written before anything is counted
+    subprocess.run([*CSM, "score", paths[0], "--format", "csv"], env=bench.env, check=True,
+                   cwd=bench.folder, capture_output=True)
+    counted: dict[str, tuple[float, float]] = {}
+    for name, command in processes.items():
+        counts = [_cachegrind(command(path), bench) for path in paths]
+        accounts = sizes[1] - sizes[0]
+        counted[name] = ((counts[1][0] - counts[0][0]) / accounts,
+                         (counts[1][1] - counts[0][1]) / accounts)
+    floor = counted["parse (json.loads per line)"]
+    return [[name, f"{ir / 1000:,.0f}k", f"{ir / floor[0]:.1f}", f"{miss:,.0f}",
+             f"{miss / floor[1]:.1f}"] for name, (ir, miss) in counted.items()]
+
+
+def _cachegrind(command: list[str], bench: Bench) -> tuple[int, int]:
+    """(instructions, first-level data-cache misses) of one process under cachegrind."""
+    done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=yes",
+                           "--cachegrind-out-file=/dev/null", *command], env=bench.env,
+                          cwd=bench.folder, capture_output=True, text=True, check=True)
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+    misses = re.search(r"D1\s+misses:\s+([\d,]+)", done.stderr)
+    if refs is None or misses is None:
+        raise SystemExit(f"cachegrind printed no counts for {' '.join(command)}")
+    return int(refs.group(1).replace(",", "")), int(misses.group(1).replace(",", ""))
 
 
 def sweeping(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[list[str]]:
@@ -432,6 +476,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-kb", action="store_true", help="leave out the knowledge base")
     parser.add_argument("--skip-sweep", action="store_true", help="leave out the sweep")
     parser.add_argument("--skip-score", action="store_true", help="leave out `csm score`")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count instructions and cache misses per account of each "
+                        "scoring stage under cachegrind (needs valgrind; some minutes)")
     args = parser.parse_args(argv)
     write = sys.stdout.write
     write(f"{os.cpu_count()} cores; load average at the start {load()}; "
@@ -455,6 +502,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "the same rounds (CPU, median)",
                   ["accounts", "stage", "CPU s", "x parse", "CPU us per account after start-up"],
                   figures["stages"], write)
+            if args.instructions:
+                if shutil.which("valgrind") is None:
+                    write("\n(--instructions: valgrind is not installed; apt-get install "
+                          "valgrind)\n")
+                else:
+                    table("The same, counted by cachegrind (per account, 500 to 1,500 "
+                          "accounts)", ["process", "instructions", "x parse",
+                                        "L1 data misses", "x parse"],
+                          instructions(benches[-1]), write)
         if not args.skip_sweep:
             table("Sweep, every report, one process (CPU, median)",
                   ["code", "accounts", "CPU s", "CPU ms per account", "start-up CPU s",
