@@ -167,20 +167,27 @@ def portfolio(bench: Bench, size: int) -> Path:
     return path
 
 
+def _python(code: str, *argv: str) -> list[str]:
+    """A Python process running `code` (the floors, the stages) with `argv`."""
+    return [sys.executable, "-c", code, *argv]
+
+
+def _score(path: str, fmt: str) -> list[str]:
+    return [*CSM, "score", path, "--format", fmt]
+
+
 def scoring(benches: list[Bench], size: int, figures: dict[str, Any]) -> list[list[str]]:
     """The floors and the three formats of `csm score` on N generated accounts, run in rounds
     (every process once per round, in turn) so that a machine whose speed drifts over minutes
     slows the floor and the commands alike; each ratio is the median of the rounds' ratios."""
     path = portfolio(benches[0], size)
     floors = {"parse (json.loads per line)": PARSE, "parse + json.dumps": PARSE_DUMP}
-    commands = {name: (benches[0], [sys.executable, "-c", code, str(path)])
-                for name, code in floors.items()}
+    commands = {name: (benches[0], _python(code, str(path))) for name, code in floors.items()}
     for fmt in ("json", "csv", "table"):
         for bench in benches:
-            commands[f"csm score --format {fmt}|{bench.label}"] = (
-                bench, [*CSM, "score", str(path), "--format", fmt])
+            commands[f"csm score --format {fmt}|{bench.label}"] = (bench, _score(str(path), fmt))
     for stage in STAGES:
-        commands[stage] = (benches[-1], [sys.executable, "-c", STAGE, str(path), stage])
+        commands[stage] = (benches[-1], _python(STAGE, str(path), stage))
     runs: dict[str, list[Run]] = {name: [] for name in commands}
     for _ in range(benches[0].repeat):
         for name, (bench, command) in commands.items():
@@ -222,15 +229,15 @@ def instructions(bench: Bench, sizes: tuple[int, int] = (500, 1_500)) -> list[li
     two portfolio sizes over the difference in accounts, so start-up drops out."""
     paths = [str(portfolio(bench, n)) for n in sizes]
     processes: dict[str, Callable[[str], list[str]]] = {
-        "parse (json.loads per line)": lambda p: [sys.executable, "-c", PARSE, p],
-        **{what: (lambda p, s=stage: [sys.executable, "-c", STAGE, p, s])
+        "parse (json.loads per line)": lambda p: _python(PARSE, p),
+        **{what: (lambda p, s=stage: _python(STAGE, p, s))
            for stage, what in STAGES.items() if stage != "start"},
-        **{f"csm score --format {fmt}": (lambda p, f=fmt: [*CSM, "score", p, "--format", f])
+        **{f"csm score --format {fmt}": (lambda p, f=fmt: _score(p, f))
            for fmt in ("csv", "table", "json")},
     }
     # the caches a first run writes (the playbook's) are written before anything is counted
-    subprocess.run([*CSM, "score", paths[0], "--format", "csv"], env=bench.env, check=True,
-                   cwd=bench.folder, capture_output=True)
+    subprocess.run(_score(paths[0], "csv"), env=bench.env, check=True, cwd=bench.folder,
+                   capture_output=True)
     counted: dict[str, tuple[float, float]] = {}
     for name, command in processes.items():
         counts = [_cachegrind(command(path), bench) for path in paths]

@@ -124,17 +124,16 @@ def _row_lines(
     bottom: bool = False,
 ) -> list[str]:
     """A row's lines; its shorter cells padded below (above for the header, as rich aligns a
-    header to the bottom). `laid` keeps each column's cells already laid out, by text (but
-    the one-line ones, quicker to lay out again than to keep: ids, names)."""
+    header to the bottom). `laid` keeps each column's cells already laid out, by text, but for
+    one-line ASCII cells, quicker to lay out again than to keep (ids, names)."""
     cells = []
     height = 1
     for text, width, column, known in zip(row, widths, columns, laid, strict=True):
-        if text.isascii() and text.isprintable() and len(text) <= width:  # as cell_lines
-            cells.append([text.rstrip().rjust(width) if column.right else text.ljust(width)])
-            continue
         lines = known.get(text)
         if lines is None:
-            lines = known[text] = cell_lines(text, width, column.right)
+            lines = cell_lines(text, width, column.right)
+            if len(lines) > 1 or not text.isascii():
+                known[text] = lines
         if len(lines) > height:
             height = len(lines)
         cells.append(lines)

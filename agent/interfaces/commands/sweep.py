@@ -515,6 +515,8 @@ def run(args: argparse.Namespace) -> int:
     """`csm sweep`."""
     # One math thread per process: the sweep's parallelism is its worker processes, and
     # native thread pools in every worker would fight over the cores (measured: 2x slower).
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "RAYON_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+    from agent.sweeps.executors.base import THREAD_CAPS
+
+    for name, value in THREAD_CAPS.items():
+        os.environ.setdefault(name, value)
     return cmd_sweep(args, before_work=knowledge_ready)  # once, before the workers start
