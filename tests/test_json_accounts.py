@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -81,6 +81,8 @@ def test_generated_rows_are_read_in_one_pass_exactly_as_validated(tmp_path):
 
 @settings(max_examples=400, **SETTINGS)
 @given(row=rows, ascii_only=st.booleans())
+@example(row={"id": "0", "name": "\x1f"}, ascii_only=False)  # blank to str.strip only
+@example(row={"id": "\x1c\x1d", "name": "x", "industry": "\x1e"}, ascii_only=True)
 def test_any_row_is_read_exactly_or_given_back(row, ascii_only):
     """Arbitrary rows (hostile values in any field): the one pass accepts only what the full path
     accepts, and builds the same account."""

@@ -382,6 +382,11 @@ _JSON = SchemaValidator(_CORE) if _CORE is not None else None
 _PRIVATE = {name: attr.get_default() for name, attr in Account.__private_attributes__.items()}
 
 
+# \u0010-\u001f escaped: U+001C-U+001F are blank to Python's str.strip, by which the model drops
+# blank text (`_blank_is_unknown`), but not to pydantic-core's strip; such text goes the full way
+_SEPARATORS, _SEPARATOR_BYTES = "\\u001", b"\\u001"
+
+
 def account_from_json(text: str | bytes) -> Account | None:
     """The Account of one JSON object's text, exactly as `Account.model_validate(parse_json(
     text))` makes it, read and checked by pydantic-core in one pass (twice as fast as parsing
@@ -389,6 +394,8 @@ def account_from_json(text: str | bytes) -> Account | None:
     other types or out of bounds, a lone surrogate escaped, which pydantic-core refuses as
     JSON): read it with `parse_json` and validate it."""
     if _JSON is None:
+        return None
+    if (_SEPARATORS if type(text) is str else _SEPARATOR_BYTES) in text:
         return None
     try:
         account = _JSON.validate_json(text)
