@@ -87,7 +87,6 @@ STAGE = (
     "from tools.portfolio.account import Account\n"
     "from tools.portfolio.plausibility import review\n"
     "from tools.portfolio.readers import stream_accounts\n"
-    "from tools.scoring.score import score_dict\n"
     "stage = sys.argv[2]\n"
     "playbook = load_playbook(None)\n"
     "quiet_collector()\n"
@@ -103,8 +102,8 @@ STAGE = (
     "        if isinstance(row, Account):\n"
     "            review(row, as_of)\n"
     "else:\n"
-    "    shape = score_dict if stage == 'explain' else None\n"
-    "    for score in only_scores(_scores(_active(rows, []), playbook, as_of, [], shape), []):\n"
+    "    full = stage == 'explain'\n"
+    "    for score in only_scores(_scores(_active(rows, []), playbook, as_of, [], full), []):\n"
     "        pass\n"
 )
 STAGES = {

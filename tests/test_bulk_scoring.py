@@ -5,23 +5,36 @@ tests' rows) and under playbooks with other weights, bands and bounds."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
+from math import nan
 from typing import Any
+from unittest.mock import patch
 
+import numpy as np
+import orjson
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.test_properties import SETTINGS, as_of_dates, clean_rows
+from tools.numbers import cents_summing_to, r2
 from tools.playbook import Playbook, default_playbook_path, load_playbook, parse_playbook
-from tools.portfolio.account import Account
+from tools.portfolio.account import NUMBER_LIMIT, Account
 from tools.portfolio.plausibility import review
 from tools.portfolio.readers import parse_row
 from tools.portfolio.sample import generate_accounts
-from tools.scoring import bulk, health
+from tools.scoring import bulk, bulk_dicts, health, score
 from tools.scoring.inputs import input_names
-from tools.scoring.score import SMALL_BATCH, score_summaries, score_summary, waiting
+from tools.scoring.score import (
+    SMALL_BATCH,
+    score_dict,
+    score_dicts,
+    score_summaries,
+    score_summary,
+    waiting,
+)
 
 AS_OF = date(2026, 11, 20)
 PLAYBOOK = load_playbook()
@@ -32,13 +45,20 @@ def _accounts(records: list[dict[str, Any]]) -> list[Account]:
     return [a for a in parsed if isinstance(a, Account)]
 
 
-def _agree(accounts: list[Account], playbook: Playbook, as_of: date) -> None:
-    """The batch's summaries, from the values its accounts wait with, are the per-account
-    summaries of the whole accounts."""
+def _agree(
+    accounts: list[Account], playbook: Playbook, as_of: date, columns: bool = True
+) -> None:
+    """The batch's summaries and full scores, from the values its accounts wait with, are the
+    per-account ones of the whole accounts, to the byte of their JSON (1 is not 1.0); with
+    `columns`, taken column by column however small the batch."""
     reviewed = [review(a, as_of) for a in accounts]
     batch = [waiting(r, playbook) for r in reviewed]
-    assert score_summaries(batch, playbook, as_of) == [
-        score_summary(r, playbook, as_of) for r in reviewed
+    with patch.object(score, "SMALL_BATCH", 0 if columns else score.SMALL_BATCH):
+        summaries = score_summaries(batch, playbook, as_of)
+        dicts = score_dicts(batch, playbook, as_of)
+    assert summaries == [score_summary(r, playbook, as_of) for r in reviewed]
+    assert [orjson.dumps(d) for d in dicts] == [
+        orjson.dumps(score_dict(r, playbook, as_of)) for r in reviewed
     ]
 
 
@@ -57,12 +77,71 @@ def test_generated_portfolios_score_as_account_by_account():
     assert healths is not None and churns is not None
     assert 0 < sum(h is None for h in healths) < 100
     assert 0 < sum(c is None for c in churns) < 100
+    # the full scores print every element-wise value and every mean exactly, ties included:
+    # only a score near a tie is left to the per-account scorer
+    health_dicts = bulk_dicts.health_dicts(columns, PLAYBOOK)
+    churn_dicts = bulk_dicts.churn_dicts(columns, PLAYBOOK, AS_OF)
+    assert health_dicts is not None and churn_dicts is not None
+    assert [h is None for h in health_dicts] == [h is None for h in healths]
+    assert [c is None for c in churn_dicts] == [c is None for c in churns]
+
+
+def test_printed_values_on_a_tie_are_rounded_half_up_as_r2_rounds_them():
+    """Values exactly on a half cent (24.375, a mean of 83.335) are printed by `r2` itself,
+    not by the binary rule; every other value by the binary rule."""
+    values = np.array([24.375, 98.125, 83.335, 0.005, 66.66666666666667, 1e12, np.nan])
+    printed = bulk_dicts.printed_cents(values)
+    assert printed[:6] == [r2(v) for v in values[:6].tolist()]
+    assert printed[:4] == [24.38, 98.13, 83.34, 0.01]
+
+
+def test_component_means_are_those_of_fsum():
+    """Three or more known values are summed by fsum, as `health._components` sums them;
+    numpy adds 0.1 + 0.2 + 0.3 to 0.6000000000000001."""
+    mapped = np.array([[0.1, 1.0, np.nan, 0.1], [0.2, np.nan, np.nan, 0.2],
+                       [0.3, 2.0, np.nan, np.nan]])
+    means = bulk_dicts.exact_means(mapped)
+    assert means[0] == math.fsum([0.1, 0.2, 0.3]) / 3
+    assert means[1] == 1.5 and math.isnan(means[2]) and means[3] == (0.1 + 0.2) / 2
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(
+    parts=st.lists(
+        st.lists(st.none() | st.floats(0, 100) | st.sampled_from([12.5, 1 / 3, 10.005, 0.004,
+                                                                  2.0000000005, 1e5 + 0.125]),
+                 min_size=4, max_size=4),
+        min_size=1, max_size=6,
+    )
+)
+def test_contributions_in_columns_are_cents_summing_to(parts):
+    """`cents_columns` distributes each row's cents as `cents_summing_to` does: the same
+    floors, remainders, ties and order, over and under the total."""
+    values = np.array([[nan if v is None else v for v in line] for line in parts])
+    known = ~np.isnan(values)
+    rows = [[v for v in column if v is not None] for column in zip(*parts, strict=True)]
+    totals = [math.fsum(row) + extra for row, extra in zip(rows, (0, 0.01, -0.02, 0.3),
+                                                           strict=True)]
+    target = np.array([round(r2(t) * 100) if row else 0 for row, t in zip(rows, totals,
+                                                                           strict=True)])
+    got = bulk_dicts.cents_columns(values, known, target)
+    for column, row in enumerate(rows):
+        want = cents_summing_to(row, totals[column])
+        assert [got[line][column] for line in range(len(parts)) if known[line, column]] == want
 
 
 @settings(max_examples=150, **SETTINGS)
 @given(records=st.lists(clean_rows, min_size=1, max_size=30), as_of=as_of_dates)
 def test_any_accounts_score_as_account_by_account(records, as_of):
     _agree(_accounts(records), PLAYBOOK, as_of)
+
+
+def test_every_whole_number_of_an_account_is_exactly_a_float():
+    """The columns take numbers as floats, Python divides and compares whole numbers exactly:
+    the two agree because the reader rejects any number beyond NUMBER_LIMIT (< 2**53)."""
+    assert NUMBER_LIMIT < 2**53
+    record = next(iter(generate_accounts(1, 4, date(2026, 12, 10))))
+    assert not isinstance(parse_row("rows", 1, record | {"complaints": 2**53 + 1}), Account)
 
 
 def _playbook(**changes: Any) -> Playbook:
@@ -133,7 +212,7 @@ def test_a_batch_below_the_columns_threshold_is_scored_one_by_one(monkeypatch):
     """Under SMALL_BATCH accounts the columns (and numpy) are not used at all."""
     monkeypatch.setattr(bulk, "Columns", None)
     accounts = _accounts(list(generate_accounts(SMALL_BATCH - 1, 3, date(2026, 12, 10))))
-    _agree(accounts, PLAYBOOK, AS_OF)
+    _agree(accounts, PLAYBOOK, AS_OF, columns=False)
 
 
 def _boundary_records(playbook: Playbook, as_of: date) -> list[dict[str, Any]]:

@@ -233,11 +233,28 @@ _PARTS = st.lists(
 )
 
 
-@PROPERTY
-@given(_PARTS)
-def test_fast_cents_are_the_decimal_cents(parts):
-    from tools.numbers import _cents_decimal
+def _cents_decimal(parts: list[float], total: float) -> list[float]:
+    """`cents_summing_to` by its definition, in decimal: each part as written, to the nano."""
+    from decimal import ROUND_FLOOR, Decimal
 
+    from tools.numbers import _decimal
+
+    cents = [_decimal(p) * 100 for p in parts]
+    floors = [int(c.to_integral_value(rounding=ROUND_FLOOR)) for c in cents]
+    missing = int(_decimal(r2(total)) * 100) - sum(floors)
+    order = sorted(range(len(parts)), key=lambda i: (floors[i] - cents[i], i))
+    if missing < 0:
+        order.reverse()
+    step = 1 if missing > 0 else -1
+    for k in range(abs(missing)):
+        floors[order[k % len(order)]] += step
+    return [float(Decimal(c) / 100) + 0.0 for c in floors]
+
+
+@PROPERTY
+@given(_PARTS | st.lists(st.floats(1e4, 1e12) | st.floats(0, 100), min_size=1, max_size=6))
+def test_fast_cents_are_the_decimal_cents(parts):
+    """Read in whole nanos, each part fast or in decimal, the cents are the decimal ones."""
     total = math.fsum(parts)
     assert cents_summing_to(parts, total) == _cents_decimal(parts, total)
     assert cents_summing_to(parts, sum(parts)) == _cents_decimal(parts, sum(parts))

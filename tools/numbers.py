@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from math import floor
 
 _WIDE = Context(prec=400, rounding=ROUND_HALF_UP)  # exact for any finite float at 1e-9
@@ -86,51 +86,40 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
 
     Largest remainder: each part is floored to whole cents, and the cents still missing go one
     each to the parts with the largest remainders (the earlier part first on a tie); so every
-    printed part is within 0.01 of its exact value. `parts` should add up to `total`."""
+    printed part is within 0.01 of its exact value. `parts` should add up to `total`. The parts
+    are read in whole nanos (`nanos`), so the floors, remainders and ties are exact."""
     if not parts:
         return []
-    fast = _fast_cents(parts, total)
-    return fast if fast is not None else _cents_decimal(parts, total)
+    return cents_from_nanos([nanos(p) for p in parts], cents(total))
 
 
-def _cents_decimal(parts: Sequence[float], total: float) -> list[float]:
-    if not parts:
-        return []
-    cents = [_decimal(p) * 100 for p in parts]
-    floors = [int(c.to_integral_value(rounding=ROUND_FLOOR)) for c in cents]
-    missing = int(_decimal(r2(total)) * 100) - sum(floors)
-    order = sorted(range(len(parts)), key=lambda i: (floors[i] - cents[i], i))
-    if missing < 0:
-        order.reverse()
-    step = 1 if missing > 0 else -1
-    for k in range(abs(missing)):
-        floors[order[k % len(order)]] += step
-    return [float(Decimal(c) / 100) + 0.0 for c in floors]
+def cents(value: float) -> int:
+    """`r2(value)` in whole cents."""
+    if -_FAST_LIMIT < value < _FAST_LIMIT:
+        whole = _nearest(value * 100.0)
+        if whole is not None:
+            return whole
+    return int(_decimal(r2(value)) * 100)
 
 
-def _fast_cents(parts: Sequence[float], total: float) -> list[float] | None:
-    """`cents_summing_to` in whole numbers of nanos (1e-9, the noise step of `_decimal`): the
-    same floors, remainders, order and ties as the decimal path; None when a part or the total
-    is too large or too close to a rounding tie to be read this way."""
-    if not -_FAST_LIMIT < total < _FAST_LIMIT:
-        return None
-    target = _nearest(total * 100.0)
-    if target is None:
-        return None
-    nanos = []
-    for part in parts:
-        # below 1e4 a float is within 1e-12 of its shortest repr, and part * 1e9 is computed
+def nanos(value: float) -> int:
+    """The value in whole nanos (1e-9), as `_decimal` reads it: its shortest repr, with the
+    noise below a nano rounded off half up."""
+    if -1e4 < value < 1e4:
+        # below 1e4 a float is within 1e-12 of its shortest repr, and value * 1e9 is computed
         # within 1e-3: the nearest whole number of nanos is the decimal one unless the product
         # lies within 0.01 of a half
-        if not -1e4 < part < 1e4:
-            return None
-        scaled = part * 1e9
+        scaled = value * 1e9
         whole = floor(scaled + 0.5)
-        if not abs(scaled - whole) < 0.49:
-            return None
-        nanos.append(whole)
-    floors = [n // _NANOS_PER_CENT for n in nanos]
-    remainders = [n % _NANOS_PER_CENT for n in nanos]
+        if abs(scaled - whole) < 0.49:
+            return whole
+    return int(_decimal(value).scaleb(9, context=_WIDE))
+
+
+def cents_from_nanos(parts: Sequence[int], target: int) -> list[float]:
+    """`cents_summing_to` on parts in whole nanos and a total in whole cents."""
+    floors = [n // _NANOS_PER_CENT for n in parts]
+    remainders = [n % _NANOS_PER_CENT for n in parts]
     missing = target - sum(floors)
     order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
     if missing < 0:

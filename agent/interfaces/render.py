@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -170,15 +171,37 @@ def write_json(
         out.write(', "model": ' + json.dumps(model, ensure_ascii=False))
     out.write(', "accounts": [')
     count = 0
+    raw = utf8_bytes(out)
+    if raw is not None:  # orjson's bytes as they are: no decoding and encoding again
+        out.flush()
+        write: Any = raw.write
+    else:
+        def write(data: bytes) -> None:
+            out.write(data.decode())
     for s in scores:
-        text = orjson.dumps(s).decode() if isinstance(s, dict) else s.model_dump_json()
-        out.write(("\n  " if count == 0 else ",\n  ") + text)
+        data = orjson.dumps(s) if isinstance(s, dict) else s.model_dump_json().encode()
+        write((b"\n  " if count == 0 else b",\n  ") + data)
         count += 1
     out.write('\n], "errors": ' + json.dumps([e.model_dump() for e in errors], ensure_ascii=False))
     shown = [w.model_dump() for w in warnings or []]
     out.write(', "warnings": ' + json.dumps(shown, ensure_ascii=False))
     out.write("}\n")
     return count
+
+
+def utf8_bytes(out: IO[str]) -> IO[bytes] | None:
+    """The byte stream under a text stream that writes UTF-8 and "\\n" as they are (stdout
+    on Linux), where bytes written after a flush of the text stream keep their place; None
+    for any other stream (a test's StringIO, another encoding, Windows line ends)."""
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
+        return None
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return None
+    return buffer if utf8 else None
 
 
 def only_scores(

@@ -33,8 +33,8 @@ from tools.scoring import churn, health
 from tools.scoring.churn import ChurnSummary
 from tools.scoring.expansion import offer_rules
 from tools.scoring.health import HealthSummary
-from tools.scoring.inputs import FIXED_INPUTS
 from tools.scoring.rules import per_playbook
+from tools.scoring.signals import signal_rules
 
 # r2 rounds in binary when x * 100 is more than 1e-4 from a half (tools/numbers.py); a summed
 # score is within 1e-9 of the per-account one, so beyond this distance both print the same cents
@@ -48,7 +48,7 @@ Array = np.ndarray
 class Columns:
     """The inputs of a batch of accounts, one list per field (`input_names` order), taken from
     each account's `inputs` tuple; `numbers` gives a number or flag field as floats (NaN:
-    unknown), made once."""
+    unknown) and `window_means` a series field's means, each made once."""
 
     def __init__(self, rows: Sequence[tuple[Any, ...]], names: Sequence[str]) -> None:
         self.rows = len(rows)
@@ -57,6 +57,7 @@ class Columns:
         else:
             self._lists = {name: [] for name in names}
         self._numbers: dict[str, Array] = {}
+        self._means: dict[tuple[str, int], Array] = {}
 
     def __getitem__(self, name: str) -> list[Any]:
         return self._lists[name]
@@ -70,17 +71,20 @@ class Columns:
             )
         return found
 
+    def window_means(self, name: str, window: int) -> Array:
+        """The mean of each series' last `window` values, as `health._map` takes it."""
+        found = self._means.get((name, window))
+        if found is None:
+            means = []
+            for series in self._lists[name]:
+                if not series:
+                    means.append(nan)
+                    continue
+                last = series[-window:]
+                means.append(fsum(last) / len(last))
+            found = self._means[name, window] = np.array(means, dtype=float)
+        return found
 
-def _window_means(values: list[Any], window: int) -> Array:
-    """The mean of each series' last `window` values, as `health._map` takes it."""
-    means = []
-    for series in values:
-        if not series:
-            means.append(nan)
-            continue
-        last = series[-window:]
-        means.append(fsum(last) / len(last))
-    return np.array(means, dtype=float)
 
 
 def _days_since(values: list[Any], as_of: date) -> Array:
@@ -123,7 +127,7 @@ def _metric(columns: Columns, rule: health.MetricRule) -> Array | None:
     if zero is None or full is None or zero == full:
         return None
     if window:
-        return _linear(_window_means(columns[name], window), zero, full) if field == "series" \
+        return _linear(columns.window_means(name, window), zero, full) if field == "series" \
             else None
     if field not in ("number", "flag"):
         return None
@@ -309,13 +313,12 @@ def fired_signal_ids(
 ) -> list[list[str]] | None:
     """The ids of each account's fired signals, in the playbook's order (the ids of
     `fired_signals`); None when a rule is not one this module knows."""
-    rules = playbook.signals
-    inputs = {s: FIXED_INPUTS.get(s, rule.input) for s, rule in rules.items()}
-    if any(name not in FIELD_KINDS for name in inputs.values()):
+    rules = signal_rules(playbook)
+    if any(name not in FIELD_KINDS for _, _, fields, _ in rules for name in fields):
         return None
     fires: list[tuple[str, list[bool]]] = []
-    for signal_id, rule in rules.items():
-        values = columns[inputs[signal_id]]
+    for signal_id, rule, fields, _ in rules:
+        values = columns[fields[0]]
         if signal_id in ("engagement_drop", "support_spike"):
             below = signal_id == "engagement_drop"
             bound = rule.below if below else rule.above
@@ -326,11 +329,11 @@ def fired_signal_ids(
             if rule.above is None or FIELD_KINDS.get(rule.input) not in ("number", "flag"):
                 return None
             # an unknown input (NaN) never fires
-            fired = (columns.numbers(inputs[signal_id]) > rule.above).tolist()
+            fired = (columns.numbers(fields[0]) > rule.above).tolist()
         elif signal_id == "stakeholder_change" and rule.within_days is not None:
             fired = _new_primary_fires(values, rule.within_days, as_of)
         elif signal_id == "renewal_window" and rule.within_days is not None:
-            talks = columns["renewal_conversation_started"]
+            talks = columns[fields[1]]
             fired = _renewal_fires(values, talks, rule.within_days, as_of)
         else:
             return None

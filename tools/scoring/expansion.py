@@ -63,24 +63,39 @@ def offer_rules(playbook: Playbook) -> list[tuple[str, Opportunity, list[ClauseR
     ]
 
 
-def _outcome(account: Account, clauses: list[ClauseRule]) -> bool | None:
-    """Three-valued: False when a known input fails its clause, else None when an input is
-    unknown, else True."""
-    outcome: bool | None = True
-    for name, less, bound in clauses:
-        value = getattr(account, name, None)
+def outcome(values: Sequence[Any], clauses: list[ClauseRule]) -> bool | None:
+    """Three-valued, on the values of the clauses' inputs: False when a known input fails its
+    clause, else None when an input is unknown, else True."""
+    result: bool | None = True
+    for value, (_, less, bound) in zip(values, clauses, strict=True):
         if value is None:
-            outcome = None
+            result = None
         elif not (value < bound if less else value > bound):
             return False
-    return outcome
+    return result
 
 
-def _evidence(account: Account, clause: Clause) -> str:
-    value = getattr(account, clause.input, None)
+def _evidence(value: Any, clause: Clause) -> str:
     if value is None:
         return f"{clause.input} unknown"
     return f"{clause.input} {plain(value)} {_SYMBOLS[clause.op]} {plain(clause.value)}"
+
+
+def offer_dict(offer_id: str, rule: Opportunity, values: Sequence[Any]) -> dict[str, Any]:
+    """A matched offer as plain data (the fields of `OpportunityResult`), with the values of
+    its clauses' inputs as evidence."""
+    expected = rule.price * rule.probability
+    return {
+        "id": offer_id,
+        "label": rule.label,
+        "offer": rule.offer,
+        "price": rule.price,
+        "probability": rule.probability,
+        "expected_value": r2(expected),
+        "annual_value": r2(rule.price * MONTHS_PER_YEAR),
+        "expected_annual_value": r2(expected * MONTHS_PER_YEAR),
+        "evidence": "; ".join(_evidence(v, c) for v, c in zip(values, rule.when, strict=True)),
+    }
 
 
 def matched_offers(
@@ -92,29 +107,16 @@ def matched_offers(
     matched: list[dict[str, Any]] = []
     unknown: list[str] = []
     for opp_id, rule, clauses in offer_rules(playbook):
-        outcome = _outcome(account, clauses)
-        if outcome is False:
+        values = [getattr(account, name, None) for name, _, _ in clauses]
+        held = outcome(values, clauses)
+        if held is False:
             continue
-        if outcome is None:
+        if held is None:
             unknown.append(opp_id)
-            continue
-        if not explain:
+        elif explain:
+            matched.append(offer_dict(opp_id, rule, values))
+        else:
             matched.append({"id": opp_id, "price": rule.price, "probability": rule.probability})
-            continue
-        expected = rule.price * rule.probability
-        matched.append(
-            {
-                "id": opp_id,
-                "label": rule.label,
-                "offer": rule.offer,
-                "price": rule.price,
-                "probability": rule.probability,
-                "expected_value": r2(expected),
-                "annual_value": r2(rule.price * MONTHS_PER_YEAR),
-                "expected_annual_value": r2(expected * MONTHS_PER_YEAR),
-                "evidence": "; ".join(_evidence(account, c) for c in rule.when),
-            }
-        )
     return matched, unknown
 
 

@@ -105,11 +105,7 @@ def _map(account: Account, rule: MetricRule) -> Mapped:
         if guard is not None:
             guard_value = getattr(account, guard, None)
             if guard_value is not None and guard_value > above:
-                note = (
-                    f"0 because {guard} is {plain(guard_value)} (> {plain(above)}), "
-                    f"whatever {name} is"
-                )
-                return value, 0.0, note
+                return value, 0.0, guard_note(name, guard, guard_value, above)
         if value is None:
             return None, None, None
         return value, _clamp(start - per_unit * value), None
@@ -128,6 +124,19 @@ def _map(account: Account, rule: MetricRule) -> Mapped:
         value_per = value / denominator
         return value, _clamp((value_per - zero) / (full - zero) * 100.0), None
     return value, _clamp((value - zero) / (full - zero) * 100.0), None
+
+
+def guard_note(name: str, guard: str, guard_value: float, above: float) -> str:
+    """The note of a penalty metric set to 0 by its guard (`zero_if`)."""
+    return f"0 because {guard} is {plain(guard_value)} (> {plain(above)}), whatever {name} is"
+
+
+def metric_dict(
+    metric_id: str, name: str, value: Any, mapped: float, note: str | None
+) -> dict[str, Any]:
+    """A known metric's explanation as plain data (the fields of `MetricResult`), its input
+    value as shown and its mapped value as printed."""
+    return {"id": metric_id, "input": name, "value": value, "mapped": mapped, "note": note}
 
 
 def _clamp(value: float) -> float:
@@ -170,8 +179,7 @@ def _components(
             raw.append(mapped)
             if metrics is not None:
                 metrics.append(
-                    {"id": rule[0], "input": rule[1], "value": _shown(rule[2], rule[5], value),
-                     "mapped": r2(mapped), "note": note}
+                    metric_dict(rule[0], rule[1], _shown(rule[2], rule[5], value), r2(mapped), note)
                 )
         if raw:
             scored.append((component_id, fsum(raw) / len(raw), metrics, unknown))  # fmean

@@ -17,9 +17,7 @@ from tools.portfolio.account import FIELD_KINDS, Account
 from tools.scoring import churn, health
 from tools.scoring.expansion import offer_rules
 from tools.scoring.rules import per_playbook
-
-# the stakeholder and renewal checks read these fields whatever the rule's input names
-FIXED_INPUTS = {"stakeholder_change": "stakeholders", "renewal_window": "renewal_date"}
+from tools.scoring.signals import signal_rules
 
 
 @per_playbook
@@ -28,8 +26,7 @@ def input_names(playbook: Playbook) -> list[str]:
     _, rules = health.metric_rules(playbook)
     names = [n for _, metrics in rules for r in metrics for n in (r[1], r[6], r[9]) if n]
     names += [rule[1] for rule in churn.factor_rules(playbook)[1]]
-    names += [FIXED_INPUTS.get(s, rule.input) for s, rule in playbook.signals.items()]
-    names.append("renewal_conversation_started")
+    names += [name for _, _, fields, _ in signal_rules(playbook) for name in fields]
     names += [name for _, _, clauses in offer_rules(playbook) for name, _, _ in clauses]
     return [name for name in dict.fromkeys(names) if name in FIELD_KINDS]
 

@@ -3,7 +3,8 @@
 `score_account` gives the typed result with every explanation. Scoring a whole portfolio for a
 table, CSV or JSON takes the same numbers in lighter shapes (issue 15): `score_summary` skips
 the explanations no table or CSV shows, and `score_dict` is the result as plain data, ready to
-be written as JSON without building the models."""
+be written as JSON without building the models; `score_summaries` and `score_dicts` take them
+for a batch of accounts at once, column by column (bulk.py, bulk_dicts.py)."""
 
 from __future__ import annotations
 
@@ -81,17 +82,32 @@ def score_reviewed(reviewed: Reviewed, playbook: Playbook, as_of: date) -> Accou
 def score_dict(reviewed: Reviewed, playbook: Playbook, as_of: date) -> dict[str, Any]:
     """`score_reviewed` as plain data: the same fields, values and types as its `model_dump()`."""
     account = reviewed.account
-    signals, unknown_signals = fired_signals(account, playbook, as_of)
-    opportunities, unknown_offers = matched_offers(account, playbook)
+    return _result(
+        account.id, account.name, health_dict(account, playbook),
+        churn_dict(account, playbook, as_of), fired_signals(account, playbook, as_of),
+        matched_offers(account, playbook), reviewed.warnings,
+    )
+
+
+def _result(
+    account_id: str,
+    name: str,
+    health: dict[str, Any],
+    churn: dict[str, Any],
+    signals: tuple[list[dict[str, str]], list[str]],
+    offers: tuple[list[dict[str, Any]], list[str]],
+    warnings: list[FieldWarning],
+) -> dict[str, Any]:
+    """The fields of `AccountScore` as plain data, in its order."""
     return {
-        "id": account.id,
-        "name": account.name,
-        "health": health_dict(account, playbook),
-        "churn_risk": churn_dict(account, playbook, as_of),
-        "signals": signals,
-        "opportunities": opportunities,
-        "not_evaluated": {"signals": unknown_signals, "opportunities": unknown_offers},
-        "warnings": [w.model_dump() for w in reviewed.warnings],
+        "id": account_id,
+        "name": name,
+        "health": health,
+        "churn_risk": churn,
+        "signals": signals[0],
+        "opportunities": offers[0],
+        "not_evaluated": {"signals": signals[1], "opportunities": offers[1]},
+        "warnings": [w.model_dump() for w in warnings],
     }
 
 
@@ -175,5 +191,33 @@ def score_summaries(
                      [brief(o) for o in matched], item.warnings)
         if h is not None and c is not None
         else one(item, h, c)
+        for item, h, c, fired, matched in zip(batch, healths, churns, signals, offers, strict=True)
+    ]
+
+
+def score_dicts(batch: Sequence[Waiting], playbook: Playbook, as_of: date) -> list[dict[str, Any]]:
+    """`score_dict` of every account of a batch; from SMALL_BATCH accounts on, the numbers are
+    taken column by column (tools/scoring/bulk_dicts.py, which imports numpy)."""
+    names = input_names(playbook)
+
+    def one(item: Waiting) -> dict[str, Any]:
+        account = stand_in(item.id, item.name, names, item.inputs)
+        return score_dict(Reviewed(account, item.warnings), playbook, as_of)
+
+    if len(batch) < SMALL_BATCH:
+        return [one(item) for item in batch]
+    from tools.scoring import bulk, bulk_dicts
+
+    columns = bulk.Columns([item.inputs for item in batch], names)
+    healths = bulk_dicts.health_dicts(columns, playbook)
+    churns = bulk_dicts.churn_dicts(columns, playbook, as_of)
+    if healths is None or churns is None:
+        return [one(item) for item in batch]
+    signals = bulk_dicts.signal_dicts(columns, playbook, as_of)
+    offers = bulk_dicts.offer_dicts(columns, playbook)
+    return [
+        _result(item.id, item.name, h, c, fired, matched, item.warnings)
+        if h is not None and c is not None
+        else one(item)
         for item, h, c, fired, matched in zip(batch, healths, churns, signals, offers, strict=True)
     ]

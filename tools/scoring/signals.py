@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from tools.numbers import add_days, days_between, plain
 from tools.playbook import Playbook, Signal
 from tools.portfolio.account import Account, Stakeholder
+from tools.scoring.rules import per_playbook
 
 NOT_EVALUATED = None
 
@@ -35,15 +37,15 @@ class Signals(BaseModel):
     not_evaluated: list[str]
 
 
-# Each check returns evidence when the rule fires, "" when it was evaluated and did not fire,
-# and None when its inputs are unknown.
-Check = Callable[[Account, Signal, Playbook, date], str | None]
+# Each check takes the values of its signal's inputs (`signal_rules`) and returns evidence when the
+# rule fires, "" when it was evaluated and did not fire, and None when its inputs are unknown.
+Check = Callable[[tuple[Any, ...], Signal, Playbook, date], str | None]
 
 
-def _series(account: Account, rule: Signal, below: bool) -> str | None:
+def _series(series: list[float] | None, rule: Signal, below: bool) -> str | None:
     """Fires when each of the last `weeks` values is below `rule.below` (or above
     `rule.above`)."""
-    series = getattr(account, rule.input, None) or []
+    series = series or []
     weeks = rule.weeks or 1
     if len(series) < weeks:
         return NOT_EVALUATED
@@ -59,16 +61,16 @@ def _series(account: Account, rule: Signal, below: bool) -> str | None:
     return f"{rule.input} last {weeks} weeks {last} all {cmp}"
 
 
-def _engagement_drop(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, below=True)
+def _engagement_drop(values: tuple[Any, ...], rule: Signal, _: Playbook, __: date) -> str | None:
+    return _series(values[0], rule, below=True)
 
 
-def _support_spike(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    return _series(account, rule, below=False)
+def _support_spike(values: tuple[Any, ...], rule: Signal, _: Playbook, __: date) -> str | None:
+    return _series(values[0], rule, below=False)
 
 
-def _above(account: Account, rule: Signal, _: Playbook, __: date) -> str | None:
-    value = getattr(account, rule.input, None)
+def _above(values: tuple[Any, ...], rule: Signal, _: Playbook, __: date) -> str | None:
+    (value,) = values
     if value is None:
         return NOT_EVALUATED
     return f"{rule.input} is {plain(value)} (> {plain(rule.above)})" if value > rule.above else ""
@@ -129,11 +131,11 @@ def _new_primary_evidence(person: Stakeholder, rule: Signal, as_of: date) -> str
 
 
 def _stakeholder_change(
-    account: Account, rule: Signal, playbook: Playbook, as_of: date
+    values: tuple[Any, ...], rule: Signal, playbook: Playbook, as_of: date
 ) -> str | None:
     """Three-valued over the people: fires when someone is known to qualify, is evaluated when
     everyone is known not to, and is not evaluated otherwise (or when stakeholders are unknown)."""
-    people = account.stakeholders or []
+    people: list[Stakeholder] = values[0] or []
     verdicts = [new_primary(p.primary, p.since, as_of, playbook) for p in people]
     for person, verdict in zip(people, verdicts, strict=True):
         if verdict:
@@ -143,16 +145,19 @@ def _stakeholder_change(
     return NOT_EVALUATED
 
 
-def _renewal_window(account: Account, rule: Signal, playbook: Playbook, as_of: date) -> str | None:
-    if account.renewal_date is None:
+def _renewal_window(
+    values: tuple[Any, ...], rule: Signal, playbook: Playbook, as_of: date
+) -> str | None:
+    renewal_date, started = values
+    if renewal_date is None:
         return NOT_EVALUATED
-    opened = in_renewal_window(account.renewal_date, as_of, playbook)
-    if not opened or account.renewal_conversation_started is True:
+    opened = in_renewal_window(renewal_date, as_of, playbook)
+    if not opened or started is True:
         return ""
-    ahead = days_between(as_of, account.renewal_date)
-    talks = "not started" if account.renewal_conversation_started is False else "not recorded"
+    ahead = days_between(as_of, renewal_date)
+    talks = "not started" if started is False else "not recorded"
     return (
-        f"renewal_date {account.renewal_date.isoformat()} is {ahead} days ahead "
+        f"renewal_date {renewal_date.isoformat()} is {ahead} days ahead "
         f"(within {rule.within_days}); renewal conversation {talks}"
     )
 
@@ -166,24 +171,45 @@ CHECKS: dict[str, Check] = {
     "renewal_window": _renewal_window,
 }
 
+# the account fields a check reads when they are not its rule's `input`
+FIXED_INPUTS = {
+    "stakeholder_change": ("stakeholders",),
+    "renewal_window": ("renewal_date", "renewal_conversation_started"),
+}
+
+SignalRule = tuple[str, Signal, tuple[str, ...], Check]
+
+
+@per_playbook
+def signal_rules(playbook: Playbook) -> list[SignalRule]:
+    """Every signal in the playbook's order: its id, rule, the account fields its check reads
+    (in the order the check takes them) and the check."""
+    return [
+        (signal_id, rule, FIXED_INPUTS.get(signal_id, (rule.input,)), CHECKS[signal_id])
+        for signal_id, rule in playbook.signals.items()
+    ]
+
+
+def fired(signal_id: str, rule: Signal, evidence: str) -> dict[str, str]:
+    """A fired signal as plain data (the fields of `SignalResult`)."""
+    return {"id": signal_id, "label": rule.label, "severity": rule.severity,
+            "action": rule.action, "evidence": evidence}
+
 
 def fired_signals(
     account: Account, playbook: Playbook, as_of: date
 ) -> tuple[list[dict[str, str]], list[str]]:
     """The fired signals as plain data (the fields of `SignalResult`) and the ids of the rules
     whose inputs are unknown."""
-    fired: list[dict[str, str]] = []
+    shown: list[dict[str, str]] = []
     unknown: list[str] = []
-    for signal_id, rule in playbook.signals.items():
-        evidence = CHECKS[signal_id](account, rule, playbook, as_of)
+    for signal_id, rule, fields, check in signal_rules(playbook):
+        evidence = check(tuple(getattr(account, f, None) for f in fields), rule, playbook, as_of)
         if evidence is None:
             unknown.append(signal_id)
         elif evidence:
-            fired.append(
-                {"id": signal_id, "label": rule.label, "severity": rule.severity,
-                 "action": rule.action, "evidence": evidence}
-            )
-    return fired, unknown
+            shown.append(fired(signal_id, rule, evidence))
+    return shown, unknown
 
 
 def detect_signals(account: Account, playbook: Playbook, as_of: date) -> Signals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,15 +22,14 @@ from tools.escaping import terminal_line
 # --sort's choices (kept here so that `csm --help` imports no table code)
 SORTS = ("churn", "health", "upsell", "id", "name")
 
+Scored = TypeVar("Scored")
+
 if TYPE_CHECKING:
     from tools.playbook import Playbook
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import Reviewed
     from tools.portfolio.readers import RowError, RowWarning
     from tools.scoring.score import ScoreSummary
-
-Scored = TypeVar("Scored")
-
 
 def register(sub: Any) -> None:
     """Add `csm score` to the command line."""
@@ -85,7 +84,9 @@ def register(sub: Any) -> None:
     score.set_defaults(run=run)
 
 
-BATCH = 512  # accounts summarised together for a table or CSV (tools/scoring/score.py)
+# accounts scored together: summaries for a table or CSV, every explanation for JSON (whose
+# 35 or so dicts per account outgrow the caches in larger batches) (tools/scoring/score.py)
+BATCH, FULL_BATCH = 512, 256
 
 
 def _scores(
@@ -93,17 +94,19 @@ def _scores(
     playbook: Playbook,
     as_of: date,
     warnings: list[RowWarning],
-    shape: Callable[[Reviewed, Playbook, date], Scored] | None,
+    full: bool,
     model: Any = None,
-) -> Iterator[Scored | ScoreSummary | list[RowError]]:
-    """Score each account in the given shape (with a churn model, the full score with the
-    model's forecast; without a shape, `score_summaries` of BATCH accounts at a time); print
-    rejected rows and warnings on stderr as they come. The reader adds its warnings (unknown
-    columns, keys) to `warnings`; this adds each account's. Scores keep the portfolio's order."""
+) -> Iterator[dict[str, Any] | ScoreSummary | list[RowError]]:
+    """Score each account, BATCH accounts at a time: every explanation as plain data
+    (`score_dicts`, for JSON) when `full`, else the figures a table or CSV shows
+    (`score_summaries`); with a churn model, one by one, the full score with the model's
+    forecast. Print rejected rows and warnings on stderr as they come. The reader adds its
+    warnings (unknown columns, keys) to `warnings`; this adds each account's. Scores keep the
+    portfolio's order."""
     from tools.portfolio.account import Account
     from tools.portfolio.plausibility import review
     from tools.portfolio.readers import RowWarning
-    from tools.scoring.score import score_summaries, waiting
+    from tools.scoring.score import score_dicts, score_summaries, waiting
 
     if model is not None:
         from tools.learning.scoring import with_model
@@ -113,11 +116,9 @@ def _scores(
             account = reviewed.account
             score = score_reviewed(reviewed, playbook, as_of)
             return with_model(model, account, score, playbook, as_of)
-    elif shape is not None:
-        def one(reviewed: Reviewed) -> Any:
-            return shape(reviewed, playbook, as_of)
 
-    batched = model is None and shape is None
+    scored, size = (score_dicts, FULL_BATCH) if full else (score_summaries, BATCH)
+    batched = model is None
     printed = 0
     batch: list[Any] = []
     for item in accounts:
@@ -144,11 +145,19 @@ def _scores(
             continue
         # only the values the rules read wait for the batch: whole accounts outgrow the caches
         batch.append(waiting(reviewed, playbook))
-        if len(batch) >= BATCH:
-            yield from score_summaries(batch, playbook, as_of)
+        if len(batch) >= size:
+            yield from _one_by_one(scored(batch, playbook, as_of))
             batch = []
     if batch:
-        yield from score_summaries(batch, playbook, as_of)
+        yield from _one_by_one(scored(batch, playbook, as_of))
+
+
+def _one_by_one(scores: list[Scored]) -> Iterator[Scored]:
+    """The scores in order, each let go as soon as it has been written (while it is still in
+    the processor's caches), not the whole batch at the end."""
+    scores.reverse()
+    while scores:
+        yield scores.pop()
 
 
 def _active(
@@ -181,8 +190,6 @@ def run(args: argparse.Namespace) -> int:
     """`csm score`."""
     from agent.interfaces.render import only_scores, write_csv, write_json, write_table
     from tools.portfolio.readers import sample_portfolio_path, stream_accounts
-    from tools.scoring.score import score_dict
-
     if args.format != "table" and (args.sort or args.wide):
         raise CliError(f"--sort and --wide shape the table; --format {args.format} keeps every "
                        "account in the portfolio's order at full width (drop the option).")
@@ -196,9 +203,9 @@ def run(args: argparse.Namespace) -> int:
     errors: list[RowError] = []
     churned: list[str] = []
     # JSON shows every explanation, as plain data; a table or CSV row only the figures
-    shape = score_dict if args.format == "json" else None
+    full = args.format == "json"
     scores = only_scores(
-        _scores(_active(accounts, churned), playbook, as_of, warnings, shape, model), errors
+        _scores(_active(accounts, churned), playbook, as_of, warnings, full, model), errors
     )
     out = sys.stdout
     summary = None
