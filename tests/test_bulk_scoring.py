@@ -254,3 +254,11 @@ def test_accounts_on_every_bound_score_as_account_by_account():
     accounts = _accounts(records)
     assert len(accounts) == len(records) > 60
     _agree(accounts, PLAYBOOK, AS_OF)
+
+
+def test_offers_read_row_by_row_match_as_in_columns(monkeypatch):
+    """Offers whose clauses the columns do not take are matched by `expansion.outcome` on each
+    row's values: the same matches, unknown rules and evidence."""
+    monkeypatch.setattr(bulk, "offers_in_columns", lambda _: False)
+    _agree(_accounts(_boundary_records(PLAYBOOK, AS_OF)), PLAYBOOK, AS_OF)
+    _agree(_accounts(list(generate_accounts(300, 6, date(2026, 12, 10)))), PLAYBOOK, AS_OF)

@@ -259,3 +259,31 @@ def test_the_account_shortcut_is_on_and_builds_what_pydantic_builds():
     # a churned account without its day is pydantic's to refuse
     assert fast_account({"id": "a", "name": "b", "status": "churned"}) is None
     assert fast_account({"id": "a", "name": "b", "status": "Churned"}) is None
+
+
+def test_json_written_as_bytes_is_the_json_written_as_text(tmp_path):
+    """On a UTF-8 text file (stdout on Linux) `write_json` writes orjson's bytes to the file's
+    byte stream: the file is byte for byte what it writes to a StringIO, the text written
+    before and after the accounts in its place; another encoding keeps to the text stream."""
+    from agent.interfaces.render import utf8_bytes, write_json
+    from tools.portfolio.plausibility import review
+    from tools.portfolio.readers import RowError, RowWarning
+    from tools.scoring.score import score_dict
+
+    playbook = load_playbook()
+    accounts = [a for a in read_portfolio(sample_portfolio_path()).accounts][:5]
+    accounts[0] = accounts[0].model_copy(update={"name": "Ёлка «Café» 🎄"})
+    scores = [score_dict(review(a, AS_OF), playbook, AS_OF) for a in accounts]
+    errors = [RowError(source="a.csv", row=3, id="x", field="mrr", reason="not a number")]
+    warnings = [RowWarning(source="a.csv", row=4, id="y", field="csat", reason="é")]
+    text = io.StringIO()
+    write_json(iter(scores), AS_OF, errors, text, warnings)
+    path = tmp_path / "scores.json"
+    with path.open("w", encoding="utf-8") as out:
+        assert utf8_bytes(out) is out.buffer
+        write_json(iter(scores), AS_OF, errors, out, warnings)
+    assert path.read_bytes() == text.getvalue().encode("utf-8")
+    assert "Ёлка «Café» 🎄" in json.loads(path.read_text(encoding="utf-8"))["accounts"][0]["name"]
+    with (tmp_path / "other.json").open("w", encoding="latin-1") as out:
+        assert utf8_bytes(out) is None
+    assert utf8_bytes(text) is None

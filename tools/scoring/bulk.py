@@ -31,7 +31,7 @@ from tools.playbook import Playbook
 from tools.portfolio.account import FIELD_KINDS
 from tools.scoring import churn, health
 from tools.scoring.churn import ChurnSummary
-from tools.scoring.expansion import offer_rules
+from tools.scoring.expansion import ClauseRule, offer_rules
 from tools.scoring.health import HealthSummary
 from tools.scoring.rules import per_playbook
 from tools.scoring.signals import signal_rules
@@ -345,23 +345,36 @@ def fired_signal_ids(
     return ids
 
 
+def offer_outcomes(columns: Columns, clauses: list[ClauseRule]) -> Array:
+    """`expansion.outcome` of each row as 1 (true), 0 (false) or -1 (unknown: no known input
+    fails its clause and an input is unknown). The clauses' inputs must be numbers."""
+    fails = np.zeros(columns.rows, dtype=bool)
+    unknown = np.zeros(columns.rows, dtype=bool)
+    for name, less, bound in clauses:
+        value = columns.numbers(name)
+        known = ~np.isnan(value)
+        fails |= known & ~(value < bound if less else value > bound)
+        unknown |= ~known
+    return np.where(fails, 0, np.where(unknown, -1, 1))
+
+
+def offers_in_columns(playbook: Playbook) -> bool:
+    """Whether every offer's clauses read numbers (what `offer_outcomes` takes)."""
+    names = [name for _, _, clauses in offer_rules(playbook) for name, _, _ in clauses]
+    return all(FIELD_KINDS.get(name) == "number" for name in names)
+
+
 def matched_offer_rows(
     columns: Columns, playbook: Playbook
 ) -> list[list[tuple[str, float, float]]] | None:
     """Each account's matched offers as (id, price, probability), in the playbook's order (the
     offers `matched_offers` matches: every condition's input known and the condition true);
     None when a condition's input is not a number."""
-    offers = offer_rules(playbook)
-    names = [name for _, _, clauses in offers for name, _, _ in clauses]
-    if any(FIELD_KINDS.get(name) != "number" for name in names):
+    if not offers_in_columns(playbook):
         return None
     matched: list[list[tuple[str, float, float]]] = [[] for _ in range(columns.rows)]
-    for offer_id, rule, clauses in offers:
-        holds = np.ones(columns.rows, dtype=bool)
-        for name, less, bound in clauses:  # NaN (unknown) fails both comparisons
-            value = columns.numbers(name)
-            holds &= value < bound if less else value > bound
+    for offer_id, rule, clauses in offer_rules(playbook):
         brief = (offer_id, rule.price, rule.probability)
-        for row in np.flatnonzero(holds).tolist():
+        for row in np.flatnonzero(offer_outcomes(columns, clauses) == 1).tolist():
             matched[row].append(brief)
     return matched

@@ -284,16 +284,25 @@ def signal_dicts(
 def offer_dicts(
     columns: Columns, playbook: Playbook
 ) -> list[tuple[list[dict[str, Any]], list[str]]]:
-    """Each row's `matched_offers`: `expansion.outcome` on the row's values."""
+    """Each row's `matched_offers`: the outcomes column by column (`bulk.offer_outcomes`) when
+    the clauses read numbers, else `expansion.outcome` on each row's values."""
     matched_rows: list[list[dict[str, Any]]] = [[] for _ in range(columns.rows)]
     unknown_rows: list[list[str]] = [[] for _ in range(columns.rows)]
+    in_columns = bulk.offers_in_columns(playbook)
     for offer_id, rule, clauses in offer_rules(playbook):
-        rows = zip(*(columns[name] for name, _, _ in clauses), strict=True) if clauses \
-            else [()] * columns.rows
-        for row, values in enumerate(rows):
-            held = outcome(values, clauses)
-            if held is None:
+        inputs = [columns[name] for name, _, _ in clauses]
+        if in_columns:
+            held = bulk.offer_outcomes(columns, clauses)
+            rows = np.flatnonzero(held != 0).tolist()
+            outcomes: list[bool | None] = [None if h < 0 else True for h in held[rows].tolist()]
+        else:
+            values = zip(*inputs, strict=True) if clauses else [()] * columns.rows
+            every = [outcome(v, clauses) for v in values]
+            rows = [row for row, h in enumerate(every) if h is not False]
+            outcomes = [every[row] for row in rows]
+        for row, held_row in zip(rows, outcomes, strict=True):
+            if held_row is None:
                 unknown_rows[row].append(offer_id)
-            elif held:
-                matched_rows[row].append(offer_dict(offer_id, rule, values))
+            else:
+                matched_rows[row].append(offer_dict(offer_id, rule, [v[row] for v in inputs]))
     return list(zip(matched_rows, unknown_rows, strict=True))
