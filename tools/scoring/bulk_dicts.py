@@ -141,6 +141,22 @@ def _by_row(
     ]
 
 
+def _wholes(
+    scores: Scores, parts: Parts, ids: list[str], rows: int, label: str, listed: str
+) -> list[dict[str, Any] | None]:
+    """Each row's `health_dict` or `churn_dict` (None: a row to score one by one): the printed
+    score, its label (`color` or `tier`), coverage, the known parts' explanations (under
+    `components` or `factors`) and the ids of the unknown ones."""
+    return [
+        None if score is None
+        else {"score": score[0], label: score[1], "coverage": coverage, listed: known,
+              "missing": unknown}
+        for score, coverage, (known, unknown) in zip(
+            scores.printed, scores.coverage, _by_row(parts, ids, rows), strict=True
+        )
+    ]
+
+
 def _metric_dicts(columns: Columns, rule: health.MetricRule) -> tuple[list[Any], Array] | None:
     """One metric's explanation per row (None: unknown) and its mapped values (NaN: unknown)."""
     metric_id, name, kind, _, _, window, _, _, _, guard, above = rule
@@ -201,15 +217,7 @@ def health_dicts(columns: Columns, playbook: Playbook) -> list[dict[str, Any] | 
             explained, weights, means, scores.contributions, strict=True
         )
     ]
-    return [
-        None if score is None
-        else {"score": score[0], "color": score[1], "coverage": coverage,
-              "components": known, "missing": unknown}
-        for score, coverage, (known, unknown) in zip(
-            scores.printed, scores.coverage,
-            _by_row(shown, [c for c, _ in explained], columns.rows), strict=True
-        )
-    ]
+    return _wholes(scores, shown, [c for c, _ in explained], columns.rows, "color", "components")
 
 
 def churn_dicts(
@@ -254,15 +262,7 @@ def churn_dicts(
             rules, inputs, risks, scores.contributions, strict=True
         )
     ]
-    return [
-        None if score is None
-        else {"score": score[0], "tier": score[1], "coverage": coverage,
-              "factors": known, "missing": unknown}
-        for score, coverage, (known, unknown) in zip(
-            scores.printed, scores.coverage,
-            _by_row(shown, [rule[0] for rule in rules], columns.rows), strict=True
-        )
-    ]
+    return _wholes(scores, shown, [rule[0] for rule in rules], columns.rows, "tier", "factors")
 
 
 def signal_dicts(
