@@ -96,13 +96,36 @@ def test_printed_values_on_a_tie_are_rounded_half_up_as_r2_rounds_them():
 
 
 def test_component_means_are_those_of_fsum():
-    """Three or more known values are summed by fsum, as `health._components` sums them;
-    numpy adds 0.1 + 0.2 + 0.3 to 0.6000000000000001."""
-    mapped = np.array([[0.1, 1.0, np.nan, 0.1], [0.2, np.nan, np.nan, 0.2],
-                       [0.3, 2.0, np.nan, np.nan]])
+    """The means are `fsum`'s, as `health._components` takes them; numpy adds 0.1 + 0.2 + 0.3
+    to 0.6000000000000001."""
+    mapped = np.array([[0.1, 1.0, nan, 0.1], [0.2, nan, nan, 0.2], [0.3, 2.0, nan, nan]])
     means = bulk_dicts.exact_means(mapped)
-    assert means[0] == math.fsum([0.1, 0.2, 0.3]) / 3
+    assert means[0] == math.fsum([0.1, 0.2, 0.3]) / 3 != (0.1 + 0.2 + 0.3) / 3
     assert means[1] == 1.5 and math.isnan(means[2]) and means[3] == (0.1 + 0.2) / 2
+
+
+@settings(max_examples=200, **SETTINGS)
+@given(
+    st.lists(
+        st.lists(st.none() | st.floats(0, 100) | st.floats(-1e6, 1e6) | st.sampled_from(
+            [0.1, 0.2, 0.3, 1 / 3, 2 / 3, 1e-300, 5e-324, 1e-17, 66.66666666666667, 100.0]
+        ), min_size=1, max_size=6),
+        min_size=1, max_size=20,
+    )
+)
+def test_means_in_columns_are_fsum_means(rows):
+    """Summed with their rounding errors kept apart, or by fsum where those do not add up
+    exactly, the means are `fsum(values) / len(values)` to the bit."""
+    width = max(len(row) for row in rows)
+    padded = [row + [None] * (width - len(row)) for row in rows]
+    mapped = np.array([[nan if v is None else v for v in row] for row in padded]).T
+    means = bulk_dicts.exact_means(mapped).tolist()
+    for row, mean in zip(rows, means, strict=True):
+        known = [v for v in row if v is not None]
+        if known:
+            assert mean == math.fsum(known) / len(known)
+        else:
+            assert math.isnan(mean)
 
 
 @settings(max_examples=100, **SETTINGS)

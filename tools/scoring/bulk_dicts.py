@@ -55,18 +55,34 @@ def printed_cents(values: Array) -> list[float]:
     return printed
 
 
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """a + b rounded, and its rounding error: the two add up to a + b exactly (Knuth)."""
+    total = a + b
+    part = total - a
+    return total, (a - (total - part)) + (b - part)
+
+
 def exact_means(mapped: Array) -> Array:
-    """Each column's mean of its known values (NaN: unknown), as `fsum(values) / len(values)`:
-    numpy's sum is that of fsum when at most two values are known, `fsum` sums the others."""
+    """Each column's mean of its known values (NaN: unknown), as `fsum(values) / len(values)`.
+
+    The values are added with their rounding errors kept apart (`_two_sum`); where the errors
+    add up without rounding, the rounded sum plus their total is one correctly rounded
+    addition of the exact sum, which is what `fsum` returns. `fsum` itself sums the rest."""
     known = ~np.isnan(mapped)
     count = known.sum(axis=0)
-    summed = np.where(known, mapped, 0.0).sum(axis=0)
-    means = np.where(count > 0, summed / np.where(count > 0, count, 1), np.nan)
-    many = np.flatnonzero(count > 2)
-    if many.size:
-        rows = mapped[:, many].T.tolist()
-        means[many] = [fsum(v for v in row if v == v) / n
-                       for row, n in zip(rows, count[many].tolist(), strict=True)]
+    values = np.where(known, mapped, 0.0)
+    summed, errors = values[0], np.zeros(mapped.shape[1])
+    exact = np.ones(mapped.shape[1], dtype=bool)
+    for value in values[1:]:
+        summed, error = _two_sum(summed, value)
+        errors, lost = _two_sum(errors, error)
+        exact &= lost == 0.0
+    means = np.where(count > 0, (summed + errors) / np.where(count > 0, count, 1), np.nan)
+    redo = np.flatnonzero(~exact)
+    if redo.size:
+        rows = mapped[:, redo].T.tolist()
+        means[redo] = [fsum(v for v in row if v == v) / n if n else nan
+                       for row, n in zip(rows, count[redo].tolist(), strict=True)]
     return means
 
 
