@@ -391,7 +391,7 @@ def cmd_sweep(
             json.dumps(report, ensure_ascii=False, indent=2), "utf-8", "backslashreplace"
         )
         (folder / "portfolio.html").write_text(
-            render_portfolio_html(report, playbook), "utf-8", "backslashreplace"
+            render_portfolio_html(report, playbook, args.lang), "utf-8", "backslashreplace"
         )
         rate = result.accounts / result.seconds if result.seconds else 0
         rejected = f"; {result.rejected.rows} rows not processed" if result.rejected.rows else ""
