@@ -1,5 +1,6 @@
-"""The bundled playbook as last validated, kept in the data directory (issue 15): used only for
-the same bytes and code, ignored when stale, damaged or unsafe, never needed to run."""
+"""The bundled playbook and each `--playbook` file as last validated, kept in the data directory
+(issue 15): used only for the same bytes and code, ignored when stale, damaged or unsafe, never
+needed to run."""
 
 from __future__ import annotations
 
@@ -87,6 +88,44 @@ def test_a_changed_playbook_that_fails_is_refused_not_taken_from_the_cache(bundl
     _edit(bundled, "min_history_points: 20", "min_history_points: 0")
     with pytest.raises(PlaybookError, match="min_history_points"):
         _fresh()
+
+
+def test_a_custom_playbook_has_its_own_cache_written_again_when_it_changes(
+    tmp_path, monkeypatch, capsys
+):
+    """A `--playbook` file is kept in its own cache file (one per path, beside the bundled
+    one's); an edit is read again, an edit that fails is refused every time, and the warnings
+    of a cached playbook are still printed."""
+    custom = tmp_path / "mine.yaml"
+    shutil.copyfile(default_playbook_path(), custom)
+    _edit(custom, "min_history_points: 20", "min_history_points: 22")
+    parsed = _parses(monkeypatch)
+    load_playbook.cache_clear()
+    assert load_playbook(custom).forecast.min_history_points == 22 and parsed == [custom]
+    kept = sorted(p.name for p in _cache().parent.glob("playbook-*.pickle"))
+    assert len(kept) == 1
+    load_playbook.cache_clear()
+    assert load_playbook(custom).forecast.min_history_points == 22 and parsed == [custom]
+    load_playbook.cache_clear()
+    load_playbook()  # the bundled playbook is not the custom one
+    assert load_playbook().forecast.min_history_points == 20
+    _edit(custom, "min_history_points: 22", "min_history_points: 23")
+    load_playbook.cache_clear()
+    assert load_playbook(custom).forecast.min_history_points == 23
+    assert parsed.count(custom) == 2
+    _edit(custom, "min_history_points: 23", "min_history_points: 0")
+    for _ in range(2):
+        load_playbook.cache_clear()
+        with pytest.raises(PlaybookError, match="min_history_points"):
+            load_playbook(custom)
+    _edit(custom, "min_history_points: 0", "min_history_points: 20")
+    _edit(custom, "input: mrr\n      weight: 25", "input: mrr\n      weight: 26")  # 101: a warning
+    for _ in range(2):
+        load_playbook.cache_clear()
+        assert main(["score", "--playbook", str(custom), "--format", "csv"]) == 0
+        assert "the weights add up to 101" in capsys.readouterr().err
+    assert sorted(p.name for p in _cache().parent.glob("playbook-*.pickle")) == kept
+    load_playbook.cache_clear()
 
 
 def test_the_key_follows_the_bytes_and_the_code(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from collections.abc import Callable
@@ -715,10 +716,11 @@ def _parse(file: Path, raw: bytes) -> Playbook:
     return parse_playbook(data, str(file))
 
 
-def _cached(raw: bytes, file: Path) -> Playbook:
-    """The bundled playbook from its bytes: as last validated when the cache in the data
+def _cached(raw: bytes, file: Path, custom: bool) -> Playbook:
+    """A playbook from its file's bytes: as last validated when the cache in the data
     directory holds it for these bytes and this code (`tools.model_cache`), else parsed,
-    validated and cached."""
+    validated and cached. The bundled playbook has its cache file; a `--playbook` file has one
+    per path (`playbook-<digest of the path>.pickle`), written again when the file changes."""
     from tools import texts
     from tools.model_cache import cache_key, read_cached, write_cache
     from tools.paths import data_dir
@@ -726,7 +728,11 @@ def _cached(raw: bytes, file: Path) -> Playbook:
 
     try:
         key = cache_key(raw, (sys.modules[__name__], texts, account))
-        path = data_dir() / "cache" / "playbook.pickle"
+        name = "playbook.pickle"
+        if custom:
+            where = hashlib.sha256(str(file.resolve()).encode("utf-8", "surrogatepass"))
+            name = f"playbook-{where.hexdigest()[:16]}.pickle"
+        path = data_dir() / "cache" / name
     except (OSError, ValueError):  # no source to key by, or no usable data directory
         return _parse(file, raw)
     classes = [texts.Text, *(c for c in globals().values()
@@ -740,7 +746,7 @@ def _cached(raw: bytes, file: Path) -> Playbook:
 
 @lru_cache(maxsize=8)
 def load_playbook(path: str | Path | None = None) -> Playbook:
-    """Read and validate a playbook YAML file (the bundled one by default, which is cached)."""
+    """Read and validate a playbook YAML file (the bundled one by default); each is kept
+    validated in the data directory's cache for the next command (`_cached`)."""
     file = Path(path) if path else default_playbook_path()
-    raw = _read(file)
-    return _parse(file, raw) if path else _cached(raw, file)
+    return _cached(_read(file), file, custom=bool(path))
