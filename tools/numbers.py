@@ -35,26 +35,26 @@ def _decimal(value: float) -> Decimal:
 
 
 # The fast paths below give the decimal result without building a Decimal when the value is not
-# near a tie. A float x with |x| < _FAST_LIMIT is within 1.2e-7 (half an ulp) of its shortest
+# near a tie. A float x with |x| < FAST_LIMIT is within 1.2e-7 (half an ulp) of its shortest
 # repr, the noise step moves it by at most 5e-10 and x * 100 is computed within 7.6e-6, so when
-# that product is more than _MARGIN from a half, binary and decimal rounding pick the same whole
+# that product is more than MARGIN from a half, binary and decimal rounding pick the same whole
 # number (and n / 100 is the float nearest to n hundredths, as is float(Decimal(n) / 100)).
-_FAST_LIMIT = 1e9
-_MARGIN = 1e-4
-_NANOS_PER_CENT = 10**7
+FAST_LIMIT = 1e9
+MARGIN = 1e-4
+NANOS_PER_CENT = 10**7
 
 
 def _nearest(scaled: float) -> int | None:
-    """The whole number nearest to `scaled`, or None when it is within _MARGIN of a tie."""
+    """The whole number nearest to `scaled`, or None when it is within MARGIN of a tie."""
     whole = floor(scaled + 0.5)
-    if abs(scaled - whole) < 0.5 - _MARGIN:
+    if abs(scaled - whole) < 0.5 - MARGIN:
         return whole
     return None
 
 
 def half_up(value: float) -> int:
     """Round half up to a whole number (the band rule of SPEC 2/3)."""
-    if -_FAST_LIMIT < value < _FAST_LIMIT:
+    if -FAST_LIMIT < value < FAST_LIMIT:
         whole = _nearest(value)
         if whole is not None:
             return whole
@@ -67,10 +67,10 @@ def _half_up_decimal(value: float) -> int:
 
 def r2(value: float) -> float:
     """Round half up to 2 decimals for output (0.0 instead of -0.0)."""
-    if -_FAST_LIMIT < value < _FAST_LIMIT:
+    if -FAST_LIMIT < value < FAST_LIMIT:
         scaled = value * 100.0
         cents = floor(scaled + 0.5)  # _nearest, written out: r2 runs dozens of times an account
-        if abs(scaled - cents) < 0.5 - _MARGIN:
+        if abs(scaled - cents) < 0.5 - MARGIN:
             return cents / 100 + 0.0
     return _r2_decimal(value)
 
@@ -95,7 +95,7 @@ def cents_summing_to(parts: Sequence[float], total: float) -> list[float]:
 
 def cents(value: float) -> int:
     """`r2(value)` in whole cents."""
-    if -_FAST_LIMIT < value < _FAST_LIMIT:
+    if -FAST_LIMIT < value < FAST_LIMIT:
         whole = _nearest(value * 100.0)
         if whole is not None:
             return whole
@@ -118,8 +118,8 @@ def nanos(value: float) -> int:
 
 def cents_from_nanos(parts: Sequence[int], target: int) -> list[float]:
     """`cents_summing_to` on parts in whole nanos and a total in whole cents."""
-    floors = [n // _NANOS_PER_CENT for n in parts]
-    remainders = [n % _NANOS_PER_CENT for n in parts]
+    floors = [n // NANOS_PER_CENT for n in parts]
+    remainders = [n % NANOS_PER_CENT for n in parts]
     missing = target - sum(floors)
     order = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
     if missing < 0:

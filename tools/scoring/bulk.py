@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.numbers import weighted
+from tools.numbers import MARGIN, weighted
 from tools.playbook import Playbook
 from tools.portfolio.account import FIELD_KINDS
 from tools.scoring import churn, health
@@ -38,7 +38,7 @@ from tools.scoring.signals import signal_rules
 
 # r2 rounds in binary when x * 100 is more than 1e-4 from a half (tools/numbers.py); a summed
 # score is within 1e-9 of the per-account one, so beyond this distance both print the same cents
-SAFE = 0.5 - 1e-4 - 1e-6
+SAFE = 0.5 - MARGIN - 1e-6
 
 MAX_PARTS = 62  # components or factors: which of them are known is kept as the bits of an int64
 

@@ -31,16 +31,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tools import numbers
-from tools.numbers import r2
+from tools.numbers import FAST_LIMIT, MARGIN, NANOS_PER_CENT, r2
 from tools.playbook import Playbook
 from tools.portfolio.account import FIELD_KINDS
 from tools.scoring import bulk, churn, health
 from tools.scoring.bulk import MAX_PARTS, Array, Columns
 from tools.scoring.expansion import offer_dict, offer_rules, outcome
 from tools.scoring.signals import fired, signal_rules
-
-_MARGIN = 1e-4  # r2's own margin (tools/numbers.py)
-_NANOS_PER_CENT = 10**7
 
 
 def printed_cents(values: Array) -> list[float]:
@@ -49,7 +46,7 @@ def printed_cents(values: Array) -> list[float]:
     scaled = values * 100.0
     cents = np.floor(scaled + 0.5)
     printed = (cents / 100 + 0.0).tolist()
-    near = ~((np.abs(scaled - cents) < 0.5 - _MARGIN) & (np.abs(values) < 1e9))
+    near = ~((np.abs(scaled - cents) < 0.5 - MARGIN) & (np.abs(values) < FAST_LIMIT))
     for row in np.flatnonzero(near & ~np.isnan(values)).tolist():
         printed[row] = r2(float(values[row]))
     return printed
@@ -97,14 +94,14 @@ def cents_columns(parts: Array, known: Array, target: Array) -> list[list[float]
     nanos = whole.astype(np.int64)
     for line, row in zip(*np.nonzero(near), strict=True):
         nanos[line, row] = numbers.nanos(float(parts[line, row]))
-    floors = nanos // _NANOS_PER_CENT
-    remainders = nanos % _NANOS_PER_CENT
+    floors = nanos // NANOS_PER_CENT
+    remainders = nanos % NANOS_PER_CENT
     count = known.sum(axis=0)
     missing = target - np.where(known, floors, 0).sum(axis=0)
     # the order of `cents_from_nanos`: largest remainder first, the earlier part on a tie
     index = np.arange(parts.shape[0])[:, None]
     last = np.iinfo(np.int64).max
-    key = np.where(known, (_NANOS_PER_CENT - remainders) * MAX_PARTS + index, last)
+    key = np.where(known, (NANOS_PER_CENT - remainders) * MAX_PARTS + index, last)
     rank = np.empty_like(key)
     np.put_along_axis(rank, np.argsort(key, axis=0, kind="stable"), index, axis=0)
     rank = np.where(missing < 0, count - 1 - rank, rank)  # the order reversed when over
