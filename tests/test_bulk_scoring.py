@@ -99,7 +99,7 @@ def test_component_means_are_those_of_fsum():
     """The means are `fsum`'s, as `health._components` takes them; numpy adds 0.1 + 0.2 + 0.3
     to 0.6000000000000001."""
     mapped = np.array([[0.1, 1.0, nan, 0.1], [0.2, nan, nan, 0.2], [0.3, 2.0, nan, nan]])
-    means = bulk_dicts.exact_means(mapped)
+    means = bulk.exact_means(mapped)
     assert means[0] == math.fsum([0.1, 0.2, 0.3]) / 3 != (0.1 + 0.2 + 0.3) / 3
     assert means[1] == 1.5 and math.isnan(means[2]) and means[3] == (0.1 + 0.2) / 2
 
@@ -119,7 +119,7 @@ def test_means_in_columns_are_fsum_means(rows):
     width = max(len(row) for row in rows)
     padded = [row + [None] * (width - len(row)) for row in rows]
     mapped = np.array([[nan if v is None else v for v in row] for row in padded]).T
-    means = bulk_dicts.exact_means(mapped).tolist()
+    means = bulk.exact_means(mapped).tolist()
     for row, mean in zip(rows, means, strict=True):
         known = [v for v in row if v is not None]
         if known:

@@ -42,6 +42,10 @@ def _decimal(value: float) -> Decimal:
 FAST_LIMIT = 1e9
 MARGIN = 1e-4
 NANOS_PER_CENT = 10**7
+# below NANO_LIMIT a float is within 1e-12 of its shortest repr, and value * 1e9 is computed
+# within 1e-3: the nearest whole number of nanos is the decimal one unless the product lies
+# within 0.01 of a half (`nanos`)
+NANO_LIMIT, NANO_MARGIN = 1e4, 0.49
 
 
 def _nearest(scaled: float) -> int | None:
@@ -105,13 +109,10 @@ def cents(value: float) -> int:
 def nanos(value: float) -> int:
     """The value in whole nanos (1e-9), as `_decimal` reads it: its shortest repr, with the
     noise below a nano rounded off half up."""
-    if -1e4 < value < 1e4:
-        # below 1e4 a float is within 1e-12 of its shortest repr, and value * 1e9 is computed
-        # within 1e-3: the nearest whole number of nanos is the decimal one unless the product
-        # lies within 0.01 of a half
+    if -NANO_LIMIT < value < NANO_LIMIT:
         scaled = value * 1e9
         whole = floor(scaled + 0.5)
-        if abs(scaled - whole) < 0.49:
+        if abs(scaled - whole) < NANO_MARGIN:
             return whole
     return int(_decimal(value).scaleb(9, context=_WIDE))
 

@@ -10,8 +10,9 @@ per rule and account.
 The per-account functions stay the reference. Signals and offers are comparisons of the same
 values, so they are exact. For the scores, which inputs are known, which components and factors
 count, the known weight and the coverage are decided exactly too (`weighted` itself, once per set
-of known components). Only the sums may differ from the per-account ones in the last bits (numpy
-adds in another order than `fsum` and `sum`): about 1e-12 on a 0..100 score. So a printed score
+of known components), and each component's mean is `fsum`'s (`exact_means`). Only the weighted
+sums may differ from the per-account ones in the last bits (numpy adds in another order than
+`sum`, which compensates from Python 3.12): about 1e-12 on a 0..100 score. So a printed score
 is taken from the columns only when it is more than `SAFE` away from a rounding tie; then it is
 the cents `r2` prints. Every other account (under 1% of generated ones, whose round inputs often
 land on a tie) and every batch under a playbook whose rules are not of the kinds below are scored
@@ -87,9 +88,75 @@ class Columns:
 
 
 
-def _days_since(values: list[Any], as_of: date) -> Array:
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    """a + b rounded, and its rounding error: the two add up to a + b exactly (Knuth)."""
+    total = a + b
+    part = total - a
+    return total, (a - (total - part)) + (b - part)
+
+
+def exact_means(mapped: Array) -> Array:
+    """Each column's mean of its known values (NaN: unknown), as `fsum(values) / len(values)`.
+
+    The values are added with their rounding errors kept apart (`_two_sum`); where the errors
+    add up without rounding, the rounded sum plus their total is one correctly rounded
+    addition of the exact sum, which is what `fsum` returns. `fsum` itself sums the rest."""
+    known = ~np.isnan(mapped)
+    count = known.sum(axis=0)
+    values = np.where(known, mapped, 0.0)
+    summed, errors = values[0], np.zeros(mapped.shape[1])
+    exact = np.ones(mapped.shape[1], dtype=bool)
+    for value in values[1:]:
+        summed, error = _two_sum(summed, value)
+        errors, lost = _two_sum(errors, error)
+        exact &= lost == 0.0
+    means = np.where(count > 0, (summed + errors) / np.where(count > 0, count, 1), np.nan)
+    redo = np.flatnonzero(~exact)
+    if redo.size:
+        rows = mapped[:, redo].T.tolist()
+        means[redo] = [fsum(v for v in row if v == v) / n if n else nan
+                       for row, n in zip(rows, count[redo].tolist(), strict=True)]
+    return means
+
+
+def component_means(
+    columns: Columns, rules: list[tuple[str, list[health.MetricRule]]]
+) -> list[tuple[list[Array], Array]] | None:
+    """Per component of `health.metric_rules`: its metrics' mapped values (NaN: unknown) and
+    their mean per row (`exact_means`); None when a rule is not of a kind this module takes."""
+    found = []
+    with np.errstate(all="ignore"):
+        for _, metric_rules in rules:
+            mapped = [_metric(columns, rule) for rule in metric_rules]
+            if any(m is None for m in mapped):
+                return None
+            stack = np.array(mapped) if mapped else np.full((1, columns.rows), nan)
+            found.append((mapped, exact_means(stack)))
+    return found  # type: ignore[return-value]
+
+
+def factor_risks(
+    columns: Columns, rules: list[churn.FactorRule], as_of: date
+) -> list[tuple[list[Any], Array]] | None:
+    """Per factor of `churn.factor_rules`: its input per row as `churn._risks` takes it (a
+    date's days since, None: unknown) and its risk (NaN: unknown); None when an input is of a
+    kind this module does not take."""
     today = as_of.toordinal()
-    return np.array([nan if d is None else today - d.toordinal() for d in values], dtype=float)
+    found: list[tuple[list[Any], Array]] = []
+    with np.errstate(all="ignore"):
+        for _, name, days_since, ok, bad, _ in rules:
+            field = FIELD_KINDS.get(name)
+            if ok == bad:
+                return None
+            if days_since and field == "date":
+                values = [None if d is None else today - d.toordinal() for d in columns[name]]
+                numbers = np.array([nan if v is None else v for v in values], dtype=float)
+            elif not days_since and field in ("number", "flag"):
+                values, numbers = columns[name], columns.numbers(name)
+            else:
+                return None
+            found.append((values, _linear(numbers, ok, bad)))
+    return found
 
 
 def _clamped(mapped: Array, known: Array) -> Array:
@@ -229,19 +296,11 @@ def health_summaries(
     total, rules = health.metric_rules(playbook)
     if not 0 < len(rules) <= MAX_PARTS:
         return None
-    weights = playbook.health.components
-    means, component_weights = [], []
-    with np.errstate(all="ignore"):
-        for component_id, metric_rules in rules:
-            mapped = [_metric(columns, rule) for rule in metric_rules]
-            if any(m is None for m in mapped):
-                return None
-            stack = np.array(mapped) if mapped else np.full((1, columns.rows), nan)
-            count = (~np.isnan(stack)).sum(axis=0)
-            summed = np.where(np.isnan(stack), 0.0, stack).sum(axis=0)
-            means.append(np.where(count > 0, summed / np.where(count > 0, count, 1), nan))
-            component_weights.append(weights[component_id].weight)
-    return _summaries(means, component_weights, total, HealthSummary,
+    found = component_means(columns, rules)
+    if found is None:
+        return None
+    weights = [playbook.health.components[c].weight for c, _ in rules]
+    return _summaries([mean for _, mean in found], weights, total, HealthSummary,
                       lambda p: health.color_of(playbook, p), _labels(playbook)["color"])
 
 
@@ -253,22 +312,11 @@ def churn_summaries(
     total, rules = churn.factor_rules(playbook)
     if not 0 < len(rules) <= MAX_PARTS:
         return None
-    risks, factor_weights = [], []
-    with np.errstate(all="ignore"):
-        for _, name, days_since, ok, bad, weight in rules:
-            field = FIELD_KINDS.get(name)
-            if days_since and field == "date":
-                value = _days_since(columns[name], as_of)
-            elif not days_since and field in ("number", "flag"):
-                value = columns.numbers(name)
-            else:
-                return None
-            if ok == bad:
-                return None
-            risks.append(_linear(value, ok, bad))
-            factor_weights.append(weight)
-    return _summaries(risks, factor_weights, total, ChurnSummary,
-                      lambda p: churn.tier_of(playbook, p), _labels(playbook)["tier"])
+    found = factor_risks(columns, rules, as_of)
+    if found is None:
+        return None
+    return _summaries([risk for _, risk in found], [rule[5] for rule in rules], total,
+                      ChurnSummary, lambda p: churn.tier_of(playbook, p), _labels(playbook)["tier"])
 
 
 def _series_fires(values: list[Any], weeks: int, bound: float, below: bool) -> list[bool]:

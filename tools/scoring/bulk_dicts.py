@@ -25,15 +25,13 @@ tests/test_bulk_scoring.py compares both, to the byte of their JSON."""
 from __future__ import annotations
 
 from datetime import date
-from math import fsum, nan
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from tools import numbers
-from tools.numbers import FAST_LIMIT, MARGIN, NANOS_PER_CENT, r2
+from tools.numbers import FAST_LIMIT, MARGIN, NANO_LIMIT, NANO_MARGIN, NANOS_PER_CENT, r2
 from tools.playbook import Playbook
-from tools.portfolio.account import FIELD_KINDS
 from tools.scoring import bulk, churn, health
 from tools.scoring.bulk import MAX_PARTS, Array, Columns
 from tools.scoring.expansion import offer_dict, offer_rules, outcome
@@ -52,37 +50,6 @@ def printed_cents(values: Array) -> list[float]:
     return printed
 
 
-def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """a + b rounded, and its rounding error: the two add up to a + b exactly (Knuth)."""
-    total = a + b
-    part = total - a
-    return total, (a - (total - part)) + (b - part)
-
-
-def exact_means(mapped: Array) -> Array:
-    """Each column's mean of its known values (NaN: unknown), as `fsum(values) / len(values)`.
-
-    The values are added with their rounding errors kept apart (`_two_sum`); where the errors
-    add up without rounding, the rounded sum plus their total is one correctly rounded
-    addition of the exact sum, which is what `fsum` returns. `fsum` itself sums the rest."""
-    known = ~np.isnan(mapped)
-    count = known.sum(axis=0)
-    values = np.where(known, mapped, 0.0)
-    summed, errors = values[0], np.zeros(mapped.shape[1])
-    exact = np.ones(mapped.shape[1], dtype=bool)
-    for value in values[1:]:
-        summed, error = _two_sum(summed, value)
-        errors, lost = _two_sum(errors, error)
-        exact &= lost == 0.0
-    means = np.where(count > 0, (summed + errors) / np.where(count > 0, count, 1), np.nan)
-    redo = np.flatnonzero(~exact)
-    if redo.size:
-        rows = mapped[:, redo].T.tolist()
-        means[redo] = [fsum(v for v in row if v == v) / n if n else nan
-                       for row, n in zip(rows, count[redo].tolist(), strict=True)]
-    return means
-
-
 def cents_columns(parts: Array, known: Array, target: Array) -> list[list[float]]:
     """`cents_summing_to` of each row's known parts (rows are columns of `parts` and `known`,
     one line per part) to its total in whole cents (`target`): the parts read in whole nanos
@@ -90,7 +57,7 @@ def cents_columns(parts: Array, known: Array, target: Array) -> list[list[float]
     the floats the per-account scorer computes."""
     scaled = np.where(known, parts * 1e9, 0.0)
     whole = np.floor(scaled + 0.5)
-    near = known & ~((np.abs(scaled - whole) < 0.49) & (np.abs(parts) < 1e4))
+    near = known & ~((np.abs(scaled - whole) < NANO_MARGIN) & (np.abs(parts) < NANO_LIMIT))
     nanos = whole.astype(np.int64)
     for line, row in zip(*np.nonzero(near), strict=True):
         nanos[line, row] = numbers.nanos(float(parts[line, row]))
@@ -170,12 +137,9 @@ def _wholes(
     ]
 
 
-def _metric_dicts(columns: Columns, rule: health.MetricRule) -> tuple[list[Any], Array] | None:
-    """One metric's explanation per row (None: unknown) and its mapped values (NaN: unknown)."""
+def _metric_dicts(columns: Columns, rule: health.MetricRule, mapped: Array) -> list[Any]:
+    """One metric's explanation per row (None: unknown), from its mapped values."""
     metric_id, name, kind, _, _, window, _, _, _, guard, above = rule
-    mapped = bulk._metric(columns, rule)
-    if mapped is None:
-        return None
     shown = columns[name]
     if kind == "linear" and window:
         shown = printed_cents(columns.window_means(name, window))
@@ -185,11 +149,10 @@ def _metric_dicts(columns: Columns, rule: health.MetricRule) -> tuple[list[Any],
             None if g is None or not g > above else health.guard_note(name, guard, g, above)
             for g in columns[guard]
         ]
-    dicts = [
+    return [
         health.metric_dict(metric_id, name, value, printed, note) if printed == printed else None
         for value, printed, note in zip(shown, printed_cents(mapped), notes, strict=True)
     ]
-    return dicts, mapped
 
 
 def health_dicts(columns: Columns, playbook: Playbook) -> list[dict[str, Any] | None] | None:
@@ -198,39 +161,31 @@ def health_dicts(columns: Columns, playbook: Playbook) -> list[dict[str, Any] | 
     total, rules = health.metric_rules(playbook)
     if not 0 < len(rules) <= MAX_PARTS:
         return None
+    found = bulk.component_means(columns, rules)
+    if found is None:
+        return None
     components = playbook.health.components
-    means: list[Array] = []
-    explained: list[tuple[str, list[tuple[list[dict[str, Any]], list[str]]]]] = []
+    means = [mean for _, mean in found]
+    weights = [components[c].weight for c, _ in rules]
     with np.errstate(all="ignore"):
-        for component_id, metric_rules in rules:
-            dicts, stack = [], []
-            for rule in metric_rules:
-                found = _metric_dicts(columns, rule)
-                if found is None:
-                    return None
-                dicts.append(found[0])
-                stack.append(found[1])
-            means.append(exact_means(np.array(stack) if stack else np.full((1, columns.rows), nan)))
-            explained.append((component_id, _by_row(dicts, [r[0] for r in metric_rules],
-                                                    columns.rows)))
-        weights = [components[c].weight for c, _ in explained]
         scores = _scores(means, weights, total,
                          lambda p: health.color_of(playbook, p), bulk._labels(playbook)["color"])
-    shown = [
-        [
+    shown: Parts = []
+    for (component_id, metric_rules), (mapped, mean), weight, contributions in zip(
+        rules, found, weights, scores.contributions, strict=True
+    ):
+        metrics = [_metric_dicts(columns, r, m) for r, m in zip(metric_rules, mapped, strict=True)]
+        rows = _by_row(metrics, [r[0] for r in metric_rules], columns.rows)
+        shown.append([
             {"id": component_id, "label": components[component_id].label, "weight": weight,
-             "score": printed, "contribution": contribution, "metrics": metrics,
+             "score": printed, "contribution": contribution, "metrics": explained,
              "missing": unknown}
             if printed == printed else None
-            for printed, contribution, (metrics, unknown) in zip(
+            for printed, contribution, (explained, unknown) in zip(
                 printed_cents(mean), contributions, rows, strict=True
             )
-        ]
-        for (component_id, rows), weight, mean, contributions in zip(
-            explained, weights, means, scores.contributions, strict=True
-        )
-    ]
-    return _wholes(scores, shown, [c for c, _ in explained], columns.rows, "color", "components")
+        ])
+    return _wholes(scores, shown, [c for c, _ in rules], columns.rows, "color", "components")
 
 
 def churn_dicts(
@@ -241,25 +196,13 @@ def churn_dicts(
     total, rules = churn.factor_rules(playbook)
     if not 0 < len(rules) <= MAX_PARTS:
         return None
+    found = bulk.factor_risks(columns, rules, as_of)
+    if found is None:
+        return None
     factors = playbook.churn_risk.factors
-    risks: list[Array] = []
-    inputs: list[list[Any]] = []
-    today = as_of.toordinal()
+    risks = [risk for _, risk in found]
+    weights = [rule[5] for rule in rules]
     with np.errstate(all="ignore"):
-        for _, name, days_since, ok, bad, _ in rules:
-            field = FIELD_KINDS.get(name)
-            if ok == bad:
-                return None
-            if days_since and field == "date":
-                values = [None if d is None else today - d.toordinal() for d in columns[name]]
-                numbers = np.array([nan if v is None else v for v in values], dtype=float)
-            elif not days_since and field in ("number", "flag"):
-                values, numbers = columns[name], columns.numbers(name)
-            else:
-                return None
-            risks.append(bulk._linear(numbers, ok, bad))
-            inputs.append(values)
-        weights = [rule[5] for rule in rules]
         scores = _scores(risks, weights, total,
                          lambda p: churn.tier_of(playbook, p), bulk._labels(playbook)["tier"])
     shown = [
@@ -271,8 +214,8 @@ def churn_dicts(
                 values, printed_cents(risk), contributions, strict=True
             )
         ]
-        for (factor_id, name, _, _, _, weight), values, risk, contributions in zip(
-            rules, inputs, risks, scores.contributions, strict=True
+        for (factor_id, name, _, _, _, weight), (values, risk), contributions in zip(
+            rules, found, scores.contributions, strict=True
         )
     ]
     return _wholes(scores, shown, [rule[0] for rule in rules], columns.rows, "tier", "factors")

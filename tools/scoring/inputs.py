@@ -1,7 +1,7 @@
 """The account fields a playbook's rules read, taken from an account as one tuple (issue 15).
 
 Scoring many accounts at once keeps only these values of each account while its batch fills
-(`tools/scoring/score.py: SummaryBatch`): a whole validated account is some 17 KB of Python
+(`tools/scoring/score.py: Waiting`): a whole validated account is some 17 KB of Python
 objects, and a batch of them outgrows the processor's caches. An account that must be scored one
 by one is rebuilt from them (`stand_in`): the playbook only lets a rule read account fields, and
 every rule's fields are among these (tests/test_bulk_scoring.py scores every account that way)."""

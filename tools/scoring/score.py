@@ -138,13 +138,17 @@ SMALL_BATCH = 64  # fewer accounts are scored one by one: numpy is not worth imp
 
 
 class Waiting(NamedTuple):
-    """An account waiting for `score_summaries`: what its summary shows and the values its
-    rules read (tools/scoring/inputs.py); the account itself is let go."""
+    """An account waiting for `score_summaries` or `score_dicts`: its id, name and warnings and
+    the values its rules read (tools/scoring/inputs.py); the account itself is let go."""
 
     id: str
     name: str
     warnings: list[FieldWarning]
     inputs: tuple[Any, ...]
+
+    def reviewed(self, names: Sequence[str]) -> Reviewed:
+        """The reviewed account rebuilt from these values (`stand_in`), to be scored alone."""
+        return Reviewed(stand_in(self.id, self.name, names, self.inputs), self.warnings)
 
 
 def waiting(reviewed: Reviewed, playbook: Playbook) -> Waiting:
@@ -163,8 +167,7 @@ def score_summaries(
 
     def one(item: Waiting, h: HealthSummary | None = None,
             c: ChurnSummary | None = None) -> ScoreSummary:
-        account = stand_in(item.id, item.name, names, item.inputs)
-        return score_summary(Reviewed(account, item.warnings), playbook, as_of, h, c)
+        return score_summary(item.reviewed(names), playbook, as_of, h, c)
 
     if len(batch) < SMALL_BATCH:
         return [one(item) for item in batch]
@@ -201,8 +204,7 @@ def score_dicts(batch: Sequence[Waiting], playbook: Playbook, as_of: date) -> li
     names = input_names(playbook)
 
     def one(item: Waiting) -> dict[str, Any]:
-        account = stand_in(item.id, item.name, names, item.inputs)
-        return score_dict(Reviewed(account, item.warnings), playbook, as_of)
+        return score_dict(item.reviewed(names), playbook, as_of)
 
     if len(batch) < SMALL_BATCH:
         return [one(item) for item in batch]
