@@ -131,11 +131,17 @@ def make_environment(lang: str, currency: str) -> Environment:
 
 def _labels(lang: str) -> dict[str, str]:
     """The labels of ids in a language (prompts/reports/<lang>/labels.yaml), keyed by id."""
+    return catalogue(lang, "labels")
+
+
+def catalogue(lang: str, name: str) -> dict[str, str]:
+    """The entries of prompts/reports/<lang>/<name>.yaml as text, keyed by text; {} when the
+    language has no such file."""
     from importlib import resources
 
     import yaml
 
-    path = resources.files("prompts").joinpath(f"reports/{lang}/labels.yaml")
+    path = resources.files("prompts").joinpath(f"reports/{lang}/{name}.yaml")
     if not path.is_file():
         return {}
     return {str(k): str(v) for k, v in (yaml.safe_load(path.read_text("utf-8")) or {}).items()}

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, Template
 from markupsafe import Markup, escape
 
+from agent.assessment.writer import catalogue
 from agent.assessment.writer import environment as report_environment
 from agent.sweeps.charts import COLORS, Bar, Part, Series, bar_chart, line_chart, stacked_bar
 from tools.escaping import terminal_line
@@ -75,13 +76,8 @@ def html_environment(lang: str, currency: str) -> Environment:
 @lru_cache(maxsize=4)
 def phrases(lang: str) -> dict[str, str]:
     """The page's phrases in a language, keyed by their English
-    (prompts/reports/<lang>/html.yaml; English needs none)."""
-    if lang == "en":
-        return {}
-    import yaml
-
-    path = resources.files("prompts").joinpath(f"reports/{lang}/html.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    (prompts/reports/<lang>/html.yaml; English has none)."""
+    return catalogue(lang, "html")
 
 
 def namer(lang: str, label: Callable[[Any], str]) -> Callable[[Any], str]:
@@ -184,24 +180,25 @@ def report_sections(
     account's page (none in a file); `trend`: per sweep, oldest first, `as_of`, `grr`, `nrr`,
     `annual_grr` (from each sweep's portfolio report); `part`: "summary" (the figures and the
     distribution), "details" (the rest) or "all"."""
-    currency = playbook.currency_in(lang)
-    template = _template(lang, currency)
-    formats = report_environment(lang, currency).filters
-    w, named = phrase(lang), namer(lang, formats["t"])
+    template = _template(lang, playbook.currency_in(lang))
+    env = template.environment
+    formats, w, named = env.filters, env.globals["w"], env.globals["named"]
     extra = {k: v for k, v in report.items()
              if k.startswith("upsell_") and isinstance(v, Mapping)
              and k not in ("upsell_pipeline", "upsell_held") and v}
 
-    def offer(offer_id: str, entry: Mapping[str, Any]) -> str:
+    def offer_text(offer_id: str, entry: Mapping[str, Any]) -> str:
+        """An offer in the report's language: the playbook's text while it has the offer."""
         found = playbook.opportunities.get(offer_id)
         return formats["text"](found.offer) if found is not None else entry["offer"]
 
     return Markup(template.render(
         r=report, link=link, charts=distribution_charts(report, w, named),
-        pipeline=pipeline_chart(report, formats["money"], w, offer),
+        pipeline=pipeline_chart(report, formats["money"], w, offer_text),
         trend=trend_chart(trend or [], playbook, formats["pct"], w),
         trend_points=list(trend or []), rules=playbook.reports, extra_upsell=extra,
         standalone=False, headline=headline, body="", part=part, playbook=playbook,
+        offer_text=offer_text,
     ))
 
 
