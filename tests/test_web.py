@@ -17,10 +17,14 @@ from langchain_core.messages import AIMessage
 from agent.interfaces.cli import main
 from agent.interfaces.web.app import create_app
 from agent.interfaces.web.data import ServeSettings
+from agent.interfaces.web.pages import account_url
 from agent.interfaces.web.security import CSRF_HEADER
 from agent.interfaces.web.table import Filters, select
+from agent.sweeps.portfolio_html import render_portfolio_html, report_sections
+from agent.sweeps.portfolio_report import render_portfolio_report
 from tests.procs import free_port
 from tests.scripted_model import ScriptedChatModel
+from tools.playbook import load_playbook
 from tools.portfolio.readers import sample_portfolio_path
 
 AS_OF = "2026-11-20"
@@ -162,6 +166,49 @@ def test_each_report_is_titled_once_in_its_own_language(client):
         assert f"<summary>{title}</summary>" in reports
         assert reports.count(title) == 1
         assert reports.count("<summary>") == 5 and "<h2>" not in reports
+
+
+def _links(html: str) -> list[str]:
+    return [unescape(h) for h in re.findall(r'href="([^"]+)"', html)]
+
+
+def test_the_portfolio_and_its_sweeps_report_in_russian_and_keep_the_language(client):
+    """`?lang=ru`: the portfolio report's sections in Russian (the page's own words stay
+    English, as on an account page), and every link of the page that leads to an account, a
+    sort, a page of the table or the sweep's report keeps the language; the sweep's own
+    portfolio.html and portfolio.md are the Russian ones `csm sweep --lang ru` writes."""
+    served = client.get("/api/portfolio").json()
+    report, trend, playbook = served["report"], served["trend"], load_playbook()
+    query = {"sort": "mrr", "page": 2, "per_page": 2}
+    page = client.get("/", params={"lang": "ru", **query}).text
+    for part in ("summary", "details"):
+        expected = report_sections(report, playbook, "ru", link=lambda i: account_url(i, "ru"),
+                                   trend=trend, headline=False, part=part)
+        assert f'<div lang="ru">{expected}</div>' in page
+    links = _links(page)
+    accounts = [h for h in links if h.startswith("/account?")]
+    table = [h for h in links if h.startswith("/?")]
+    assert accounts and all(h.endswith("&lang=ru") for h in accounts)
+    back = "/?sort=mrr&page=2&per_page=2"  # to English, the filters kept
+    assert back in links
+    assert len(table) >= 10 and all("lang=ru" in h for h in table if h != back)
+    assert "/?sort=mrr&per_page=2&lang=ru#accounts" in table  # the previous page
+    assert "/?sort=mrr&page=3&per_page=2&lang=ru#accounts" in table  # the next
+    assert f"/sweeps/{report['as_of']}?lang=ru" in links
+    assert '<input type="hidden" name="lang" value="ru">' in page
+    english = client.get("/", params=query).text
+    assert [h for h in _links(english) if "lang=" in h] == [back + "&lang=ru"]
+
+    sweeps = _links(client.get("/sweeps", params={"lang": "ru"}).text)
+    assert f"/sweeps/{report['as_of']}?lang=ru" in sweeps
+    assert f"/sweeps/{report['as_of']}/portfolio.md?lang=ru" in sweeps
+    html = client.get(f"/sweeps/{report['as_of']}", params={"lang": "ru"}).text
+    assert html == render_portfolio_html(report, playbook, "ru", trend=trend)
+    markdown = client.get(f"/sweeps/{report['as_of']}/portfolio.md", params={"lang": "ru"})
+    assert markdown.text == render_portfolio_report(report, playbook, "ru")
+    assert markdown.text != client.get(f"/sweeps/{report['as_of']}/portfolio.md").text
+    wrong = client.get("/", params={"lang": "de"})
+    assert wrong.status_code == 400 and "lang: Input should be 'en' or 'ru'" in text_of(wrong.text)
 
 
 # the accounts table ---------------------------------------------------------------------

@@ -29,7 +29,8 @@ def _api(served, path: str, **params) -> dict:
 def test_every_page_loads_without_console_errors(served, watched):
     page = watched.page
     pages = ["/", "/account?id=acc-037", "/account?id=acc-001&lang=ru", "/sweeps",
-             f"/sweeps/{AS_OF}", "/api/docs", "/account?" + urlencode({"id": HOSTILE[1]["id"]})]
+             f"/sweeps/{AS_OF}", "/api/docs", "/account?" + urlencode({"id": HOSTILE[1]["id"]}),
+             "/?lang=ru", "/sweeps?lang=ru", f"/sweeps/{AS_OF}?lang=ru"]
     for path in pages:
         response = page.goto(served.url + path)
         assert response is not None and response.status == 200, path
@@ -72,6 +73,25 @@ def test_filtering_changes_the_rows(served, watched):
         page.click("#f-apply")
     assert _ids(page) == ["acc-021"]
     assert "(1 of" in page.inner_text("#accounts-count")
+    assert watched.errors == []
+
+
+def test_a_russian_portfolio_stays_russian_through_filters_and_into_an_account(served, watched):
+    page = watched.page
+    page.goto(served.url + "/?lang=ru")
+    assert page.inner_text("#distribution") == "Распределение"
+    with page.expect_navigation():
+        page.select_option("#f-tier", "critical")  # the form submits itself on change
+    assert "lang=ru" in page.url and "tier=critical" in page.url
+    assert page.inner_text("#distribution") == "Распределение"
+    first = _ids(page)[0]
+    with page.expect_navigation():
+        page.click(f'#accounts-table tbody tr[data-id="{first}"] a')
+    assert "lang=ru" in page.url
+    assert "Панель здоровья клиента" in page.locator("details summary").all_inner_texts()
+    with page.expect_navigation():
+        page.click("text=reports in English")
+    assert "Client Health Dashboard" in page.locator("details summary").all_inner_texts()
     assert watched.errors == []
 
 

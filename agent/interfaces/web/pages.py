@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
@@ -42,9 +42,28 @@ COLUMNS = (
 )
 
 
-def account_url(account_id: str) -> str:
-    """The address of an account's page (the id as a query value: any text is safe there)."""
-    return "/account?" + urlencode({"id": account_id})
+# the language of the reports a page shows (the pages' own words are English)
+Lang = Annotated[Literal["en", "ru"], Query(description="the language of the reports")]
+
+
+def in_lang(lang: str) -> dict[str, str]:
+    """The query value that keeps a page's report language in its links (none for English)."""
+    return {} if lang == "en" else {"lang": lang}
+
+
+def other_lang(lang: str) -> str:
+    return "ru" if lang == "en" else "en"
+
+
+def address(path: str, query: dict[str, Any]) -> str:
+    """A path with its query values (none: the path alone)."""
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def account_url(account_id: str, lang: str = "en") -> str:
+    """The address of an account's page (the id as a query value: any text is safe there),
+    its reports in `lang`."""
+    return address("/account", {"id": account_id, **in_lang(lang)})
 
 
 def _data(request: Request) -> Data:
@@ -70,29 +89,39 @@ def _chat(request: Request, account: dict[str, str] | None) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def portfolio(request: Request, filters: Annotated[Filters, Query()]) -> Response:
+def portfolio(
+    request: Request, filters: Annotated[Filters, Query()], lang: Lang = "en"
+) -> Response:
     """The portfolio: figures, distribution, the accounts table, work queue, renewals, QBRs,
-    retention against targets and its trend."""
+    retention against targets and its trend; the report's sections in `lang`, and every link
+    keeping it."""
     data = _data(request)
     source = data.source()
     chat = _chat(request, None)
     if source.latest is None:
         return HTMLResponse(_render(request, "portfolio.html.j2", source, title="Portfolio",
                                     report=None, chat=chat))
+
+    def here(**changes: Any) -> str:
+        """This page's address with `changes` to its filters, in its language."""
+        return address("/", {**filters.query(**changes), **in_lang(lang)})
+
+    def link(account_id: str) -> str:
+        return account_url(account_id, lang)
+
     report = data.report(source.latest)
     rows = data.rows(source)
     shown, total = select(rows, filters)
     trend = data.trend(source)
     pages = max(1, math.ceil(total / filters.per_page))
     sections = {
-        part: report_sections(report, data.playbook, link=account_url, trend=trend,
+        part: report_sections(report, data.playbook, lang, link=link, trend=trend,
                               headline=False, part=part)
         for part in ("summary", "details")
     }
     sort_links = {
-        key: "/?" + urlencode(filters.query(
-            sort=key, page=1,
-            order="asc" if filters.sort == key and filters.order == "desc" else "desc"))
+        key: here(sort=key, page=1,
+                  order="asc" if filters.sort == key and filters.order == "desc" else "desc")
         + "#accounts"
         for key, _ in COLUMNS
     }
@@ -100,11 +129,12 @@ def portfolio(request: Request, filters: Annotated[Filters, Query()]) -> Respons
         request, "portfolio.html.j2", source, title="Portfolio", report=report,
         sections=sections, rows=shown, total=total, all_rows=len(rows), filters=filters,
         choices=choices(rows), sort_links=sort_links, columns=COLUMNS, page=filters.page,
-        pages=pages, account_url=account_url, chat=chat,
-        prev_url="/?" + urlencode(filters.query(page=filters.page - 1)) + "#accounts"
-        if filters.page > 1 else None,
-        next_url="/?" + urlencode(filters.query(page=filters.page + 1)) + "#accounts"
-        if filters.page < pages else None,
+        pages=pages, account_url=link, chat=chat, lang=lang,
+        lang_url=address("/", {**filters.query(), **in_lang(other_lang(lang))}),
+        clear_url=address("/", in_lang(lang)),
+        sweep_url=address(f"/sweeps/{report['as_of']}", in_lang(lang)),
+        prev_url=here(page=filters.page - 1) + "#accounts" if filters.page > 1 else None,
+        next_url=here(page=filters.page + 1) + "#accounts" if filters.page < pages else None,
     )
     return HTMLResponse(html)
 
@@ -113,7 +143,7 @@ def portfolio(request: Request, filters: Annotated[Filters, Query()]) -> Respons
 def account(
     request: Request,
     id: Annotated[str, Query(min_length=1, max_length=1000)],  # noqa: A002 - the URL's name
-    lang: Annotated[str, Query(pattern="^(en|ru)$")] = "en",
+    lang: Lang = "en",
 ) -> Response:
     """One account: health and churn with their parts, signals and mitigations,
     opportunities, stakeholders, the five reports, history and forecast."""
@@ -135,15 +165,16 @@ def account(
         request, "account.html.j2", source, title=page["name"], page=page, state=state,
         charts=charts, reports=reports, mitigations=mitigations,
         lang=lang, account_url=account_url, json_url="/api" + account_url(id),
-        lang_url=account_url(id) + "&" + urlencode({"lang": "ru" if lang == "en" else "en"}),
+        lang_url=account_url(id, other_lang(lang)),
         chat=_chat(request, {"id": page["id"], "name": page["name"]}),
     )
     return HTMLResponse(html)
 
 
 @router.get("/sweeps", response_class=HTMLResponse)
-def sweeps(request: Request) -> Response:
-    """Every sweep served, newest first, with its figures and its portfolio report."""
+def sweeps(request: Request, lang: Lang = "en") -> Response:
+    """Every sweep served, newest first, with its figures and its portfolio report (in
+    `lang`)."""
     data = _data(request)
     source = data.source()
     listed = []
@@ -151,7 +182,9 @@ def sweeps(request: Request) -> Response:
         report = data.report(ref) if n < SWEEPS_WITH_FIGURES else None
         listed.append({"ref": ref, "report": report})
     html = _render(request, "sweeps.html.j2", source, title="Sweeps", sweeps=listed,
-                   shown=SWEEPS_WITH_FIGURES, chat=_chat(request, None))
+                   shown=SWEEPS_WITH_FIGURES, chat=_chat(request, None), lang=lang,
+                   in_lang=address("", in_lang(lang)),
+                   lang_url=address("/sweeps", in_lang(other_lang(lang))))
     return HTMLResponse(html)
 
 
@@ -163,21 +196,21 @@ def _sweep(request: Request, as_of: str) -> tuple[Data, Source, SweepRef, dict[s
 
 
 @router.get("/sweeps/{as_of}", response_class=HTMLResponse)
-def sweep_report(request: Request, as_of: str) -> Response:
-    """A sweep's portfolio report: the same self-contained page `csm sweep` writes as
-    portfolio.html, with the GRR/NRR trend up to that sweep."""
+def sweep_report(request: Request, as_of: str, lang: Lang = "en") -> Response:
+    """A sweep's portfolio report: the same self-contained page `csm sweep --lang LANG`
+    writes as portfolio.html, with the GRR/NRR trend up to that sweep."""
     data, source, ref, report = _sweep(request, as_of)
     trend = [t for t in data.trend(source) if t["as_of"] <= ref.as_of]
-    response = HTMLResponse(render_portfolio_html(report, data.playbook, trend=trend))
+    response = HTMLResponse(render_portfolio_html(report, data.playbook, lang, trend=trend))
     response.headers["content-security-policy"] = STANDALONE_CSP
     return response
 
 
 @router.get("/sweeps/{as_of}/portfolio.md")
-def sweep_markdown(request: Request, as_of: str) -> Response:
-    """A sweep's portfolio report in Markdown (portfolio.md)."""
+def sweep_markdown(request: Request, as_of: str, lang: Lang = "en") -> Response:
+    """A sweep's portfolio report in Markdown (portfolio.md), in `lang`."""
     data, _, _, report = _sweep(request, as_of)
-    return PlainTextResponse(render_portfolio_report(report, data.playbook),
+    return PlainTextResponse(render_portfolio_report(report, data.playbook, lang),
                              media_type="text/markdown; charset=utf-8")
 
 
