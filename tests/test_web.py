@@ -196,6 +196,9 @@ def test_the_portfolio_and_its_sweeps_report_in_russian_and_keep_the_language(cl
     assert "/?sort=mrr&page=3&per_page=2&lang=ru#accounts" in table  # the next
     assert f"/sweeps/{report['as_of']}?lang=ru" in links
     assert '<input type="hidden" name="lang" value="ru">' in page
+    assert {"/?lang=ru", "/sweeps?lang=ru"} <= set(links)  # the menu
+    account = _links(client.get("/account", params={"id": "acc-037", "lang": "ru"}).text)
+    assert {"/?lang=ru", "/sweeps?lang=ru"} <= set(account)
     english = client.get("/", params=query).text
     assert [h for h in _links(english) if "lang=" in h] == [back + "&lang=ru"]
 

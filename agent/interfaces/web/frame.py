@@ -4,6 +4,7 @@ one-sentence failure page or JSON error."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -24,12 +25,25 @@ def failure(request: Request, sentence: str, status: int) -> Response:
     return HTMLResponse(html, status_code=status)
 
 
-def page_globals(request: Request, source: Any) -> dict[str, Any]:
-    """What every page's frame shows: the source line, the mode and the CSRF token."""
+def in_lang(lang: str) -> dict[str, str]:
+    """The query value that keeps a page's report language in its links (none for English)."""
+    return {} if lang == "en" else {"lang": lang}
+
+
+def address(path: str, query: dict[str, Any]) -> str:
+    """A path with its query values (none: the path alone)."""
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def page_globals(request: Request, source: Any, lang: str = "en") -> dict[str, Any]:
+    """What every page's frame shows: the source line, the mode, the CSRF token and the menu
+    (which keeps the language of the page's reports)."""
     state = request.app.state
     return {
         "source": source,
         "allow_writes": state.settings.allow_writes,
         "csrf": state.guard.csrf_token(user_of(request)),
         "chat": None,
+        "portfolio_url": address("/", in_lang(lang)),
+        "sweeps_url": address("/sweeps", in_lang(lang)),
     }

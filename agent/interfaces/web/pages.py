@@ -8,13 +8,12 @@ import math
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from agent.interfaces.web.data import Data, NotFound, Source, SweepRef, same_store
-from agent.interfaces.web.frame import failure, page_globals
+from agent.interfaces.web.frame import address, failure, in_lang, page_globals
 from agent.interfaces.web.render import (
     churn_chart,
     health_chart,
@@ -46,18 +45,8 @@ COLUMNS = (
 Lang = Annotated[Literal["en", "ru"], Query(description="the language of the reports")]
 
 
-def in_lang(lang: str) -> dict[str, str]:
-    """The query value that keeps a page's report language in its links (none for English)."""
-    return {} if lang == "en" else {"lang": lang}
-
-
 def other_lang(lang: str) -> str:
     return "ru" if lang == "en" else "en"
-
-
-def address(path: str, query: dict[str, Any]) -> str:
-    """A path with its query values (none: the path alone)."""
-    return f"{path}?{urlencode(query)}" if query else path
 
 
 def account_url(account_id: str, lang: str = "en") -> str:
@@ -73,7 +62,7 @@ def _data(request: Request) -> Data:
 def _render(request: Request, template: str, source: Source | None, **values: Any) -> str:
     data = _data(request)
     env = templates("en", data.playbook.currency)
-    frame = page_globals(request, source)
+    frame = page_globals(request, source, values.get("lang", "en"))
     return env.get_template(template).render(**{**frame, **values})
 
 
