@@ -383,8 +383,9 @@ _PRIVATE = {name: attr.get_default() for name, attr in Account.__private_attribu
 
 
 # \u0010-\u001f escaped: U+001C-U+001F are blank to Python's str.strip, by which the model drops
-# blank text (`_blank_is_unknown`), but not to pydantic-core's strip; such text goes the full way
-_SEPARATORS, _SEPARATOR_BYTES = "\\u001", b"\\u001"
+# blank text (`_blank_is_unknown`), but not to pydantic-core's strip; such text goes the full way.
+# A row is first searched for a backslash alone (one byte: some times faster), which most lack.
+_TEXT_ESCAPES, _BYTE_ESCAPES = ("\\", "\\u001"), (b"\\", b"\\u001")
 
 
 def account_from_json(text: str | bytes) -> Account | None:
@@ -395,7 +396,8 @@ def account_from_json(text: str | bytes) -> Account | None:
     JSON): read it with `parse_json` and validate it."""
     if _JSON is None:
         return None
-    if (_SEPARATORS if type(text) is str else _SEPARATOR_BYTES) in text:
+    backslash, separators = _TEXT_ESCAPES if isinstance(text, str) else _BYTE_ESCAPES
+    if backslash in text and separators in text:
         return None
     try:
         account = _JSON.validate_json(text)

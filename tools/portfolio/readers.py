@@ -450,7 +450,8 @@ def validated_rows(
             raw = record.get("id") if isinstance(record, dict) else None
             result = [failed_row(source, row, None if raw is None else str(raw), error)]
         if isinstance(result, Account):
-            if warnings is not None:
+            # an account read in one pass (`account_from_json`) has no unknown key
+            if warnings is not None and result is not record:
                 warnings += _unknown_keys(result, row, source, top_level, unknown)
             if result.id in first_seen:
                 result = [
