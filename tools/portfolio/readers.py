@@ -456,8 +456,8 @@ def validated_rows(
             raw = record.get("id") if isinstance(record, dict) else None
             result = [failed_row(source, row, None if raw is None else str(raw), error)]
         if isinstance(result, Account):
-            # an account read in one pass (`account_from_json`) has no unknown key
-            if warnings is not None and result is not record:
+            # an account the reader built in one pass (`account_from_json`) has no unknown key
+            if warnings is not None and not isinstance(record, Account):
                 warnings += _unknown_keys(result, row, source, top_level, unknown)
             if result.id in first_seen:
                 result = [

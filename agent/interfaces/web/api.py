@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from agent.interfaces.web.chat import MAX_MESSAGE
 from agent.interfaces.web.data import Data, SweepRef
+from agent.interfaces.web.frame import Lang
 from agent.interfaces.web.security import CSRF_HEADER, user_of
 from agent.interfaces.web.table import Filters, select
 
@@ -60,8 +61,7 @@ def account(
     request: Request,
     id: Annotated[str, Query(min_length=1, max_length=1000,  # noqa: A002 - the URL's name
                              description="the account id")],
-    lang: Annotated[str, Query(pattern="^(en|ru)$", description="language of the reports")]
-    = "en",
+    lang: Lang = "en",
 ) -> dict[str, Any]:
     """The six-step assessment of one account as `csm assess --format json` writes it
     (`assessment.score` is the account's `csm score --format json` entry), with its history of

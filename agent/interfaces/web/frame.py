@@ -3,10 +3,10 @@ one-sentence failure page or JSON error."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from agent.interfaces.web.render import templates
@@ -23,6 +23,10 @@ def failure(request: Request, sentence: str, status: int) -> Response:
         **page_globals(request, source=None),
     )
     return HTMLResponse(html, status_code=status)
+
+
+# the language of the reports a page or an answer shows (the pages' own words are English)
+Lang = Annotated[Literal["en", "ru"], Query(description="the language of the reports")]
 
 
 def in_lang(lang: str) -> dict[str, str]:

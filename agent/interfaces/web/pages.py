@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from agent.interfaces.web.data import Data, NotFound, Source, SweepRef, same_store
-from agent.interfaces.web.frame import address, failure, in_lang, page_globals
+from agent.interfaces.web.frame import Lang, address, failure, in_lang, page_globals
 from agent.interfaces.web.render import (
     churn_chart,
     health_chart,
@@ -39,10 +39,6 @@ COLUMNS = (
     ("name", "account"), ("industry", "industry"), ("mrr", "MRR"), ("health", "health"),
     ("churn", "churn risk"), ("risk", "revenue at risk"), ("renewal", "renewal"),
 )
-
-
-# the language of the reports a page shows (the pages' own words are English)
-Lang = Annotated[Literal["en", "ru"], Query(description="the language of the reports")]
 
 
 def other_lang(lang: str) -> str:
@@ -172,7 +168,7 @@ def sweeps(request: Request, lang: Lang = "en") -> Response:
         listed.append({"ref": ref, "report": report})
     html = _render(request, "sweeps.html.j2", source, title="Sweeps", sweeps=listed,
                    shown=SWEEPS_WITH_FIGURES, chat=_chat(request, None), lang=lang,
-                   in_lang=address("", in_lang(lang)),
+                   lang_query=address("", in_lang(lang)),
                    lang_url=address("/sweeps", in_lang(other_lang(lang))))
     return HTMLResponse(html)
 
